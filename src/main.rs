@@ -1,0 +1,135 @@
+//! The `clanhall` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clanhall::app::{App, VERSION};
+use clanhall::runtime::{Shutdown, shutdown::spawn_signal_listener};
+use clanhall::settings::{self, Mode, Problem, Settings};
+use clanhall::telemetry::logging;
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  clanhall sandbox                  Try the bot locally against the built-in Discord sandbox
+  clanhall check                    Validate the environment for `run`; prints a JSON summary
+  clanhall check --for sandbox      Validate for the sandbox (no Discord token needed)
+  DISCORD_TOKEN=... clanhall run    Run in production
+
+Configuration comes from environment variables; see .env.example and docs/configuration.md.";
+
+#[derive(Debug, Parser)]
+#[command(name = "clanhall", version, about = "Discord bot for a cluster of gaming clans", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run in production: connect to Discord with DISCORD_TOKEN.
+    Run,
+    /// Run locally against the built-in sandbox (no Discord account needed).
+    Sandbox,
+    /// Validate the settings (and the workbook) and print one JSON summary; exit 1 on problems.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Which command the settings are checked for.
+    #[arg(long = "for", value_enum, default_value = "run")]
+    mode: CheckMode,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CheckMode {
+    Run,
+    Sandbox,
+}
+
+/// Exit code for settings that do not parse.
+const EXIT_INVALID_SETTINGS: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    settings::register_env_secrets(&|k| std::env::var(k).ok());
+    match cli.command {
+        Command::Run => serve(Mode::Run),
+        Command::Sandbox => serve(Mode::Sandbox),
+        Command::Check(args) => check(match args.mode {
+            CheckMode::Run => Mode::Run,
+            CheckMode::Sandbox => Mode::Sandbox,
+        }),
+    }
+}
+
+fn report_problems(problems: &[Problem]) {
+    for p in problems {
+        tracing::error!(key = %p.key, value = ?p.value, expected = %p.expected, "invalid setting: {p}");
+    }
+    tracing::error!(
+        problems = problems.len(),
+        "startup aborted: fix the settings above and start again"
+    );
+}
+
+fn serve(mode: Mode) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = logging::init("info", settings::LogFormat::Json);
+            report_problems(&e.problems);
+            return ExitCode::from(EXIT_INVALID_SETTINGS);
+        }
+    };
+    if let Err(e) = logging::init(&settings.log_filter(), settings.log_format) {
+        eprintln!("clanhall: {e}");
+        return ExitCode::from(EXIT_INVALID_SETTINGS);
+    }
+    let problems = settings.problems_for(mode);
+    if !problems.is_empty() {
+        report_problems(&problems);
+        return ExitCode::from(EXIT_INVALID_SETTINGS);
+    }
+    tracing::info!(version = VERSION, mode = ?mode, env = %settings.env_name, pid = std::process::id(), "clanhall starting");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async move {
+        let shutdown = Shutdown::new();
+        if let Err(e) = spawn_signal_listener(shutdown.clone()) {
+            tracing::error!(error = %e, "cannot listen for signals");
+            return 1;
+        }
+        match App::start(settings, mode, shutdown).await {
+            Ok(app) => app.wait().await,
+            Err(e) => {
+                tracing::error!(error = %e, "startup failed");
+                1
+            }
+        }
+    });
+    // Tasks that ignored cancellation must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+fn check(mode: Mode) -> ExitCode {
+    let summary = clanhall::check::run(mode, &|k| std::env::var(k).ok());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary.json).unwrap_or_default()
+    );
+    if summary.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,3 @@
+//! Operations: alerts to staff and (with later features) the `ops` commands.
+
+pub mod alerts;

@@ -1,0 +1,108 @@
+//! Observability: structured logs ([`logging`]), Prometheus metrics ([`metrics`]) and
+//! trace ids that tie a command, job run or HTTP request to every line it logs.
+
+pub mod logging;
+pub mod metrics;
+
+use tracing_subscriber::registry::LookupSpan as _;
+
+/// A new trace id: 16 lowercase hex characters (64 random bits), short enough to grep
+/// and paste, unique enough for one bot's lifetime of requests.
+///
+/// Drawn from a per-thread SplitMix64 stream seeded once from the OS: trace ids need to
+/// be unique, not secret, and a system call per HTTP request showed in the probe benchmark.
+pub fn new_trace_id() -> String {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u128() as u64);
+    }
+    let bits = STATE.with(|s| {
+        let next = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(next);
+        let mut z = next;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    });
+    format!("{bits:016x}")
+}
+
+/// Interns a label value from a small, fixed vocabulary (route patterns, command names)
+/// so hot paths can label metrics without allocating. Each distinct value is leaked
+/// once; callers must only pass values from a bounded set.
+pub fn intern(value: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static SET: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let set = SET.get_or_init(Default::default);
+    if let Some(v) = set.read().unwrap_or_else(|e| e.into_inner()).get(value) {
+        return v;
+    }
+    let mut w = set.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = w.get(value) {
+        return v;
+    }
+    let leaked: &'static str = Box::leak(value.to_owned().into_boxed_str());
+    w.insert(leaked);
+    leaked
+}
+
+/// The trace id of the innermost enclosing span that has one, if any; replies use it so
+/// a user can quote it to staff, and the panic hook puts it on the panic line.
+pub fn current_trace_id() -> Option<String> {
+    tracing::Span::current()
+        .with_subscriber(|(id, dispatch)| {
+            let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+            let span = registry.span(id)?;
+            span.scope()
+                .find_map(|s| logging::span_trace(&s.extensions()))
+        })
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_are_hex_and_unique() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_trace_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|i| i.len() == 16 && i.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+    }
+
+    #[test]
+    fn trace_ids_from_many_threads_do_not_collide() {
+        let handles: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(|| (0..2000).map(|_| new_trace_id()).collect::<Vec<_>>()))
+            .collect();
+        let mut all = std::collections::HashSet::new();
+        for h in handles {
+            for id in h.join().unwrap() {
+                assert!(all.insert(id));
+            }
+        }
+    }
+
+    #[test]
+    fn intern_returns_one_copy_per_value() {
+        let a = intern("/ops/jobs/{id}/run");
+        let b = intern(&String::from("/ops/jobs/{id}/run"));
+        assert!(std::ptr::eq(a, b));
+    }
+
+    #[test]
+    fn current_trace_id_reads_the_innermost_span() {
+        let (sub, _sink) = logging::capture_subscriber("trace", crate::settings::LogFormat::Json);
+        tracing::subscriber::with_default(sub, || {
+            assert_eq!(current_trace_id(), None);
+            let _outer = tracing::info_span!("outer", trace = "aaaa").entered();
+            assert_eq!(current_trace_id().as_deref(), Some("aaaa"));
+            let _inner = tracing::info_span!("inner", trace = "bbbb").entered();
+            assert_eq!(current_trace_id().as_deref(), Some("bbbb"));
+        });
+    }
+}

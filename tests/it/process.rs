@@ -1,0 +1,243 @@
+//! The real binary: signals, exit codes, settings errors, `check`, the panic line.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::http;
+use crate::support::proc::{Proc, base_env};
+
+fn env_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = base_env(dir);
+    for (k, v) in extra {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    env
+}
+
+async fn graceful_exit_on(sig: i32, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Proc::spawn(&["sandbox"], &env_with(dir.path(), &[]));
+    let port = p.port().await;
+    let resp = http()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let started = std::time::Instant::now();
+    p.signal(sig);
+    let code = p.exit_code(Duration::from_secs(15)).await;
+    assert_eq!(
+        code,
+        0,
+        "exit code after {name}; log:\n{}",
+        p.seen.join("\n")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "graceful shutdown took {:?}",
+        started.elapsed()
+    );
+    let lines = p.parsed();
+    let done = lines
+        .iter()
+        .find(|l| l["msg"] == "shutdown complete")
+        .expect("shutdown complete line");
+    assert_eq!(done["exit_code"], 0);
+    assert_eq!(done["reason"], format!("received {name}"));
+}
+
+#[tokio::test]
+async fn sigterm_leads_to_exit_0() {
+    graceful_exit_on(libc::SIGTERM, "SIGTERM").await;
+}
+
+#[tokio::test]
+async fn sigint_leads_to_exit_0() {
+    graceful_exit_on(libc::SIGINT, "SIGINT").await;
+}
+
+#[tokio::test]
+async fn invalid_settings_exit_2_naming_each_key_without_printing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "shortsecret";
+    let mut p = Proc::spawn(
+        &["sandbox"],
+        &env_with(
+            dir.path(),
+            &[
+                ("PORT", "abc"),
+                ("OPS_API_TOKEN", secret),
+                ("LOG_FORMAT", "xml"),
+            ],
+        ),
+    );
+    assert_eq!(p.exit_code(Duration::from_secs(10)).await, 2);
+    let lines = p.parsed();
+    let keys: Vec<&str> = lines
+        .iter()
+        .filter(|l| {
+            l["msg"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("invalid setting")
+        })
+        .map(|l| l["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["PORT", "LOG_FORMAT", "OPS_API_TOKEN"]);
+    let port = lines.iter().find(|l| l["key"] == "PORT").unwrap();
+    assert_eq!(port["value"], "Some(\"abc\")");
+    assert!(
+        port["expected"]
+            .as_str()
+            .unwrap()
+            .contains("between 0 and 65535")
+    );
+    assert!(
+        !p.seen.join("\n").contains(secret),
+        "secret printed:\n{}",
+        p.seen.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn run_without_a_token_points_at_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Proc::spawn(&["run"], &env_with(dir.path(), &[]));
+    assert_eq!(p.exit_code(Duration::from_secs(10)).await, 2);
+    let lines = p.parsed();
+    let l = lines
+        .iter()
+        .find(|l| l["key"] == "DISCORD_TOKEN")
+        .expect("a line naming DISCORD_TOKEN");
+    assert!(
+        l["msg"].as_str().unwrap().contains("clanhall sandbox"),
+        "{l}"
+    );
+}
+
+#[tokio::test]
+async fn a_port_in_use_fails_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut p = Proc::spawn(&["sandbox"], &env_with(dir.path(), &[("PORT", &port)]));
+    assert_eq!(p.exit_code(Duration::from_secs(10)).await, 1);
+    let lines = p.parsed();
+    let l = lines
+        .iter()
+        .find(|l| l["msg"] == "startup failed")
+        .expect("startup failed line");
+    assert!(
+        l["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{l}"
+    );
+}
+
+fn check(args: &[&str], env: &[(String, String)]) -> (i32, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .arg("check")
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check printed non-JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+#[tokio::test]
+async fn check_exits_0_on_valid_settings_and_1_naming_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, json) = check(&["--for", "sandbox"], &env_with(dir.path(), &[]));
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["settings"]["HOST"]["value"], "127.0.0.1");
+
+    let token = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhR2xk.pQ7vZ8yT3uW1sX4rA9bC6dE0fG2hJ5kL8mN1oP";
+    let (code, json) = check(&[], &env_with(dir.path(), &[("DISCORD_TOKEN", token)]));
+    assert_eq!(code, 0, "{json}");
+    assert!(!json.to_string().contains(token));
+    assert_eq!(
+        json["settings"]["DISCORD_TOKEN"]["value"],
+        "[redacted: 72 chars]"
+    );
+
+    let (code, json) = check(
+        &[],
+        &env_with(
+            dir.path(),
+            &[
+                ("PORT", "99999"),
+                ("HEALTH_ALLOWLIST", "10.0.0.0/33"),
+                ("WATCHDOG_STALL_SEC", "5"),
+            ],
+        ),
+    );
+    assert_eq!(code, 1);
+    let keys: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["PORT", "HEALTH_ALLOWLIST", "WATCHDOG_STALL_SEC"]);
+    assert_eq!(json["ok"], false);
+
+    // Valid syntax, but `run` needs a token.
+    let (code, json) = check(&["--for", "run"], &env_with(dir.path(), &[]));
+    assert_eq!(code, 1);
+    assert_eq!(json["problems"][0]["key"], "DISCORD_TOKEN");
+}
+
+/// Runs inside a child test process (see `a_panic_is_logged_as_one_json_line`).
+#[test]
+fn panic_child() {
+    if std::env::var("CLANHALL_PANIC_CHILD").is_err() {
+        return;
+    }
+    clanhall::telemetry::logging::install_panic_hook(clanhall::settings::LogFormat::Json);
+    clanhall::redact::register_secret("child-secret-value-1234");
+    panic!("boom with child-secret-value-1234 inside");
+}
+
+#[test]
+fn a_panic_is_logged_as_one_json_line() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "process::panic_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CLANHALL_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        // libtest prints "test name ... " before the line on the same output line.
+        .filter_map(|l| {
+            l.find('{')
+                .and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok())
+        })
+        .filter(|v| v["logger"] == "panic")
+        .collect();
+    assert_eq!(lines.len(), 1, "stdout:\n{stdout}");
+    let l = &lines[0];
+    assert_eq!(l["level"], "error");
+    assert_eq!(l["msg"], "panic: boom with [redacted] inside");
+    assert!(l["location"].as_str().unwrap().contains("process.rs"));
+    assert!(!stdout.contains("child-secret-value-1234"));
+}

@@ -1,0 +1,38 @@
+//! Shared helpers: HTTP client, the real binary as a child process.
+
+pub mod proc;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use clanhall::telemetry::logging::{CaptureSink, capture_subscriber};
+use serde_json::Value;
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()
+        .expect("http client")
+}
+
+/// Every log line this test binary produced. Installed once as the global subscriber:
+/// per-test scoped subscribers race with tracing's callsite cache when tests run in
+/// parallel. Tests pick their own lines by trace id (unique per request) or by a field
+/// only they use.
+pub fn logs() -> &'static CaptureSink {
+    static SINK: OnceLock<CaptureSink> = OnceLock::new();
+    SINK.get_or_init(|| {
+        let (sub, sink) = capture_subscriber("debug", clanhall::settings::LogFormat::Json);
+        tracing::subscriber::set_global_default(sub).expect("no other global subscriber in tests");
+        sink
+    })
+}
+
+pub fn log_lines() -> Vec<Value> {
+    logs()
+        .lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
