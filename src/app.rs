@@ -7,13 +7,17 @@ use std::sync::Arc;
 
 use tokio_util::task::TaskTracker;
 
+use crate::config::{ConfigHealth, ConfigRegistry};
+use crate::discord::{self, BotData};
 use crate::health::{self, AccessPolicy, BuildInfo, HealthContext};
-use crate::runtime::{Clock, RuntimeStatus, Shutdown, ShutdownReason, SystemClock};
+use crate::ops::alerts::{AlertSink, LogAlerts};
+use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason, SystemClock};
 use crate::settings::{Mode, Settings};
 use crate::telemetry::metrics::Metrics;
+use crate::watchdog::{RestartBudget, Watchdog};
 
 /// Startup phases in the order they run (DESIGN §2); `/ready` lists them.
-pub const PHASES: &[&str] = &["settings", "http", "discord", "commands"];
+pub const PHASES: &[&str] = &["settings", "config", "http", "discord", "commands"];
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -21,6 +25,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub enum StartError {
     #[error(transparent)]
     Http(#[from] health::HealthError),
+    #[error(transparent)]
+    Discord(#[from] discord::DiscordError),
 }
 
 /// A started application.
@@ -28,13 +34,15 @@ pub struct App {
     pub status: Arc<RuntimeStatus>,
     pub http_addr: SocketAddr,
     pub shutdown: Shutdown,
+    pub config: Arc<ConfigRegistry>,
+    pub alerts: Arc<dyn AlertSink>,
     tasks: TaskTracker,
-    settings: Settings,
+    settings: Arc<Settings>,
 }
 
 impl App {
-    /// Runs the startup phases. Returns once the process is serving; [`App::wait`]
-    /// then blocks until shutdown.
+    /// Runs the startup phases. Returns once the process is serving (Discord connects in
+    /// the background; `/ready` follows it); [`App::wait`] then blocks until shutdown.
     pub async fn start(
         settings: Settings,
         mode: Mode,
@@ -49,7 +57,12 @@ impl App {
         shutdown: Shutdown,
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
-        let status = Arc::new(RuntimeStatus::new(clock, PHASES, settings.watchdog.clone()));
+        let settings = Arc::new(settings);
+        let status = Arc::new(RuntimeStatus::new(
+            clock.clone(),
+            PHASES,
+            settings.watchdog.clone(),
+        ));
         status.phases.done("settings");
         let tasks = TaskTracker::new();
         {
@@ -58,6 +71,16 @@ impl App {
                 let _ = handle.await;
             });
         }
+
+        status.phases.start("config");
+        let snapshot = crate::config::load_local(&settings.workbook_dir);
+        for issue in &snapshot.issues {
+            tracing::warn!(key = %issue.key, value = %issue.value, expected = %issue.expected, "config problem");
+        }
+        tracing::info!(source = %snapshot.source, keys = snapshot.entries.len(), issues = snapshot.issues.len(), "config loaded");
+        let config = Arc::new(ConfigRegistry::new(snapshot));
+        status.add_component(Arc::new(ConfigHealth(config.clone())));
+        status.phases.done("config");
 
         status.phases.start("http");
         let listener = match health::bind(settings.host, settings.port).await {
@@ -94,11 +117,11 @@ impl App {
                 bot: settings.bot_name.clone(),
             },
         });
-        let app = health::router(ctx, axum::Router::new());
+        let router = health::router(ctx, axum::Router::new());
         {
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
-                if let Err(e) = health::serve(listener, app, shutdown.token()).await {
+                if let Err(e) = health::serve(listener, router, shutdown.token()).await {
                     tracing::error!(error = %e, "web server failed");
                     shutdown.trigger(ShutdownReason::Fatal(format!("web server failed: {e}")));
                 }
@@ -107,20 +130,80 @@ impl App {
         tracing::info!(addr = %http_addr, port = http_addr.port(), "web server listening");
         status.phases.done("http");
 
-        status
-            .phases
-            .skip("discord", "no Discord connection in this build yet");
-        status
-            .phases
-            .skip("commands", "no Discord connection in this build yet");
+        let mut alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
+        if settings.discord_token.is_some() {
+            status.phases.start("discord");
+            let tracker = Arc::new(GatewayTracker::new(clock.now()));
+            status.set_gateway(tracker.clone());
+            let data = BotData {
+                config: config.clone(),
+                status: status.clone(),
+                shutdown: shutdown.clone(),
+                settings: settings.clone(),
+            };
+            let started = match discord::start(
+                settings.clone(),
+                data,
+                tracker.clone(),
+                clock.clone(),
+                &tasks,
+            )
+            .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    status.phases.fail("discord", &e.to_string());
+                    shutdown.trigger(ShutdownReason::Fatal(e.to_string()));
+                    return Err(e.into());
+                }
+            };
+            alerts = Arc::new(discord::alerts::DiscordAlerts::new(
+                started.http.clone(),
+                config.clone(),
+                settings.bot_name.clone(),
+                settings.env_name.clone(),
+            ));
+            let watchdog = Watchdog::new(
+                settings.watchdog.clone(),
+                clock.clone(),
+                tracker,
+                RestartBudget::new(
+                    &settings.data_dir,
+                    settings.watchdog.restart_budget,
+                    settings.watchdog.restart_window,
+                ),
+                alerts.clone(),
+                status.watchdog.clone(),
+            );
+            tasks.spawn(watchdog.run(shutdown.clone()));
+        } else {
+            status.phases.skip("discord", "no DISCORD_TOKEN");
+            status.phases.skip("commands", "no DISCORD_TOKEN");
+        }
 
         Ok(App {
             status,
             http_addr,
             shutdown,
+            config,
+            alerts,
             tasks,
             settings,
         })
+    }
+
+    /// Waits until `/ready` would answer 200, or `within` passes. Returns whether it did.
+    pub async fn wait_ready(&self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if health::assess(&self.status).ready {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline || self.shutdown.is_triggered() {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for shutdown, lets every task finish its current step, returns the exit code.

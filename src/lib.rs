@@ -17,10 +17,14 @@
 pub mod app;
 pub mod atomic_file;
 pub mod check;
+pub mod config;
+pub mod discord;
 pub mod health;
 pub mod ops;
 pub mod redact;
 pub mod runtime;
+pub mod sandbox;
 pub mod settings;
+pub mod sheets;
 pub mod telemetry;
 pub mod watchdog;

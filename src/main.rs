@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clanhall::app::{App, VERSION};
 use clanhall::runtime::{Shutdown, shutdown::spawn_signal_listener};
+use clanhall::sandbox::{self, run::Frontend};
 use clanhall::settings::{self, Mode, Problem, Settings};
 use clanhall::telemetry::logging;
 use clap::{Args, Parser, Subcommand};
@@ -11,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   clanhall sandbox                  Try the bot locally against the built-in Discord sandbox
+  clanhall sandbox --script demo.txt   Run `user: text` lines and print the transcript
+  clanhall sandbox --serve          Sandbox without a console, until SIGTERM
   clanhall check                    Validate the environment for `run`; prints a JSON summary
   clanhall check --for sandbox      Validate for the sandbox (no Discord token needed)
   DISCORD_TOKEN=... clanhall run    Run in production
@@ -29,9 +32,19 @@ enum Command {
     /// Run in production: connect to Discord with DISCORD_TOKEN.
     Run,
     /// Run locally against the built-in sandbox (no Discord account needed).
-    Sandbox,
+    Sandbox(SandboxArgs),
     /// Validate the settings (and the workbook) and print one JSON summary; exit 1 on problems.
     Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// Run a script (`user: text` per line; `-` reads stdin) and print the transcript.
+    #[arg(long, value_name = "FILE", conflicts_with = "serve")]
+    script: Option<String>,
+    /// No console: serve until SIGTERM (for probes and load tests).
+    #[arg(long)]
+    serve: bool,
 }
 
 #[derive(Debug, Args)]
@@ -54,8 +67,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::register_env_secrets(&|k| std::env::var(k).ok());
     match cli.command {
-        Command::Run => serve(Mode::Run),
-        Command::Sandbox => serve(Mode::Sandbox),
+        Command::Run => serve(Mode::Run, None),
+        Command::Sandbox(args) => {
+            let frontend = match (args.script, args.serve) {
+                (Some(s), _) => Frontend::Script(s),
+                (None, true) => Frontend::Serve,
+                (None, false) => Frontend::Console,
+            };
+            serve(Mode::Sandbox, Some(frontend))
+        }
         Command::Check(args) => check(match args.mode {
             CheckMode::Run => Mode::Run,
             CheckMode::Sandbox => Mode::Sandbox,
@@ -73,7 +93,7 @@ fn report_problems(problems: &[Problem]) {
     );
 }
 
-fn serve(mode: Mode) -> ExitCode {
+fn serve(mode: Mode, frontend: Option<Frontend>) -> ExitCode {
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -82,7 +102,24 @@ fn serve(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_INVALID_SETTINGS);
         }
     };
-    if let Err(e) = logging::init(&settings.log_filter(), settings.log_format) {
+    // The console and script transcripts own stdout: logs go to stderr, and only
+    // warnings unless LOG_LEVEL was set.
+    let interactive = matches!(frontend, Some(Frontend::Console | Frontend::Script(_)));
+    let explicit_level = settings
+        .views()
+        .get("LOG_LEVEL")
+        .is_some_and(|v| v.source == settings::Source::Env);
+    let filter = if interactive && !explicit_level {
+        settings::log_filter_directive("warn")
+    } else {
+        settings.log_filter()
+    };
+    let init = if interactive {
+        logging::init_with(&filter, settings.log_format, logging::StderrSink)
+    } else {
+        logging::init(&filter, settings.log_format)
+    };
+    if let Err(e) = init {
         eprintln!("clanhall: {e}");
         return ExitCode::from(EXIT_INVALID_SETTINGS);
     }
@@ -107,6 +144,9 @@ fn serve(mode: Mode) -> ExitCode {
         if let Err(e) = spawn_signal_listener(shutdown.clone()) {
             tracing::error!(error = %e, "cannot listen for signals");
             return 1;
+        }
+        if let Some(frontend) = frontend {
+            return sandbox::run::run(settings, frontend, shutdown).await;
         }
         match App::start(settings, mode, shutdown).await {
             Ok(app) => app.wait().await,

@@ -257,6 +257,8 @@ pub enum Source {
     Env,
     Default,
     Unset,
+    /// Set by `clanhall sandbox` to point the bot at the sandbox.
+    Sandbox,
 }
 
 /// A setting as it may be shown to people: secrets masked.
@@ -751,6 +753,23 @@ impl Settings {
     /// Every key as it may be shown (secrets masked) with where its value came from.
     pub fn views(&self) -> &BTreeMap<&'static str, SettingView> {
         &self.views
+    }
+
+    /// Records a value set by the process itself (the sandbox) so `cfg` and `check`
+    /// show what is in effect, masked when the key is secret.
+    pub fn record_override(&mut self, key: &'static str, value: &str) {
+        let shown = if spec(key).secret {
+            mask_secret(value)
+        } else {
+            value.to_owned()
+        };
+        self.views.insert(
+            key,
+            SettingView {
+                value: shown,
+                source: Source::Sandbox,
+            },
+        );
     }
 
     /// The tracing filter to install for these settings.

@@ -1,3 +1,5 @@
-//! Operations: alerts to staff and (with later features) the `ops` commands.
+//! Operations: alerts to staff and the `ops` / `cfg` commands.
 
 pub mod alerts;
+pub mod commands;
+pub mod health_view;

@@ -13,14 +13,18 @@ use tokio_util::sync::CancellationToken;
 pub enum ShutdownReason {
     Signal(&'static str),
     Watchdog(String),
-    Reboot { actor: String },
+    Reboot {
+        actor: String,
+    },
     Fatal(String),
+    /// The work is done (a sandbox script ran to its end, the console was closed).
+    Finished(String),
 }
 
 impl ShutdownReason {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Signal(_) => 0,
+            Self::Signal(_) | Self::Finished(_) => 0,
             Self::Watchdog(_) | Self::Fatal(_) => 1,
             Self::Reboot { .. } => 75,
         }
@@ -32,6 +36,7 @@ impl ShutdownReason {
             Self::Watchdog(r) => format!("watchdog: {r}"),
             Self::Reboot { actor } => format!("reboot requested by {actor}"),
             Self::Fatal(r) => format!("fatal: {r}"),
+            Self::Finished(r) => format!("finished: {r}"),
         }
     }
 }

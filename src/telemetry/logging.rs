@@ -44,6 +44,21 @@ impl LineSink for StdoutSink {
     }
 }
 
+/// Standard error: where `clanhall sandbox` logs while stdout shows the console or a
+/// script's transcript.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StderrSink;
+
+impl LineSink for StderrSink {
+    fn write_line(&self, line: &str) {
+        let mut buf = String::with_capacity(line.len() + 1);
+        buf.push_str(line);
+        buf.push('\n');
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(buf.as_bytes());
+    }
+}
+
 /// Keeps lines in memory; tests install it to assert on what was logged.
 #[derive(Debug, Clone, Default)]
 pub struct CaptureSink(Arc<Mutex<Vec<String>>>);
@@ -325,6 +340,11 @@ pub enum LogInitError {
 
 /// Installs the process-wide logger writing to stdout, and the panic hook.
 pub fn init(filter: &str, format: LogFormat) -> Result<(), LogInitError> {
+    init_with(filter, format, StdoutSink)
+}
+
+/// Installs the process-wide logger writing to `sink`, and the panic hook.
+pub fn init_with(filter: &str, format: LogFormat, sink: impl LineSink) -> Result<(), LogInitError> {
     let env_filter = tracing_subscriber::EnvFilter::builder()
         .parse(filter)
         .map_err(|e| LogInitError::Filter {
@@ -333,7 +353,7 @@ pub fn init(filter: &str, format: LogFormat) -> Result<(), LogInitError> {
         })?;
     tracing_subscriber::registry()
         .with(env_filter)
-        .with(LogLayer::new(StdoutSink, format))
+        .with(LogLayer::new(sink, format))
         .try_init()
         .map_err(|_| LogInitError::AlreadyInstalled)?;
     install_panic_hook(format);

@@ -1,5 +1,7 @@
 //! Integration tests: one binary, one module per area, shared helpers in `support`.
 
+mod discord;
 mod health;
 mod process;
+mod sandbox;
 mod support;

@@ -18,7 +18,7 @@ fn env_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, Strin
 
 async fn graceful_exit_on(sig: i32, name: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = Proc::spawn(&["sandbox"], &env_with(dir.path(), &[]));
+    let mut p = Proc::spawn(&["sandbox", "--serve"], &env_with(dir.path(), &[]));
     let port = p.port().await;
     let resp = http()
         .get(format!("http://127.0.0.1:{port}/healthz"))
@@ -41,6 +41,20 @@ async fn graceful_exit_on(sig: i32, name: &str) {
         started.elapsed()
     );
     let lines = p.parsed();
+    // Operators grep for both startup lines (seeds/002).
+    assert!(lines.iter().any(|l| l["msg"] == "web server listening"));
+    let watchdog = lines
+        .iter()
+        .find(|l| l["msg"] == "[watchdog] heartbeat monitor started")
+        .expect("the watchdog logs its thresholds when it starts");
+    assert_eq!(
+        (
+            watchdog["check_sec"].as_u64(),
+            watchdog["stall_sec"].as_u64(),
+            watchdog["disconnect_grace_sec"].as_u64()
+        ),
+        (Some(60), Some(180), Some(300))
+    );
     let done = lines
         .iter()
         .find(|l| l["msg"] == "shutdown complete")
@@ -123,7 +137,10 @@ async fn a_port_in_use_fails_the_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let mut p = Proc::spawn(&["sandbox"], &env_with(dir.path(), &[("PORT", &port)]));
+    let mut p = Proc::spawn(
+        &["sandbox", "--serve"],
+        &env_with(dir.path(), &[("PORT", &port)]),
+    );
     assert_eq!(p.exit_code(Duration::from_secs(10)).await, 1);
     let lines = p.parsed();
     let l = lines

@@ -1,5 +1,6 @@
 //! Shared helpers: HTTP client, the real binary as a child process.
 
+pub mod bot;
 pub mod proc;
 
 use std::sync::OnceLock;

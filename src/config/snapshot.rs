@@ -1,0 +1,507 @@
+//! The Config tab (`Key`, `Value`; keys case-insensitive) parsed into a typed snapshot.
+//!
+//! Parsing never fails as a whole: a bad value is reported as a [`ConfigIssue`] naming
+//! the key, and that key keeps its default. Unknown keys are listed (for `ops config`),
+//! never fatal (DESIGN §4).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::sheets::Table;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TabNames {
+    pub clans: String,
+    pub templates: String,
+    pub feature_toggles: String,
+    pub reservations: String,
+    pub questions: String,
+    pub tickets: String,
+    pub sessions: String,
+}
+
+impl Default for TabNames {
+    fn default() -> Self {
+        Self {
+            clans: "Clans".into(),
+            templates: "WelcomeTemplates".into(),
+            feature_toggles: "FeatureToggles".into(),
+            reservations: "Reservations".into(),
+            questions: "Questions".into(),
+            tickets: "WelcomeTickets".into(),
+            sessions: "OnboardingSessions".into(),
+        }
+    }
+}
+
+/// Role ids per tier, and the user ids of clan leads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Roles {
+    pub admin: Vec<u64>,
+    pub staff: Vec<u64>,
+    pub recruiter: Vec<u64>,
+    pub clan_leads: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Channels {
+    pub log: Option<u64>,
+    pub recruiters: Option<u64>,
+    pub recruiters_thread: Option<u64>,
+    pub welcome: Option<u64>,
+    pub promo: Option<u64>,
+    pub live_queue: Option<u64>,
+    pub interact: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnboardingLadder {
+    pub remind_after: Duration,
+    pub warn_after: Duration,
+    pub close_after: Duration,
+}
+
+impl Default for OnboardingLadder {
+    fn default() -> Self {
+        Self {
+            remind_after: Duration::from_secs(3 * 3600),
+            warn_after: Duration::from_secs(24 * 3600),
+            close_after: Duration::from_secs(36 * 3600),
+        }
+    }
+}
+
+/// A value as it appeared in the tab, for `cfg <key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: String,
+    /// 1-based sheet row, header included, so staff can find it.
+    pub row: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub value: String,
+    pub expected: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={:?}: expected {}",
+            self.key, self.value, self.expected
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigSnapshot {
+    pub tabs: TabNames,
+    pub roles: Roles,
+    pub channels: Channels,
+    pub ticket_tool_bot_id: Option<u64>,
+    /// `REPORT_DAILY_POST_TIME` as (hour, minute) UTC.
+    pub report_daily_post_time: Option<(u8, u8)>,
+    pub onboarding: OnboardingLadder,
+    /// `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by bucket.
+    pub refresh: BTreeMap<String, String>,
+    /// Every key/value as read, upper-cased keys.
+    pub entries: BTreeMap<String, ConfigEntry>,
+    pub unknown_keys: Vec<String>,
+    pub issues: Vec<ConfigIssue>,
+    /// Where it was read from, e.g. `local:config/sample` (shown by `cfg`).
+    pub source: String,
+    pub tab: String,
+}
+
+/// The Config tab's name (the one tab whose name cannot itself be configured).
+pub const CONFIG_TAB: &str = "Config";
+
+const TAB_KEYS: [&str; 7] = [
+    "CLANS_TAB",
+    "TEMPLATES_TAB",
+    "FEATURE_TOGGLES_TAB",
+    "RESERVATIONS_TAB",
+    "QUESTIONS_TAB",
+    "TICKETS_TAB",
+    "SESSIONS_TAB",
+];
+const ROLE_KEYS: [&str; 4] = [
+    "ADMIN_ROLE_IDS",
+    "STAFF_ROLE_IDS",
+    "RECRUITER_ROLE_IDS",
+    "CLAN_LEAD_IDS",
+];
+const CHANNEL_KEYS: [&str; 8] = [
+    "LOG_CHANNEL_ID",
+    "RECRUITERS_CHANNEL_ID",
+    "RECRUITERS_THREAD_ID",
+    "WELCOME_CHANNEL_ID",
+    "PROMO_CHANNEL_ID",
+    "LIVE_QUEUE_CHANNEL_ID",
+    "INTERACT_CHANNEL_ID",
+    "TICKET_TOOL_BOT_ID",
+];
+const OTHER_KEYS: [&str; 4] = [
+    "REPORT_DAILY_POST_TIME",
+    "ONB_REMIND_AFTER",
+    "ONB_WARN_AFTER",
+    "ONB_CLOSE_AFTER",
+];
+
+/// Whether `key` (upper case) is one the bot reads.
+pub fn is_known_key(key: &str) -> bool {
+    TAB_KEYS.contains(&key)
+        || ROLE_KEYS.contains(&key)
+        || CHANNEL_KEYS.contains(&key)
+        || OTHER_KEYS.contains(&key)
+        || key.strip_prefix("REFRESH_").is_some_and(|b| !b.is_empty())
+}
+
+/// Parses one Discord id: digits (17-20), or a mention such as `<@&123…>` / `<#123…>`.
+pub fn parse_snowflake(s: &str) -> Option<u64> {
+    let t = s
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_start_matches(['@', '#', '&', '!']);
+    ((17..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.parse().ok())
+        .flatten()
+}
+
+/// Parses a list of ids separated by commas, semicolons or whitespace. Returns the valid
+/// ids and the entries that are not ids.
+pub fn parse_id_list(s: &str) -> (Vec<u64>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut bad = Vec::new();
+    for part in s
+        .split([',', ';', ' ', '\n', '\t'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match parse_snowflake(part) {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => bad.push(part.to_owned()),
+        }
+    }
+    (ids, bad)
+}
+
+/// Parses `90s`, `15m`, `3h`, `1d`, `2w` (a bare number is hours, the predecessor's habit
+/// for the ladder keys).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s.as_str(), "h"),
+    };
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" | "sec" | "secs" => n,
+        "m" | "min" | "mins" => n * 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => n * 3600,
+        "d" | "day" | "days" => n * 86_400,
+        "w" | "week" | "weeks" => n * 604_800,
+        _ => return None,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Parses `HH:MM` (24 h, UTC).
+pub fn parse_time_of_day(s: &str) -> Option<(u8, u8)> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u8, u8) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.trim().len() <= 5).then_some((h, m))
+}
+
+/// Parses the Config tab. `table` is `None` when the tab is missing; the snapshot is then
+/// all defaults with one issue saying so.
+pub fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
+    let mut snap = ConfigSnapshot {
+        source: source.to_owned(),
+        tab: CONFIG_TAB.to_owned(),
+        ..ConfigSnapshot::default()
+    };
+    let Some(table) = table else {
+        snap.issues.push(ConfigIssue {
+            key: CONFIG_TAB.into(),
+            value: String::new(),
+            expected: format!("a tab named {CONFIG_TAB} with the headers Key and Value"),
+        });
+        return snap;
+    };
+    let cols = match table.columns(&["key", "value"], &[]) {
+        Ok(c) => c,
+        Err(e) => {
+            snap.issues.push(ConfigIssue {
+                key: CONFIG_TAB.into(),
+                value: String::new(),
+                expected: e.to_string(),
+            });
+            return snap;
+        }
+    };
+    let (kc, vc) = (cols.get("key"), cols.get("value"));
+    for (i, row) in table.rows.iter().enumerate() {
+        let key = table.cell(row, kc).to_ascii_uppercase();
+        if key.is_empty() {
+            continue;
+        }
+        let value = table.cell(row, vc).to_owned();
+        if !is_known_key(&key) && !snap.unknown_keys.contains(&key) {
+            snap.unknown_keys.push(key.clone());
+        }
+        // A later duplicate overrides an earlier one, but say so.
+        if snap.entries.contains_key(&key) {
+            snap.issues.push(ConfigIssue {
+                key: key.clone(),
+                value: value.clone(),
+                expected: "one row per key (this key appears more than once; the last row wins)"
+                    .into(),
+            });
+        }
+        snap.entries.insert(
+            key.clone(),
+            ConfigEntry {
+                key,
+                value,
+                row: i + 2,
+            },
+        );
+    }
+    apply(&mut snap);
+    snap
+}
+
+fn apply(snap: &mut ConfigSnapshot) {
+    let entries = snap.entries.clone();
+    let mut issue = |key: &str, value: &str, expected: &str| {
+        snap.issues.push(ConfigIssue {
+            key: key.into(),
+            value: value.into(),
+            expected: expected.into(),
+        });
+    };
+    let get = |k: &str| {
+        entries
+            .get(k)
+            .map(|e| e.value.as_str())
+            .filter(|v| !v.trim().is_empty())
+    };
+
+    let mut tabs = TabNames::default();
+    for (key, slot) in [
+        ("CLANS_TAB", &mut tabs.clans),
+        ("TEMPLATES_TAB", &mut tabs.templates),
+        ("FEATURE_TOGGLES_TAB", &mut tabs.feature_toggles),
+        ("RESERVATIONS_TAB", &mut tabs.reservations),
+        ("QUESTIONS_TAB", &mut tabs.questions),
+        ("TICKETS_TAB", &mut tabs.tickets),
+        ("SESSIONS_TAB", &mut tabs.sessions),
+    ] {
+        if let Some(v) = get(key) {
+            *slot = v.trim().to_owned();
+        }
+    }
+
+    let mut roles = Roles::default();
+    for (key, slot) in [
+        ("ADMIN_ROLE_IDS", &mut roles.admin),
+        ("STAFF_ROLE_IDS", &mut roles.staff),
+        ("RECRUITER_ROLE_IDS", &mut roles.recruiter),
+        ("CLAN_LEAD_IDS", &mut roles.clan_leads),
+    ] {
+        if let Some(v) = get(key) {
+            let (ids, bad) = parse_id_list(v);
+            if !bad.is_empty() {
+                issue(
+                    key,
+                    v,
+                    &format!(
+                        "Discord ids (17-20 digits) separated by commas; not ids: {}",
+                        bad.join(", ")
+                    ),
+                );
+            }
+            *slot = ids;
+        }
+    }
+
+    let mut channels = Channels::default();
+    let mut ticket_tool = None;
+    for (key, slot) in [
+        ("LOG_CHANNEL_ID", &mut channels.log),
+        ("RECRUITERS_CHANNEL_ID", &mut channels.recruiters),
+        ("RECRUITERS_THREAD_ID", &mut channels.recruiters_thread),
+        ("WELCOME_CHANNEL_ID", &mut channels.welcome),
+        ("PROMO_CHANNEL_ID", &mut channels.promo),
+        ("LIVE_QUEUE_CHANNEL_ID", &mut channels.live_queue),
+        ("INTERACT_CHANNEL_ID", &mut channels.interact),
+        ("TICKET_TOOL_BOT_ID", &mut ticket_tool),
+    ] {
+        if let Some(v) = get(key) {
+            match parse_snowflake(v) {
+                Some(id) => *slot = Some(id),
+                None => issue(key, v, "one Discord id (17-20 digits)"),
+            }
+        }
+    }
+
+    if let Some(v) = get("REPORT_DAILY_POST_TIME") {
+        match parse_time_of_day(v) {
+            Some(t) => snap.report_daily_post_time = Some(t),
+            None => issue(
+                "REPORT_DAILY_POST_TIME",
+                v,
+                "a UTC time as HH:MM, such as 09:30",
+            ),
+        }
+    }
+    let mut ladder = OnboardingLadder::default();
+    for (key, slot) in [
+        ("ONB_REMIND_AFTER", &mut ladder.remind_after),
+        ("ONB_WARN_AFTER", &mut ladder.warn_after),
+        ("ONB_CLOSE_AFTER", &mut ladder.close_after),
+    ] {
+        if let Some(v) = get(key) {
+            match parse_duration(v) {
+                Some(d) => *slot = d,
+                None => issue(key, v, "a duration such as 3h, 24h or 2d"),
+            }
+        }
+    }
+    if !(ladder.remind_after < ladder.warn_after && ladder.warn_after < ladder.close_after) {
+        issue(
+            "ONB_CLOSE_AFTER",
+            get("ONB_CLOSE_AFTER").unwrap_or(""),
+            "ONB_REMIND_AFTER < ONB_WARN_AFTER < ONB_CLOSE_AFTER (a ticket is warned before it is closed); using the defaults 3h/24h/36h",
+        );
+        ladder = OnboardingLadder::default();
+    }
+    for (key, entry) in &entries {
+        if let Some(bucket) = key.strip_prefix("REFRESH_") {
+            if !entry.value.trim().is_empty() {
+                snap.refresh
+                    .insert(bucket.to_ascii_lowercase(), entry.value.trim().to_owned());
+            }
+        }
+    }
+    snap.tabs = tabs;
+    snap.roles = roles;
+    snap.channels = channels;
+    snap.ticket_tool_bot_id = ticket_tool;
+    snap.onboarding = ladder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[(&str, &str)]) -> Table {
+        let mut raw = vec![vec!["Key".to_owned(), "Value".to_owned()]];
+        raw.extend(rows.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]));
+        Table::from_rows("Config", raw)
+    }
+
+    #[test]
+    fn parses_roles_channels_and_tabs_case_insensitively() {
+        let snap = parse(
+            Some(&table(&[
+                (
+                    "admin_role_ids",
+                    "1200000000000000101, <@&1200000000000000111>",
+                ),
+                ("STAFF_ROLE_IDS", "1200000000000000102"),
+                ("Log_Channel_Id", "<#1200000000000000302>"),
+                ("CLANS_TAB", "Clan Roster"),
+                ("REFRESH_CLANS", "3h"),
+                ("ONB_REMIND_AFTER", "2h"),
+                ("SOMETHING_ELSE", "x"),
+            ])),
+            "local:test",
+        );
+        assert_eq!(
+            snap.roles.admin,
+            vec![1200000000000000101, 1200000000000000111]
+        );
+        assert_eq!(snap.roles.staff, vec![1200000000000000102]);
+        assert_eq!(snap.channels.log, Some(1200000000000000302));
+        assert_eq!(snap.tabs.clans, "Clan Roster");
+        assert_eq!(snap.tabs.templates, "WelcomeTemplates");
+        assert_eq!(snap.refresh["clans"], "3h");
+        assert_eq!(snap.onboarding.remind_after, Duration::from_secs(7200));
+        assert_eq!(snap.unknown_keys, vec!["SOMETHING_ELSE"]);
+        assert!(snap.issues.is_empty(), "{:?}", snap.issues);
+        assert_eq!(snap.entries["LOG_CHANNEL_ID"].row, 4);
+    }
+
+    #[test]
+    fn bad_values_are_issues_and_keep_defaults() {
+        let snap = parse(
+            Some(&table(&[
+                ("RECRUITER_ROLE_IDS", "1200000000000000103, recruiters"),
+                ("LOG_CHANNEL_ID", "ops-log"),
+                ("REPORT_DAILY_POST_TIME", "25:00"),
+                ("ONB_WARN_AFTER", "1h"),
+            ])),
+            "local:test",
+        );
+        let keys: Vec<&str> = snap.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "RECRUITER_ROLE_IDS",
+                "LOG_CHANNEL_ID",
+                "REPORT_DAILY_POST_TIME",
+                "ONB_CLOSE_AFTER"
+            ]
+        );
+        assert_eq!(
+            snap.roles.recruiter,
+            vec![1200000000000000103],
+            "valid ids are kept"
+        );
+        assert!(snap.issues[0].expected.contains("not ids: recruiters"));
+        assert_eq!(snap.channels.log, None);
+        assert_eq!(snap.onboarding, OnboardingLadder::default());
+    }
+
+    #[test]
+    fn missing_tab_or_headers_is_one_issue() {
+        let snap = parse(None, "local:test");
+        assert_eq!(snap.issues.len(), 1);
+        assert_eq!(snap.roles, Roles::default());
+        let bad = Table::from_rows("Config", vec![vec!["Name".into(), "Setting".into()]]);
+        let snap = parse(Some(&bad), "local:test");
+        assert!(
+            snap.issues[0]
+                .expected
+                .contains("missing the header(s) key, value"),
+            "{:?}",
+            snap.issues
+        );
+    }
+
+    #[test]
+    fn small_parsers() {
+        assert_eq!(parse_duration("36h"), Some(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_time_of_day("09:30"), Some((9, 30)));
+        assert_eq!(parse_time_of_day("9:5"), Some((9, 5)));
+        assert_eq!(parse_time_of_day("24:00"), None);
+        assert_eq!(
+            parse_id_list("1, 1200000000000000101;1200000000000000101").0,
+            vec![1200000000000000101]
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! What can go wrong in a command, and what the user is told: what to do, never
+//! internals. Internal failures are logged with the trace id; the user gets the id to
+//! quote to staff.
+
+use super::tiers::Tier;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Something the caller can fix (a bad argument, a missing clan). Shown as is.
+    #[error("{0}")]
+    User(String),
+    #[error("needs the {needed} tier (caller is {have})")]
+    Denied { needed: Tier, have: Tier },
+    #[error("Discord API error: {0}")]
+    Discord(#[from] serenity::Error),
+    /// A bug or an outage on our side. Never shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CommandError {
+    pub fn user(msg: impl Into<String>) -> Self {
+        CommandError::User(msg.into())
+    }
+
+    /// Whether this is the caller's doing (logged at info) or ours (logged as an error).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, CommandError::Discord(_) | CommandError::Internal(_))
+    }
+
+    /// The reply for the user.
+    pub fn public_message(&self, command: &str, trace: &str) -> String {
+        match self {
+            CommandError::User(m) => m.clone(),
+            CommandError::Denied { needed, have } => format!(
+                "🔒 `{command}` needs the **{needed}** tier; you are **{have}**. Ask an admin if you need access."
+            ),
+            CommandError::Discord(_) | CommandError::Internal(_) => format!(
+                "⚠️ Something went wrong on my side and `{command}` did not finish. Try again in a moment; if it keeps failing, give staff this reference: `{trace}`."
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_never_reach_the_user() {
+        let e = CommandError::Internal("sqlite: disk I/O error at /var/data/clanhall.db".into());
+        let msg = e.public_message("!ops digest", "0123456789abcdef");
+        assert!(!msg.contains("sqlite") && !msg.contains("/var/data"));
+        assert!(msg.contains("0123456789abcdef"));
+        let d = CommandError::Denied {
+            needed: Tier::Staff,
+            have: Tier::Member,
+        };
+        assert_eq!(
+            d.public_message("!ops health", "x"),
+            "🔒 `!ops health` needs the **staff** tier; you are **member**. Ask an admin if you need access."
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The poise framework: prefix `!` and @mention, slash commands, the one tier check,
+//! hooks that time and log every command, and error replies that say what to do.
+
+use std::time::Instant;
+
+use poise::FrameworkError;
+use serenity::all::{Context as SerenityContext, FullEvent, Permissions};
+use tracing::Instrument as _;
+
+use super::errors::CommandError;
+use super::reply::{self, Reply};
+use super::tiers::{self, Tier, meta_of};
+use super::{BotData, Ctx};
+use crate::telemetry::{current_trace_id, new_trace_id};
+
+/// How the command was invoked, as it is shown back to people (`!ops health`, `/ops health`).
+pub fn invocation(ctx: Ctx<'_>) -> String {
+    match ctx {
+        poise::Context::Prefix(_) => format!("!{}", ctx.command().qualified_name),
+        poise::Context::Application(_) => format!("/{}", ctx.command().qualified_name),
+    }
+}
+
+/// Whether the member's roles grant Administrator, from the guild in the cache.
+fn administrator_from_cache(ctx: Ctx<'_>, roles: &[serenity::all::RoleId]) -> bool {
+    let Some(guild) = ctx.guild() else {
+        return false;
+    };
+    if guild.owner_id == ctx.author().id {
+        return true;
+    }
+    roles
+        .iter()
+        .chain(std::iter::once(&serenity::all::RoleId::new(guild.id.get())))
+        .filter_map(|r| guild.roles.get(r))
+        .any(|r| r.permissions.contains(Permissions::ADMINISTRATOR))
+}
+
+/// The caller's tier. Outside a guild nobody is elevated.
+pub async fn caller_tier(ctx: Ctx<'_>) -> Tier {
+    let cfg = ctx.data().config.get();
+    let (roles, admin) = match ctx {
+        poise::Context::Application(a) => match &a.interaction.member {
+            Some(m) => (
+                m.roles.clone(),
+                m.permissions.is_some_and(|p| p.administrator()),
+            ),
+            None => return Tier::Member,
+        },
+        poise::Context::Prefix(p) => {
+            let Some(_) = p.msg.guild_id else {
+                return Tier::Member;
+            };
+            let roles = match &p.msg.member {
+                Some(m) => m.roles.clone(),
+                None => match ctx.author_member().await {
+                    Some(m) => m.roles.clone(),
+                    None => return Tier::Member,
+                },
+            };
+            let admin = administrator_from_cache(ctx, &roles);
+            (roles, admin)
+        }
+    };
+    let ids: Vec<u64> = roles.iter().map(|r| r.get()).collect();
+    tiers::resolve(&ids, admin, &cfg.roles)
+}
+
+/// The framework-wide check: the command's tier against the caller's.
+async fn check_tier(ctx: Ctx<'_>) -> Result<bool, CommandError> {
+    let needed = meta_of(ctx.command()).tier;
+    if needed == Tier::Member {
+        return Ok(true);
+    }
+    let have = caller_tier(ctx).await;
+    if have >= needed {
+        Ok(true)
+    } else {
+        Err(CommandError::Denied { needed, have })
+    }
+}
+
+struct Started(Instant);
+
+async fn pre_command(ctx: Ctx<'_>) {
+    ctx.set_invocation_data(Started(Instant::now())).await;
+    tracing::debug!(command = %ctx.command().qualified_name, user_id = ctx.author().id.get(), channel_id = ctx.channel_id().get(), "command started");
+    if meta_of(ctx.command()).slow {
+        if let poise::Context::Application(_) = ctx {
+            if let Err(e) = ctx.defer().await {
+                tracing::warn!(command = %ctx.command().qualified_name, error = %e, "could not defer the interaction");
+            }
+        }
+    }
+}
+
+async fn elapsed_ms(ctx: Ctx<'_>) -> f64 {
+    ctx.invocation_data::<Started>()
+        .await
+        .map(|s| s.0.elapsed().as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+async fn post_command(ctx: Ctx<'_>) {
+    let ms = elapsed_ms(ctx).await;
+    tracing::info!(
+        command = %ctx.command().qualified_name,
+        kind = if matches!(ctx, poise::Context::Prefix(_)) { "prefix" } else { "slash" },
+        user_id = ctx.author().id.get(),
+        channel_id = ctx.channel_id().get(),
+        outcome = "ok",
+        ms = (ms * 1000.0).round() / 1000.0,
+        "command finished"
+    );
+}
+
+/// Replies on the error path; a failure to reply is logged, never raised.
+async fn tell(ctx: Ctx<'_>, text: String) {
+    if let Err(e) = reply::send(ctx, Reply::text(text).ephemeral()).await {
+        tracing::warn!(command = %ctx.command().qualified_name, error = %e, "could not send the error reply");
+    }
+}
+
+async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
+    let trace = current_trace_id().unwrap_or_default();
+    match error {
+        FrameworkError::Setup { error, .. } => {
+            // setup() already made this fatal; this is only the record.
+            tracing::error!(error = %error, "bot setup failed");
+        }
+        FrameworkError::Command { error, ctx, .. } => {
+            let ms = elapsed_ms(ctx).await;
+            let command = ctx.command().qualified_name.clone();
+            if error.is_internal() {
+                tracing::error!(command = %command, user_id = ctx.author().id.get(), outcome = "error", ms, error = %error, "command failed");
+            } else {
+                tracing::info!(command = %command, user_id = ctx.author().id.get(), outcome = "user_error", ms, reason = %error, "command refused");
+            }
+            tell(ctx, error.public_message(&invocation(ctx), &trace)).await;
+        }
+        FrameworkError::CommandPanic { payload, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, outcome = "panic", panic = payload.as_deref().unwrap_or("unknown"), "command panicked");
+            tell(
+                ctx,
+                CommandError::Internal(String::new()).public_message(&invocation(ctx), &trace),
+            )
+            .await;
+        }
+        FrameworkError::ArgumentParse {
+            error, input, ctx, ..
+        } => {
+            let usage =
+                super::help::usage_line(ctx.command(), matches!(ctx, poise::Context::Prefix(_)));
+            let what = match input {
+                Some(i) => format!("I could not read `{i}`: {error}."),
+                None => format!("Something is missing: {error}."),
+            };
+            tracing::info!(command = %ctx.command().qualified_name, outcome = "bad_arguments", "command arguments did not parse");
+            tell(
+                ctx,
+                format!(
+                    "{what}\nUsage: `{usage}` (see `!help {}`)",
+                    ctx.command().qualified_name
+                ),
+            )
+            .await;
+        }
+        FrameworkError::CommandCheckFailed { error, ctx, .. } => {
+            let error = error.unwrap_or(CommandError::Denied {
+                needed: meta_of(ctx.command()).tier,
+                have: Tier::Member,
+            });
+            tracing::info!(command = %ctx.command().qualified_name, user_id = ctx.author().id.get(), outcome = "denied", reason = %error, "command denied");
+            tell(ctx, error.public_message(&invocation(ctx), &trace)).await;
+        }
+        FrameworkError::SubcommandRequired { ctx } => {
+            // poise reports this before running checks: deny first so a member does not
+            // learn the subcommands of a staff command.
+            let needed = meta_of(ctx.command()).tier;
+            let have = caller_tier(ctx).await;
+            if have < needed {
+                tell(
+                    ctx,
+                    CommandError::Denied { needed, have }.public_message(&invocation(ctx), &trace),
+                )
+                .await;
+                return;
+            }
+            let subs: Vec<String> = ctx
+                .command()
+                .subcommands
+                .iter()
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            tell(
+                ctx,
+                format!(
+                    "`{}` needs a subcommand: {}. See `!help {}`.",
+                    invocation(ctx),
+                    subs.join(", "),
+                    ctx.command().qualified_name
+                ),
+            )
+            .await;
+        }
+        FrameworkError::CooldownHit {
+            remaining_cooldown,
+            ctx,
+            ..
+        } => {
+            tell(
+                ctx,
+                format!(
+                    "⏳ `{}` is cooling down; try again in {}s.",
+                    invocation(ctx),
+                    remaining_cooldown.as_secs().max(1)
+                ),
+            )
+            .await;
+        }
+        FrameworkError::GuildOnly { ctx, .. } => {
+            tell(
+                ctx,
+                "This command only works in the server, not in direct messages.".into(),
+            )
+            .await
+        }
+        FrameworkError::UnknownCommand { msg, .. } => {
+            // Unknown commands are ignored silently (the predecessor posted each one to
+            // the log channel); the content is not logged.
+            tracing::debug!(channel_id = msg.channel_id.get(), "unknown command ignored");
+        }
+        FrameworkError::UnknownInteraction { interaction, .. } => {
+            tracing::warn!(command = %interaction.data.name, "interaction for a command this build does not know");
+        }
+        other => tracing::warn!(error = %other, "framework error"),
+    }
+}
+
+pub fn options(commands: Vec<super::Command>) -> poise::FrameworkOptions<BotData, CommandError> {
+    poise::FrameworkOptions {
+        commands,
+        prefix_options: poise::PrefixFrameworkOptions {
+            prefix: Some("!".into()),
+            mention_as_prefix: true,
+            ignore_bots: true,
+            case_insensitive_commands: true,
+            ..Default::default()
+        },
+        command_check: Some(|ctx| Box::pin(check_tier(ctx))),
+        pre_command: |ctx| Box::pin(pre_command(ctx)),
+        post_command: |ctx| Box::pin(post_command(ctx)),
+        on_error: |error| Box::pin(on_error(error)),
+        // Owners are not a tier here; skip poise's application lookup.
+        initialize_owners: false,
+        ..Default::default()
+    }
+}
+
+/// poise inside a span per gateway event, so every log line of a command (and any REST
+/// call it makes) carries one trace id.
+pub struct Traced(pub poise::Framework<BotData, CommandError>);
+
+#[serenity::async_trait]
+impl serenity::framework::Framework for Traced {
+    async fn init(&mut self, client: &serenity::all::Client) {
+        self.0.init(client).await;
+    }
+
+    async fn dispatch(&self, ctx: SerenityContext, event: FullEvent) {
+        let span =
+            tracing::info_span!("event", trace = %new_trace_id(), event = event.snake_case_name());
+        self.0.dispatch(ctx, event).instrument(span).await;
+    }
+}

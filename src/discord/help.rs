@@ -1,0 +1,285 @@
+//! `help [command]`: sections by audience, listing only what the caller may run, or one
+//! command's usage in detail. Built from the commands' own metadata, so help cannot
+//! drift from what the dispatcher enforces (the predecessor's help did).
+
+use serde::Serialize;
+
+use super::embed::{COLOR_INFO, Embed};
+use super::errors::CommandError;
+use super::framework::caller_tier;
+use super::reply::{self, Reply};
+use super::tiers::{Tier, meta_of};
+use super::{Command, Ctx};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub required: bool,
+    pub description: String,
+}
+
+/// One runnable command (subcommands are listed by their full name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HelpEntry {
+    pub name: String,
+    pub description: String,
+    pub details: Option<String>,
+    pub tier: Tier,
+    pub params: Vec<Param>,
+    pub prefix: bool,
+    pub slash: bool,
+}
+
+/// Usage as typed: `!ops refresh <buckets>`, `/reserve tag:<tag> [recruit]`.
+pub fn usage(entry: &HelpEntry, prefix: bool) -> String {
+    let mut s = format!("{}{}", if prefix { "!" } else { "/" }, entry.name);
+    for p in &entry.params {
+        s.push(' ');
+        s.push_str(&if p.required {
+            format!("<{}>", p.name)
+        } else {
+            format!("[{}]", p.name)
+        });
+    }
+    s
+}
+
+pub fn usage_line(cmd: &Command, prefix: bool) -> String {
+    usage(&entry_of(cmd), prefix)
+}
+
+fn entry_of(cmd: &Command) -> HelpEntry {
+    HelpEntry {
+        name: cmd.qualified_name.to_string(),
+        description: cmd.description.as_deref().unwrap_or("").to_owned(),
+        details: cmd.help_text.as_deref().map(str::to_owned),
+        tier: meta_of(cmd).tier,
+        params: cmd
+            .parameters
+            .iter()
+            .map(|p| Param {
+                name: p.name.to_string(),
+                required: p.required,
+                description: p.description.as_deref().unwrap_or("").to_owned(),
+            })
+            .collect(),
+        prefix: cmd.prefix_action.is_some(),
+        slash: cmd.slash_action.is_some(),
+    }
+}
+
+/// Every leaf command, sorted by name.
+pub fn entries(commands: &[Command]) -> Vec<HelpEntry> {
+    fn walk(cmds: &[Command], out: &mut Vec<HelpEntry>) {
+        for c in cmds.iter().filter(|c| !c.hide_in_help) {
+            if c.subcommands.is_empty() {
+                out.push(entry_of(c));
+            } else {
+                walk(&c.subcommands, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(commands, &mut out);
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn line(e: &HelpEntry) -> String {
+    let form = if e.prefix {
+        usage(e, true)
+    } else {
+        usage(e, false)
+    };
+    format!("`{form}` — {}", e.description)
+}
+
+/// The overview for a caller of `tier`: one section per audience they belong to.
+pub fn overview(entries: &[HelpEntry], tier: Tier, bot: &str) -> Vec<Embed> {
+    let visible: Vec<&HelpEntry> = entries.iter().filter(|e| e.tier <= tier).collect();
+    let mut embed = Embed::new(format!("{bot} · help"))
+        .description(format!(
+            "Commands you can run as **{tier}**. `!help <command>` shows one in detail; every command also works as a slash command (`/help`)."
+        ))
+        .color(COLOR_INFO);
+    for section in Tier::ALL.iter().filter(|t| **t <= tier) {
+        let lines: Vec<String> = visible
+            .iter()
+            .filter(|e| e.tier == *section)
+            .map(|e| line(e))
+            .collect();
+        if !lines.is_empty() {
+            embed = embed.field(section.audience(), lines.join("\n"), false);
+        }
+    }
+    vec![embed.footer(format!("audience: {tier} • {} commands", visible.len()))]
+}
+
+/// One command in detail; says so when the caller may not run it.
+pub fn detail(e: &HelpEntry, tier: Tier) -> Embed {
+    let mut embed = Embed::new(format!("help · {}", e.name))
+        .description(e.description.clone())
+        .color(COLOR_INFO);
+    let mut forms = Vec::new();
+    if e.prefix {
+        forms.push(format!("`{}`", usage(e, true)));
+    }
+    if e.slash {
+        forms.push(format!("`{}`", usage(e, false)));
+    }
+    embed = embed.field("Usage", forms.join("\n"), false);
+    if !e.params.is_empty() {
+        let params: Vec<String> = e
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "`{}`{} — {}",
+                    p.name,
+                    if p.required { "" } else { " (optional)" },
+                    p.description
+                )
+            })
+            .collect();
+        embed = embed.field("Options", params.join("\n"), false);
+    }
+    if let Some(d) = &e.details {
+        embed = embed.field("Details", d.clone(), false);
+    }
+    let access = if tier >= e.tier {
+        format!("{} tier: you can run this.", e.tier)
+    } else {
+        format!("Needs the **{}** tier; you are **{tier}**.", e.tier)
+    };
+    embed.field("Access", access, false)
+}
+
+/// Finds a command by name, qualified name or a unique prefix of it.
+pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<&'a HelpEntry, String> {
+    let q = query.trim().trim_start_matches(['!', '/']).to_lowercase();
+    if let Some(e) = entries.iter().find(|e| e.name == q) {
+        return Ok(e);
+    }
+    let matches: Vec<&HelpEntry> = entries
+        .iter()
+        .filter(|e| e.name.starts_with(&q) || e.name.split(' ').next_back() == Some(q.as_str()))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "There is no command `{q}`. `!help` lists the ones you can run."
+        )),
+        many => Err(format!(
+            "`{q}` could mean {}. Be more specific.",
+            many.iter()
+                .map(|e| format!("`{}`", e.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Shows what you can run, or how to use one command.
+#[poise::command(prefix_command, slash_command, custom_data = super::tiers::Meta::member())]
+pub async fn help(
+    ctx: Ctx<'_>,
+    #[description = "A command to explain, such as ping or ops health"]
+    #[rest]
+    command: Option<String>,
+) -> Result<(), CommandError> {
+    let all = entries(&ctx.framework().options().commands);
+    let tier = caller_tier(ctx).await;
+    let bot = ctx.data().settings.bot_name.clone();
+    let reply = match command.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => Reply::embeds(overview(&all, tier, &bot)),
+        Some(q) => match find(&all, q) {
+            Ok(e) => Reply::embed(detail(e, tier)),
+            Err(msg) => return Err(CommandError::user(msg)),
+        },
+    };
+    reply::send(ctx, reply.ephemeral()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(name: &str, tier: Tier, params: &[(&str, bool)]) -> HelpEntry {
+        HelpEntry {
+            name: name.into(),
+            description: format!("does {name}"),
+            details: None,
+            tier,
+            params: params
+                .iter()
+                .map(|(n, r)| Param {
+                    name: (*n).into(),
+                    required: *r,
+                    description: "d".into(),
+                })
+                .collect(),
+            prefix: true,
+            slash: true,
+        }
+    }
+
+    fn all() -> Vec<HelpEntry> {
+        vec![
+            e("cfg", Tier::Admin, &[("key", true)]),
+            e("clanmatch", Tier::Recruiter, &[]),
+            e("help", Tier::Member, &[("command", false)]),
+            e("ops health", Tier::Staff, &[]),
+            e("ping", Tier::Member, &[]),
+        ]
+    }
+
+    #[test]
+    fn each_audience_sees_its_sections_only() {
+        let member = overview(&all(), Tier::Member, "clanhall");
+        assert_eq!(
+            member[0]
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+            ["Everyone"]
+        );
+        assert!(!member[0].fields[0].value.contains("ops health"));
+        let staff = overview(&all(), Tier::Staff, "clanhall");
+        assert_eq!(
+            staff[0]
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+            ["Everyone", "Recruiters", "Staff"]
+        );
+        let admin = overview(&all(), Tier::Admin, "clanhall");
+        assert_eq!(admin[0].fields.len(), 4);
+        assert_eq!(admin[0].footer, "audience: admin • 5 commands");
+        assert_eq!(admin[0].fields[3].value, "`!cfg <key>` — does cfg");
+    }
+
+    #[test]
+    fn detail_shows_usage_and_access() {
+        let entries = all();
+        let cfg = find(&entries, "!cfg").unwrap();
+        let d = detail(cfg, Tier::Staff);
+        assert_eq!(d.fields[0].value, "`!cfg <key>`\n`/cfg <key>`");
+        assert_eq!(
+            d.fields.last().unwrap().value,
+            "Needs the **admin** tier; you are **staff**."
+        );
+        assert_eq!(find(&entries, "health").unwrap().name, "ops health");
+        assert!(
+            find(&entries, "nothing")
+                .unwrap_err()
+                .contains("no command `nothing`")
+        );
+        assert!(
+            find(&entries, "c")
+                .unwrap_err()
+                .contains("could mean `cfg`, `clanmatch`")
+        );
+    }
+}

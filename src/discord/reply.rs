@@ -1,0 +1,129 @@
+//! Every reply the bot sends to a command goes through [`send`]: content and embeds are
+//! redacted, long replies are split over several messages within Discord's limits.
+
+use poise::CreateReply;
+use serenity::all::CreateActionRow;
+
+use super::Ctx;
+use super::embed::{Embed, paginate, split_text};
+use super::errors::CommandError;
+use crate::redact::redact;
+
+/// Discord's limit on message content.
+pub const CONTENT_MAX: usize = 2000;
+
+#[derive(Debug, Clone, Default)]
+pub struct Reply {
+    pub content: String,
+    pub embeds: Vec<Embed>,
+    pub components: Vec<CreateActionRow>,
+    /// Only the caller sees it (slash commands; prefix replies are always public).
+    pub ephemeral: bool,
+}
+
+impl Reply {
+    pub fn text(content: impl Into<String>) -> Self {
+        Reply {
+            content: content.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn embed(e: Embed) -> Self {
+        Reply {
+            embeds: vec![e],
+            ..Default::default()
+        }
+    }
+
+    pub fn embeds(embeds: Vec<Embed>) -> Self {
+        Reply {
+            embeds,
+            ..Default::default()
+        }
+    }
+
+    pub fn ephemeral(mut self) -> Self {
+        self.ephemeral = true;
+        self
+    }
+
+    pub fn with_components(mut self, rows: Vec<CreateActionRow>) -> Self {
+        self.components = rows;
+        self
+    }
+
+    /// The messages this reply becomes: content pieces first, embeds paginated; the
+    /// components go on the last message.
+    pub fn into_messages(self) -> Vec<CreateReply> {
+        let content = redact(&self.content).into_owned();
+        let mut msgs: Vec<(Option<String>, Vec<Embed>)> = if content.is_empty() {
+            Vec::new()
+        } else {
+            split_text(&content, CONTENT_MAX)
+                .into_iter()
+                .map(|p| (Some(p), Vec::new()))
+                .collect()
+        };
+        let mut pages = paginate(self.embeds).into_iter();
+        if let Some(first) = pages.next() {
+            // The first page of embeds rides with the last piece of content.
+            match msgs.last_mut() {
+                Some(last) => last.1 = first,
+                None => msgs.push((None, first)),
+            }
+        }
+        msgs.extend(pages.map(|p| (None, p)));
+        if msgs.is_empty() {
+            msgs.push((Some("(no content)".to_owned()), Vec::new()));
+        }
+        let n = msgs.len();
+        let mut components = Some(self.components).filter(|c| !c.is_empty());
+        msgs.into_iter()
+            .enumerate()
+            .map(|(i, (text, embeds))| {
+                let mut r = CreateReply::default().ephemeral(self.ephemeral);
+                if let Some(t) = text {
+                    r = r.content(t);
+                }
+                for e in &embeds {
+                    r = r.embed(e.to_create());
+                }
+                if i + 1 == n {
+                    if let Some(c) = components.take() {
+                        r = r.components(c);
+                    }
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+/// Sends a reply (one or more messages).
+pub async fn send(ctx: Ctx<'_>, reply: Reply) -> Result<(), CommandError> {
+    for message in reply.into_messages() {
+        ctx.send(message).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_replies_are_one_message_and_long_ones_split() {
+        assert_eq!(Reply::text("Pong").into_messages().len(), 1);
+        assert_eq!(Reply::text("x\n".repeat(1500)).into_messages().len(), 2);
+        let mut e = Embed::new("big");
+        for i in 0..30 {
+            e = e.field(format!("f{i}"), "y".repeat(1000), false);
+        }
+        let n = Reply::embed(e).into_messages().len();
+        assert!(
+            n >= 5,
+            "30,000 characters of fields need at least 5 messages, got {n}"
+        );
+    }
+}

@@ -1,0 +1,513 @@
+//! The operator's side of `clanhall sandbox`: an interactive console (pick who you are,
+//! type messages or slash commands, click components by number) and a script runner
+//! (`user: text` per line) that prints a transcript.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::activity::Kind;
+use super::render::{ComponentRef, render, render_modal};
+use super::users::Reply;
+use super::{Sandbox, world};
+
+/// How long to wait for the bot: the first sign of a reply, then quiet.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub first: Duration,
+    pub quiet: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(3),
+            quiet: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Console state: who is typing where, what can be clicked, the last open modal.
+pub struct Session<'a> {
+    pub sandbox: &'a Sandbox,
+    pub user: String,
+    pub channel: String,
+    pub components: Vec<ComponentRef>,
+    pub last_modal: Option<u64>,
+    pub timing: Timing,
+}
+
+/// One parsed input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Say(String),
+    Slash(String),
+    Click(String),
+    Select(String, Vec<String>),
+    Modal(Vec<(String, String)>),
+    As(String),
+    In(String),
+    Wait(Duration),
+    Help,
+    Users,
+    Channels,
+    Quit,
+    Nothing,
+}
+
+pub const HELP: &str = "\
+Type a message to send it (\"!ping\", \"@clanhall help\"), or a slash command (\"/help\").
+  :as <user>            become someone else (admin, staff, recruiter, member, recruit)
+  :in <channel>         move to a channel (general, ops-log, recruiters, welcome, ...)
+  :click <n>            click button n (numbers are shown as [n] under bot messages)
+  :select <n> <value>   pick option(s) in select n (comma-separated values)
+  :modal a=1; b=two     answer the last modal the bot opened
+  :wait <2s|500ms>      wait
+  :users  :channels  :help  :quit";
+
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(Duration::from_millis);
+    }
+    s.trim_end_matches('s')
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| *v >= 0.0 && *v < 3600.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Parses what the operator typed.
+pub fn parse_input(line: &str) -> Result<Input, String> {
+    let t = line.trim();
+    if t.is_empty() {
+        return Ok(Input::Nothing);
+    }
+    if t.starts_with('/') {
+        return Ok(Input::Slash(t.to_owned()));
+    }
+    let Some(meta) = t.strip_prefix(':') else {
+        return Ok(Input::Say(t.to_owned()));
+    };
+    let (cmd, arg) = meta
+        .split_once(char::is_whitespace)
+        .map(|(c, a)| (c, a.trim()))
+        .unwrap_or((meta, ""));
+    let need = |what: &str| {
+        if arg.is_empty() {
+            Err(format!(":{cmd} needs {what}"))
+        } else {
+            Ok(arg.to_owned())
+        }
+    };
+    Ok(match cmd {
+        "as" => Input::As(need("a user")?),
+        "in" => Input::In(need("a channel")?),
+        "click" => Input::Click(need("a component number")?),
+        "select" => {
+            let (n, values) = arg
+                .split_once(char::is_whitespace)
+                .ok_or(":select needs a number and a value")?;
+            Input::Select(
+                n.to_owned(),
+                values
+                    .split(',')
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect(),
+            )
+        }
+        "modal" => Input::Modal(
+            arg.split(';')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .ok_or(format!("{p:?}: expected field=value"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        "wait" => {
+            Input::Wait(parse_duration(arg).ok_or(":wait needs a duration such as 2s or 500ms")?)
+        }
+        "help" | "h" | "?" => Input::Help,
+        "users" => Input::Users,
+        "channels" => Input::Channels,
+        "quit" | "q" | "exit" => Input::Quit,
+        other => return Err(format!("unknown console command :{other} (try :help)")),
+    })
+}
+
+/// A script line: `user: text`, or `user@channel: text`. `#` starts a comment.
+pub fn parse_script_line(line: &str) -> Result<Option<(String, Option<String>, String)>, String> {
+    let t = line.trim();
+    if t.is_empty() || t.starts_with('#') {
+        return Ok(None);
+    }
+    let (who, text) = t.split_once(':').ok_or("expected `user: text`")?;
+    let who = who.trim();
+    if who.is_empty() || who.contains(char::is_whitespace) {
+        return Err(format!("{who:?} is not a user name; expected `user: text`"));
+    }
+    let (user, channel) = match who.split_once('@') {
+        Some((u, c)) => (u.to_owned(), Some(c.to_owned())),
+        None => (who.to_owned(), None),
+    };
+    Ok(Some((user, channel, text.trim().to_owned())))
+}
+
+impl<'a> Session<'a> {
+    pub fn new(sandbox: &'a Sandbox, user: &str, channel: &str) -> Self {
+        Session {
+            sandbox,
+            user: user.to_owned(),
+            channel: channel.to_owned(),
+            components: Vec::new(),
+            last_modal: None,
+            timing: Timing::default(),
+        }
+    }
+
+    fn component(&self, n: &str) -> Result<ComponentRef, String> {
+        let found = match n.parse::<usize>() {
+            Ok(num) => self.components.iter().find(|c| c.number == num),
+            Err(_) => self.components.iter().rev().find(|c| c.custom_id == n),
+        };
+        found.cloned().ok_or_else(|| {
+            format!("no component {n} (numbers are shown as [n] under bot messages)")
+        })
+    }
+
+    /// Runs one input and returns the text to show (the bot's replies, or an error).
+    pub async fn step(&mut self, input: Input) -> Result<String, String> {
+        let mark = self.sandbox.mark();
+        let sent = match input {
+            Input::Nothing => return Ok(String::new()),
+            Input::Help => return Ok(HELP.to_owned()),
+            Input::Users => {
+                return Ok(world::humans()
+                    .map(|u| format!("  {:<10} {}", u.key, u.display))
+                    .collect::<Vec<_>>()
+                    .join("\n"));
+            }
+            Input::Channels => {
+                return Ok(world::CHANNELS
+                    .iter()
+                    .map(|c| format!("  #{:<12} {}", c.name, c.topic))
+                    .collect::<Vec<_>>()
+                    .join("\n"));
+            }
+            Input::Quit => return Ok(String::new()),
+            Input::As(u) => {
+                let def = world::user(&u)
+                    .filter(|d| !d.bot)
+                    .ok_or_else(|| format!("unknown user {u:?}; try :users"))?;
+                self.user = def.key.to_owned();
+                return Ok(format!("you are now {} ({})", def.key, def.display));
+            }
+            Input::In(c) => {
+                let name = c.trim_start_matches('#');
+                if self.sandbox.channel_messages(name).is_empty()
+                    && world::channel(name).is_none()
+                    && !self.thread_exists(name)
+                {
+                    return Err(format!("unknown channel {c:?}; try :channels"));
+                }
+                self.channel = name.to_owned();
+                return Ok(format!("you are now in #{name}"));
+            }
+            Input::Wait(d) => {
+                tokio::time::sleep(d).await;
+                return Ok(String::new());
+            }
+            Input::Say(text) => self
+                .sandbox
+                .say(&self.user, &self.channel, &text)
+                .map(|_| ()),
+            Input::Slash(line) => self
+                .sandbox
+                .slash(&self.user, &self.channel, &line)
+                .map(|_| ()),
+            Input::Click(n) => {
+                let c = self.component(&n)?;
+                if c.kind != 2 {
+                    return Err(format!(
+                        "[{}] is a select menu; use :select {} <value>",
+                        c.number, c.number
+                    ));
+                }
+                self.sandbox
+                    .click(&self.user, c.message_id, &c.custom_id)
+                    .map(|_| ())
+            }
+            Input::Select(n, values) => {
+                let c = self.component(&n)?;
+                if c.kind != 3 {
+                    return Err(format!(
+                        "[{}] is a button; use :click {}",
+                        c.number, c.number
+                    ));
+                }
+                // Accept labels as well as values.
+                let values: Vec<String> = values
+                    .iter()
+                    .map(|v| {
+                        c.options
+                            .iter()
+                            .find(|(l, _)| l.eq_ignore_ascii_case(v))
+                            .map(|(_, val)| val.clone())
+                            .unwrap_or_else(|| v.clone())
+                    })
+                    .collect();
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                self.sandbox
+                    .select(&self.user, c.message_id, &c.custom_id, &refs)
+                    .map(|_| ())
+            }
+            Input::Modal(fields) => {
+                let id = self.last_modal.ok_or("no modal is open")?;
+                let refs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.sandbox.submit_modal(&self.user, id, &refs).map(|_| ())
+            }
+        };
+        sent.map_err(|e| e.to_string())?;
+        let replies = self
+            .sandbox
+            .replies_after(mark, self.timing.first, self.timing.quiet)
+            .await;
+        Ok(self.show(&replies))
+    }
+
+    fn thread_exists(&self, name: &str) -> bool {
+        self.sandbox
+            .inner
+            .world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .channels
+            .values()
+            .any(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Renders the bot's replies: each message once, in its final state.
+    pub fn show(&mut self, replies: &[Reply]) -> String {
+        let mut out = Vec::new();
+        let mut seen: Vec<u64> = Vec::new();
+        // Later activity on the same message supersedes earlier (an edit after a defer).
+        for (i, r) in replies.iter().enumerate() {
+            match &r.kind {
+                Kind::Message {
+                    by_bot: true,
+                    message_id,
+                    ..
+                } => {
+                    if seen.contains(message_id) || replies[i + 1..].iter().any(|l| matches!(&l.kind, Kind::Message { message_id: m, .. } if m == message_id)) {
+                        continue;
+                    }
+                    seen.push(*message_id);
+                    let current = self
+                        .sandbox
+                        .message(*message_id)
+                        .or_else(|| r.message.clone());
+                    let Some(msg) = current else { continue };
+                    let mut notes = Vec::new();
+                    if r.ephemeral {
+                        notes.push("only you can see this");
+                    }
+                    if !msg["edited_timestamp"].is_null() && !r.ephemeral {
+                        notes.push("edited");
+                    }
+                    let next = self.components.last().map(|c| c.number + 1).unwrap_or(1);
+                    let (text, refs) = render(&msg, &r.channel, &notes.join(", "), next);
+                    self.components.extend(refs);
+                    out.push(text);
+                }
+                Kind::Modal { interaction_id } => {
+                    self.last_modal = Some(*interaction_id);
+                    if let Some(m) = self.sandbox.modal(*interaction_id) {
+                        out.push(render_modal(&m));
+                    }
+                }
+                Kind::Reaction {
+                    emoji, added: true, ..
+                } => out.push(format!("[#{}] clanhall reacted {emoji}", r.channel)),
+                Kind::Channel {
+                    channel_id,
+                    created: true,
+                } => {
+                    if let Some(c) = self.sandbox.channel(*channel_id) {
+                        out.push(format!(
+                            "[#{}] clanhall created thread #{}",
+                            self.sandbox.channel_name(c.parent_id.unwrap_or(0)),
+                            c.name
+                        ));
+                    }
+                }
+                Kind::MessageDeleted { .. } => {
+                    out.push(format!("[#{}] clanhall deleted a message", r.channel))
+                }
+                Kind::MemberRole {
+                    user_id,
+                    role_id,
+                    added,
+                } => {
+                    let who = world::user_by_id(*user_id)
+                        .map(|u| u.key.to_owned())
+                        .unwrap_or_else(|| user_id.to_string());
+                    let role = world::ROLES
+                        .iter()
+                        .find(|d| d.id == *role_id)
+                        .map(|d| d.name)
+                        .unwrap_or("role");
+                    out.push(format!(
+                        "clanhall {} role {role} {} {who}",
+                        if *added { "gave" } else { "took" },
+                        if *added { "to" } else { "from" }
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if out.is_empty() {
+            "  (no reply)".to_owned()
+        } else {
+            out.join("\n")
+        }
+    }
+}
+
+/// Runs a script; writes the transcript to `out`. Returns how many lines failed.
+pub async fn run_script(sandbox: &Sandbox, script: &str, out: &mut dyn Write) -> usize {
+    let mut session = Session::new(sandbox, "admin", "general");
+    let mut failures = 0;
+    for (n, line) in script.lines().enumerate() {
+        let parsed = match parse_script_line(line) {
+            Ok(None) => continue,
+            Ok(Some(p)) => p,
+            Err(e) => {
+                failures += 1;
+                let _ = writeln!(out, "! line {}: {e}\n", n + 1);
+                continue;
+            }
+        };
+        let (user, channel, text) = parsed;
+        let _ = writeln!(
+            out,
+            "> {}{}: {text}",
+            user,
+            channel
+                .as_deref()
+                .map(|c| format!("@{c}"))
+                .unwrap_or_default()
+        );
+        if world::user(&user).is_none_or(|u| u.bot) {
+            failures += 1;
+            let _ = writeln!(
+                out,
+                "! line {}: unknown user {user:?}; users: {}\n",
+                n + 1,
+                world::humans()
+                    .map(|u| u.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            continue;
+        }
+        session.user = user;
+        if let Some(c) = channel {
+            session.channel = c;
+        }
+        let result = match parse_input(&text) {
+            Ok(input) => session.step(input).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(text) => {
+                let _ = writeln!(out, "{text}\n");
+            }
+            Err(e) => {
+                failures += 1;
+                let _ = writeln!(out, "! line {}: {e}\n", n + 1);
+            }
+        }
+    }
+    let _ = out.flush();
+    failures
+}
+
+/// The interactive console, on stdin/stdout, until `:quit`, end of input or shutdown.
+pub async fn run_console(sandbox: &Sandbox, shutdown: &crate::runtime::Shutdown) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut session = Session::new(sandbox, "admin", "general");
+    println!("clanhall sandbox: you are admin in #general. :help lists console commands.");
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        print!("{}#{}> ", session.user, session.channel);
+        let _ = std::io::stdout().flush();
+        let line = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            l = lines.next_line() => l,
+        };
+        let Ok(Some(line)) = line else { break };
+        match parse_input(&line) {
+            Ok(Input::Quit) => break,
+            Ok(input) => match session.step(input).await {
+                Ok(text) if !text.is_empty() => println!("{text}"),
+                Ok(_) => {}
+                Err(e) => println!("! {e}"),
+            },
+            Err(e) => println!("! {e}"),
+        }
+    }
+    println!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_inputs() {
+        assert_eq!(parse_input("!ping").unwrap(), Input::Say("!ping".into()));
+        assert_eq!(
+            parse_input("/ops health").unwrap(),
+            Input::Slash("/ops health".into())
+        );
+        assert_eq!(parse_input(":as staff").unwrap(), Input::As("staff".into()));
+        assert_eq!(
+            parse_input(":select 3 Alpha, Beta").unwrap(),
+            Input::Select("3".into(), vec!["Alpha".into(), "Beta".into()])
+        );
+        assert_eq!(
+            parse_input(":modal age=21; name = Rue").unwrap(),
+            Input::Modal(vec![
+                ("age".into(), "21".into()),
+                ("name".into(), "Rue".into())
+            ])
+        );
+        assert_eq!(
+            parse_input(":wait 250ms").unwrap(),
+            Input::Wait(Duration::from_millis(250))
+        );
+        assert!(parse_input(":fly").unwrap_err().contains(":help"));
+        assert!(parse_input(":as").is_err());
+    }
+
+    #[test]
+    fn parses_script_lines() {
+        assert_eq!(parse_script_line("# comment").unwrap(), None);
+        assert_eq!(parse_script_line("   ").unwrap(), None);
+        assert_eq!(
+            parse_script_line("staff: /help ping").unwrap(),
+            Some(("staff".into(), None, "/help ping".into()))
+        );
+        assert_eq!(
+            parse_script_line("admin@ops-log: !ops health").unwrap(),
+            Some(("admin".into(), Some("ops-log".into()), "!ops health".into()))
+        );
+        assert!(parse_script_line("no colon here").is_err());
+    }
+}

@@ -1,0 +1,669 @@
+//! JSON payloads exactly as Discord sends them, for the parts of the API the bot uses.
+//!
+//! serenity silently drops a dispatch it cannot deserialize (it becomes
+//! `Event::Unknown`), so every builder here is checked in this module's tests by
+//! deserializing its output into serenity's own model types.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::state::{ChannelState, MemberState, UserState};
+use super::world::{self, DISCORD_EPOCH_MS, GUILD_ID, GUILD_NAME, OWNER_ID, RoleDef};
+
+/// Snowflakes travel as strings.
+pub fn sf(id: u64) -> Value {
+    Value::String(id.to_string())
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The creation time encoded in a snowflake.
+pub fn snowflake_time(id: u64) -> DateTime<Utc> {
+    let ms = (id >> 22) + DISCORD_EPOCH_MS;
+    Utc.timestamp_millis_opt(ms as i64)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+pub fn user(u: &UserState) -> Value {
+    json!({
+        "id": sf(u.id),
+        "username": u.username,
+        "discriminator": "0",
+        "global_name": u.display,
+        "avatar": null,
+        "bot": u.bot,
+        "system": false,
+        "public_flags": 0,
+    })
+}
+
+/// A guild member; `with_user` is false inside MESSAGE_CREATE (the author is separate).
+pub fn member(m: &MemberState, u: &UserState, with_user: bool) -> Value {
+    let mut v = json!({
+        "nick": null,
+        "avatar": null,
+        "roles": m.roles.iter().map(|r| sf(*r)).collect::<Vec<_>>(),
+        "joined_at": timestamp(m.joined_at),
+        "premium_since": null,
+        "deaf": false,
+        "mute": false,
+        "flags": 0,
+        "pending": false,
+    });
+    if with_user {
+        v["user"] = user(u);
+    }
+    v
+}
+
+pub fn role(r: &RoleDef) -> Value {
+    json!({
+        "id": sf(r.id),
+        "name": r.name,
+        "color": r.color,
+        "colors": {"primary_color": r.color, "secondary_color": null, "tertiary_color": null},
+        "hoist": true,
+        "icon": null,
+        "unicode_emoji": null,
+        "position": r.position,
+        "permissions": r.permissions.to_string(),
+        "managed": false,
+        "mentionable": true,
+        "flags": 0,
+    })
+}
+
+pub fn everyone_role() -> Value {
+    role(&RoleDef {
+        key: "everyone",
+        id: GUILD_ID,
+        name: "@everyone",
+        color: 0,
+        position: 0,
+        permissions: world::MEMBER_PERMISSIONS,
+    })
+}
+
+pub fn channel(c: &ChannelState) -> Value {
+    let mut v = json!({
+        "id": sf(c.id),
+        "type": c.kind,
+        "guild_id": sf(GUILD_ID),
+        "name": c.name,
+        "position": c.position,
+        "permission_overwrites": [],
+        "nsfw": false,
+        "topic": c.topic,
+        "last_message_id": c.last_message_id.map(sf),
+        "parent_id": c.parent_id.map(sf),
+        "rate_limit_per_user": 0,
+        "flags": 0,
+    });
+    if c.is_thread() {
+        v["owner_id"] = c.owner_id.map(sf).unwrap_or(Value::Null);
+        v["message_count"] = json!(c.message_count);
+        v["member_count"] = json!(c.thread_members.len());
+        v["total_message_sent"] = json!(c.message_count);
+        v["thread_metadata"] = json!({
+            "archived": c.archived,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": timestamp(snowflake_time(c.id)),
+            "locked": c.locked,
+            "invitable": true,
+            "create_timestamp": timestamp(snowflake_time(c.id)),
+        });
+    }
+    v
+}
+
+pub fn thread_member(thread_id: u64, user_id: u64) -> Value {
+    json!({
+        "id": sf(thread_id),
+        "user_id": sf(user_id),
+        "join_timestamp": timestamp(Utc::now()),
+        "flags": 0,
+    })
+}
+
+pub fn guild_create(
+    members: &[(MemberState, UserState)],
+    channels: &[ChannelState],
+    joined_at: DateTime<Utc>,
+) -> Value {
+    let mut roles = vec![everyone_role()];
+    roles.extend(world::ROLES.iter().map(role));
+    json!({
+        "id": sf(GUILD_ID),
+        "name": GUILD_NAME,
+        "icon": null,
+        "icon_hash": null,
+        "splash": null,
+        "discovery_splash": null,
+        "owner_id": sf(OWNER_ID),
+        "afk_channel_id": null,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": roles,
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "rules_channel_id": null,
+        "vanity_url_code": null,
+        "description": null,
+        "banner": null,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "nsfw_level": 0,
+        "stickers": [],
+        "premium_progress_bar_enabled": false,
+        "joined_at": timestamp(joined_at),
+        "large": false,
+        "unavailable": false,
+        "member_count": members.len(),
+        "voice_states": [],
+        "members": members.iter().map(|(m, u)| member(m, u, true)).collect::<Vec<_>>(),
+        "channels": channels.iter().filter(|c| !c.is_thread()).map(channel).collect::<Vec<_>>(),
+        "threads": channels.iter().filter(|c| c.is_thread() && !c.archived).map(channel).collect::<Vec<_>>(),
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+    })
+}
+
+pub fn application(bot: &UserState, owner: &UserState) -> Value {
+    json!({
+        "id": sf(bot.id),
+        "name": bot.username,
+        "icon": null,
+        "description": "clanhall sandbox application",
+        "rpc_origins": [],
+        "bot_public": false,
+        "bot_require_code_grant": false,
+        "terms_of_service_url": null,
+        "privacy_policy_url": null,
+        "owner": user(owner),
+        "verify_key": "0000000000000000000000000000000000000000000000000000000000000000",
+        "team": null,
+        "guild_id": null,
+        "primary_sku_id": null,
+        "slug": null,
+        "cover_image": null,
+        "flags": 0,
+        "tags": [],
+        "install_params": null,
+        "custom_install_url": null,
+        "bot": user(bot),
+    })
+}
+
+pub fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Value {
+    json!({
+        "v": 10,
+        "user": {
+            "id": sf(bot.id),
+            "username": bot.username,
+            "discriminator": "0",
+            "global_name": bot.display,
+            "avatar": null,
+            "bot": true,
+            "verified": true,
+            "mfa_enabled": false,
+            "email": null,
+            "flags": 0,
+        },
+        "guilds": [{"id": sf(GUILD_ID), "unavailable": true}],
+        "session_id": session_id,
+        "resume_gateway_url": resume_url,
+        "shard": [0, 1],
+        "application": {"id": sf(bot.id), "flags": 0},
+        "private_channels": [],
+    })
+}
+
+/// A message as returned by REST and sent in MESSAGE_CREATE (with `guild_id`/`member`
+/// added for the latter by the caller).
+#[allow(clippy::too_many_arguments)]
+pub fn message(
+    id: u64,
+    channel_id: u64,
+    author: &UserState,
+    content: &str,
+    embeds: Value,
+    components: Value,
+    kind: u8,
+    flags: u64,
+    mentions: Vec<Value>,
+    reference: Option<Value>,
+) -> Value {
+    let mut v = json!({
+        "id": sf(id),
+        "channel_id": sf(channel_id),
+        "author": user(author),
+        "content": content,
+        "timestamp": timestamp(snowflake_time(id)),
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": mentions,
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": if embeds.is_array() { embeds } else { json!([]) },
+        "pinned": false,
+        "type": kind,
+        "flags": flags,
+        "components": if components.is_array() { components } else { json!([]) },
+    });
+    if let Some(r) = reference {
+        v["message_reference"] = r;
+    }
+    v
+}
+
+pub struct InteractionBase<'a> {
+    pub id: u64,
+    pub token: &'a str,
+    pub channel: &'a ChannelState,
+    pub member: &'a MemberState,
+    pub user: &'a UserState,
+    pub member_permissions: u64,
+}
+
+fn interaction(base: &InteractionBase<'_>, kind: u8, data: Value) -> Value {
+    json!({
+        "id": sf(base.id),
+        "application_id": sf(world::BOT_ID),
+        "type": kind,
+        "data": data,
+        "guild_id": sf(GUILD_ID),
+        "channel": channel(base.channel),
+        "channel_id": sf(base.channel.id),
+        "member": {
+            "user": user(base.user),
+            "nick": null,
+            "avatar": null,
+            "roles": base.member.roles.iter().map(|r| sf(*r)).collect::<Vec<_>>(),
+            "joined_at": timestamp(base.member.joined_at),
+            "premium_since": null,
+            "deaf": false,
+            "mute": false,
+            "flags": 0,
+            "pending": false,
+            "permissions": base.member_permissions.to_string(),
+        },
+        "token": base.token,
+        "version": 1,
+        "app_permissions": world::MEMBER_PERMISSIONS.to_string(),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD_ID.to_string()},
+        "context": 0,
+        "attachment_size_limit": 26_214_400,
+    })
+}
+
+/// APPLICATION_COMMAND (type 2). `data` is `{id, name, type, options, resolved?}`.
+pub fn command_interaction(base: &InteractionBase<'_>, data: Value) -> Value {
+    interaction(base, 2, data)
+}
+
+/// MESSAGE_COMPONENT (type 3) on `message`.
+pub fn component_interaction(
+    base: &InteractionBase<'_>,
+    custom_id: &str,
+    component_type: u8,
+    values: &[String],
+    message: Value,
+) -> Value {
+    let mut data = json!({"custom_id": custom_id, "component_type": component_type});
+    if component_type != 2 {
+        data["values"] = json!(values);
+    }
+    let mut v = interaction(base, 3, data);
+    v["message"] = message;
+    v
+}
+
+/// MODAL_SUBMIT (type 5).
+pub fn modal_interaction(
+    base: &InteractionBase<'_>,
+    custom_id: &str,
+    fields: &[(String, String)],
+) -> Value {
+    let rows: Vec<Value> = fields
+        .iter()
+        .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
+        .collect();
+    interaction(base, 5, json!({"custom_id": custom_id, "components": rows}))
+}
+
+pub fn reaction_add(
+    user_id: u64,
+    channel_id: u64,
+    message_id: u64,
+    emoji: &str,
+    member: Option<Value>,
+) -> Value {
+    let mut v = json!({
+        "user_id": sf(user_id),
+        "channel_id": sf(channel_id),
+        "message_id": sf(message_id),
+        "guild_id": sf(GUILD_ID),
+        "emoji": {"id": null, "name": emoji},
+        "burst": false,
+        "type": 0,
+    });
+    if let Some(m) = member {
+        v["member"] = m;
+    }
+    v
+}
+
+/// Discord's error body for REST failures.
+pub fn error(code: u32, message: &str) -> Value {
+    json!({"code": code, "message": message})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::state::World;
+    use serenity::all as s;
+
+    fn world() -> World {
+        World::new()
+    }
+
+    fn pair(w: &World, key: &str) -> (MemberState, UserState) {
+        w.member_pair(world::user(key).unwrap().id).unwrap()
+    }
+
+    /// Deserializes a full gateway frame the way the shard does and rejects
+    /// `Event::Unknown`, which is what serenity turns a malformed dispatch into.
+    fn dispatch(t: &str, d: Value) -> s::Event {
+        let frame = json!({"op": 0, "s": 1, "t": t, "d": d});
+        let text = frame.to_string();
+        let ev: s::GatewayEvent =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{t}: {e}\n{text}"));
+        match ev {
+            s::GatewayEvent::Dispatch(_, s::Event::Unknown(u)) => {
+                panic!("{t} deserialized as Unknown: {u:?}")
+            }
+            s::GatewayEvent::Dispatch(_, e) => e,
+            other => panic!("{t}: not a dispatch: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ready_deserializes() {
+        let w = world();
+        let bot = w.users[&world::BOT_ID].clone();
+        let s::Event::Ready(r) = dispatch("READY", ready(&bot, "sess", "ws://127.0.0.1:1/gateway"))
+        else {
+            panic!()
+        };
+        assert_eq!(r.ready.user.id.get(), world::BOT_ID);
+        assert_eq!(r.ready.application.id.get(), world::BOT_ID);
+        assert_eq!(r.ready.session_id, "sess");
+    }
+
+    #[test]
+    fn resumed_deserializes() {
+        assert!(matches!(
+            dispatch("RESUMED", json!({})),
+            s::Event::Resumed(_)
+        ));
+    }
+
+    #[test]
+    fn guild_create_deserializes_with_roles_members_channels_threads() {
+        let mut w = world();
+        let thread_id = w.next_id();
+        w.channels.insert(
+            thread_id,
+            ChannelState {
+                id: thread_id,
+                name: "W0001-rue".into(),
+                kind: crate::sandbox::state::PRIVATE_THREAD,
+                parent_id: Some(world::channel("welcome").unwrap().id),
+                topic: None,
+                position: 0,
+                archived: false,
+                locked: false,
+                owner_id: Some(world::user("tickettool").unwrap().id),
+                thread_members: vec![],
+                last_message_id: None,
+                message_count: 0,
+            },
+        );
+        let channels: Vec<ChannelState> = w.channels.values().cloned().collect();
+        let d = guild_create(&w.guild_members(), &channels, w.created);
+        let s::Event::GuildCreate(g) = dispatch("GUILD_CREATE", d) else {
+            panic!()
+        };
+        assert_eq!(g.guild.id.get(), GUILD_ID);
+        assert_eq!(g.guild.roles.len(), world::ROLES.len() + 1);
+        assert_eq!(g.guild.members.len(), world::USERS.len());
+        assert_eq!(g.guild.channels.len(), world::CHANNELS.len());
+        assert_eq!(g.guild.threads.len(), 1);
+        let staff = g
+            .guild
+            .members
+            .get(&s::UserId::new(world::user("staff").unwrap().id))
+            .unwrap();
+        assert_eq!(
+            staff.roles,
+            vec![s::RoleId::new(world::role("staff").unwrap().id)]
+        );
+    }
+
+    #[test]
+    fn message_create_deserializes_for_guild_messages() {
+        let w = world();
+        let (m, u) = pair(&w, "member");
+        let ch = world::channel("general").unwrap().id;
+        let mut d = message(
+            w.created.timestamp_millis() as u64,
+            ch,
+            &u,
+            "!ping",
+            json!([]),
+            json!([]),
+            0,
+            0,
+            vec![],
+            None,
+        );
+        d["guild_id"] = sf(GUILD_ID);
+        d["member"] = member(&m, &u, false);
+        let s::Event::MessageCreate(mc) = dispatch("MESSAGE_CREATE", d) else {
+            panic!()
+        };
+        assert_eq!(mc.message.content, "!ping");
+        assert_eq!(mc.message.guild_id.map(|g| g.get()), Some(GUILD_ID));
+        assert!(mc.message.member.is_some());
+    }
+
+    #[test]
+    fn bot_message_with_embeds_and_components_deserializes_as_rest_reply() {
+        let w = world();
+        let bot = w.users[&world::BOT_ID].clone();
+        let embeds = json!([{"title": "Help", "description": "d", "color": 3447003, "fields": [{"name": "a", "value": "b", "inline": false}], "footer": {"text": "f"}, "type": "rich"}]);
+        let components = json!([{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "Next", "custom_id": "page:2"},
+            {"type": 3, "custom_id": "pick", "options": [{"label": "A", "value": "a"}], "placeholder": "Choose", "min_values": 1, "max_values": 1}
+        ]}]);
+        let v = message(
+            1,
+            world::channel("general").unwrap().id,
+            &bot,
+            "hi",
+            embeds,
+            components,
+            0,
+            0,
+            vec![],
+            None,
+        );
+        let m: s::Message = serde_json::from_value(v).unwrap();
+        assert_eq!(m.embeds[0].title.as_deref(), Some("Help"));
+        assert_eq!(m.components[0].components.len(), 2);
+    }
+
+    #[test]
+    fn interactions_deserialize_command_component_modal() {
+        let mut w = world();
+        let (m, u) = pair(&w, "staff");
+        let ch = w.channels[&world::channel("general").unwrap().id].clone();
+        let id = w.next_id();
+        let base = InteractionBase {
+            id,
+            token: "tok",
+            channel: &ch,
+            member: &m,
+            user: &u,
+            member_permissions: w.permissions_of(u.id),
+        };
+        let data = json!({"id": "1200000000000000777", "name": "help", "type": 1, "guild_id": sf(GUILD_ID),
+            "options": [{"name": "command", "type": 3, "value": "ping"}]});
+        let s::Event::InteractionCreate(ic) =
+            dispatch("INTERACTION_CREATE", command_interaction(&base, data))
+        else {
+            panic!()
+        };
+        let cmd = ic.interaction.command().expect("application command");
+        assert_eq!(cmd.data.name, "help");
+        assert_eq!(cmd.member.as_ref().unwrap().roles.len(), 1);
+
+        let bot = w.users[&world::BOT_ID].clone();
+        let msg = message(
+            2,
+            ch.id,
+            &bot,
+            "",
+            json!([]),
+            json!([{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}]),
+            0,
+            0,
+            vec![],
+            None,
+        );
+        let s::Event::InteractionCreate(ic) = dispatch(
+            "INTERACTION_CREATE",
+            component_interaction(&base, "go", 2, &[], msg.clone()),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            ic.interaction.message_component().unwrap().data.custom_id,
+            "go"
+        );
+        let s::Event::InteractionCreate(ic) = dispatch(
+            "INTERACTION_CREATE",
+            component_interaction(&base, "pick", 3, &["a".into()], msg),
+        ) else {
+            panic!()
+        };
+        let comp = ic.interaction.message_component().unwrap();
+        assert!(
+            matches!(&comp.data.kind, s::ComponentInteractionDataKind::StringSelect { values } if values == &["a"])
+        );
+        let s::Event::InteractionCreate(ic) = dispatch(
+            "INTERACTION_CREATE",
+            modal_interaction(&base, "form", &[("age".into(), "21".into())]),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            ic.interaction.modal_submit().unwrap().data.custom_id,
+            "form"
+        );
+    }
+
+    #[test]
+    fn channel_and_thread_events_deserialize() {
+        let mut w = world();
+        let id = w.next_id();
+        let t = ChannelState {
+            id,
+            name: "W0002-max-member".into(),
+            kind: crate::sandbox::state::PUBLIC_THREAD,
+            parent_id: Some(world::channel("welcome").unwrap().id),
+            topic: None,
+            position: 0,
+            archived: false,
+            locked: false,
+            owner_id: Some(world::BOT_ID),
+            thread_members: vec![world::BOT_ID],
+            last_message_id: None,
+            message_count: 0,
+        };
+        let mut d = channel(&t);
+        d["newly_created"] = json!(true);
+        let s::Event::ThreadCreate(tc) = dispatch("THREAD_CREATE", d) else {
+            panic!()
+        };
+        assert_eq!(tc.thread.id.get(), id);
+        let s::Event::ThreadUpdate(_) = dispatch("THREAD_UPDATE", channel(&t)) else {
+            panic!()
+        };
+        let general = w.channels[&world::channel("general").unwrap().id].clone();
+        let s::Event::ChannelCreate(_) = dispatch("CHANNEL_CREATE", channel(&general)) else {
+            panic!()
+        };
+        let gc: s::GuildChannel = serde_json::from_value(channel(&t)).unwrap();
+        assert!(gc.thread_metadata.is_some());
+        let tm: s::ThreadMember = serde_json::from_value(thread_member(id, world::BOT_ID)).unwrap();
+        assert_eq!(tm.user_id.get(), world::BOT_ID);
+    }
+
+    #[test]
+    fn member_add_and_reaction_add_deserialize() {
+        let w = world();
+        let (m, u) = pair(&w, "recruit");
+        let mut d = member(&m, &u, true);
+        d["guild_id"] = sf(GUILD_ID);
+        let s::Event::GuildMemberAdd(ma) = dispatch("GUILD_MEMBER_ADD", d) else {
+            panic!()
+        };
+        assert_eq!(ma.member.user.id.get(), u.id);
+        let d = reaction_add(
+            u.id,
+            world::channel("welcome").unwrap().id,
+            5,
+            "🎫",
+            Some(member(&m, &u, true)),
+        );
+        let s::Event::ReactionAdd(ra) = dispatch("MESSAGE_REACTION_ADD", d) else {
+            panic!()
+        };
+        assert_eq!(ra.reaction.emoji.to_string(), "🎫");
+    }
+
+    #[test]
+    fn rest_objects_deserialize() {
+        let w = world();
+        let bot = w.users[&world::BOT_ID].clone();
+        let owner = w.users[&world::OWNER_ID].clone();
+        let app: s::CurrentApplicationInfo =
+            serde_json::from_value(application(&bot, &owner)).unwrap();
+        assert_eq!(app.id.get(), world::BOT_ID);
+        let (m, u) = pair(&w, "staff");
+        let mut mv = member(&m, &u, true);
+        mv["guild_id"] = sf(GUILD_ID);
+        let _: s::Member = serde_json::from_value(mv).unwrap();
+        let r: s::Role = serde_json::from_value(role(world::role("admin").unwrap())).unwrap();
+        assert_eq!(r.name, "Admin");
+        let _: s::User = serde_json::from_value(user(&u)).unwrap();
+    }
+}

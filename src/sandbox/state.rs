@@ -1,0 +1,209 @@
+//! The sandbox's mutable world: users, members, channels and threads, messages,
+//! registered commands, interactions. One lock; every operation is short.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::world::{self, DISCORD_EPOCH_MS, GUILD_ID};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserState {
+    pub id: u64,
+    pub username: String,
+    pub display: String,
+    pub bot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    pub roles: Vec<u64>,
+    pub joined_at: DateTime<Utc>,
+}
+
+pub const TEXT: u8 = 0;
+pub const PUBLIC_THREAD: u8 = 11;
+pub const PRIVATE_THREAD: u8 = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelState {
+    pub id: u64,
+    pub name: String,
+    pub kind: u8,
+    pub parent_id: Option<u64>,
+    pub topic: Option<String>,
+    pub position: u16,
+    pub archived: bool,
+    pub locked: bool,
+    pub owner_id: Option<u64>,
+    pub thread_members: Vec<u64>,
+    pub last_message_id: Option<u64>,
+    pub message_count: u32,
+}
+
+impl ChannelState {
+    pub fn is_thread(&self) -> bool {
+        matches!(self.kind, PUBLIC_THREAD | PRIVATE_THREAD)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    /// The message object as REST returns it.
+    pub json: Value,
+    pub ephemeral: bool,
+    pub interaction_id: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InteractionState {
+    pub id: u64,
+    pub token: String,
+    pub kind: u8,
+    pub user_id: u64,
+    pub channel_id: u64,
+    /// For component interactions: the message the component is on.
+    pub source_message: Option<u64>,
+    /// The callback type the bot answered with, once it has.
+    pub callback: Option<u8>,
+    /// The message created by the response (type 4, or the edit after a defer).
+    pub original: Option<u64>,
+    pub ephemeral: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub users: BTreeMap<u64, UserState>,
+    pub members: BTreeMap<u64, MemberState>,
+    pub channels: BTreeMap<u64, ChannelState>,
+    pub messages: BTreeMap<u64, StoredMessage>,
+    pub reactions: BTreeMap<u64, Vec<(String, u64)>>,
+    /// Registered commands per guild (`None` = global), as the bot sent them.
+    pub commands: BTreeMap<Option<u64>, Vec<Value>>,
+    pub interactions: BTreeMap<u64, InteractionState>,
+    pub tokens: HashMap<String, u64>,
+    /// Modals the bot opened, by the interaction they answered.
+    pub modals: BTreeMap<u64, Value>,
+    pub created: DateTime<Utc>,
+    last_snowflake: u64,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let created = Utc::now() - chrono::Duration::days(30);
+        let mut w = World {
+            created,
+            ..Default::default()
+        };
+        for u in world::USERS {
+            w.users.insert(
+                u.id,
+                UserState {
+                    id: u.id,
+                    username: u.username.into(),
+                    display: u.display.into(),
+                    bot: u.bot,
+                },
+            );
+            let roles = u
+                .roles
+                .iter()
+                .filter_map(|k| world::role(k))
+                .map(|r| r.id)
+                .collect();
+            w.members.insert(
+                u.id,
+                MemberState {
+                    roles,
+                    joined_at: created,
+                },
+            );
+        }
+        for (i, c) in world::CHANNELS.iter().enumerate() {
+            w.channels.insert(
+                c.id,
+                ChannelState {
+                    id: c.id,
+                    name: c.name.into(),
+                    kind: TEXT,
+                    parent_id: None,
+                    topic: Some(c.topic.into()),
+                    position: i as u16,
+                    archived: false,
+                    locked: false,
+                    owner_id: None,
+                    thread_members: Vec::new(),
+                    last_message_id: None,
+                    message_count: 0,
+                },
+            );
+        }
+        w
+    }
+
+    /// A fresh snowflake: the current time in Discord's layout, strictly increasing.
+    pub fn next_id(&mut self) -> u64 {
+        let ms = (Utc::now().timestamp_millis() as u64).saturating_sub(DISCORD_EPOCH_MS);
+        let candidate = ms << 22;
+        self.last_snowflake = candidate.max(self.last_snowflake + 1);
+        self.last_snowflake
+    }
+
+    pub fn member_pair(&self, user_id: u64) -> Option<(MemberState, UserState)> {
+        Some((
+            self.members.get(&user_id)?.clone(),
+            self.users.get(&user_id)?.clone(),
+        ))
+    }
+
+    /// Permission bits of a member: @everyone plus its roles; Administrator implies all.
+    pub fn permissions_of(&self, user_id: u64) -> u64 {
+        let mut p = world::MEMBER_PERMISSIONS;
+        if let Some(m) = self.members.get(&user_id) {
+            for r in &m.roles {
+                if let Some(def) = world::ROLES.iter().find(|d| d.id == *r) {
+                    p |= def.permissions;
+                }
+            }
+        }
+        if user_id == world::OWNER_ID {
+            p |= 0x8; // the owner is an administrator
+        }
+        if p & 0x8 != 0 { u64::MAX >> 14 } else { p }
+    }
+
+    pub fn guild_members(&self) -> Vec<(MemberState, UserState)> {
+        self.members
+            .keys()
+            .filter_map(|id| self.member_pair(*id))
+            .collect()
+    }
+
+    pub fn add_message(&mut self, m: StoredMessage) {
+        if let Some(c) = self.channels.get_mut(&m.channel_id) {
+            c.last_message_id = Some(m.id);
+            c.message_count += 1;
+        }
+        self.messages.insert(m.id, m);
+    }
+
+    pub fn channel_messages(&self, channel_id: u64) -> Vec<&StoredMessage> {
+        self.messages
+            .values()
+            .filter(|m| m.channel_id == channel_id)
+            .collect()
+    }
+
+    pub fn is_guild_channel(&self, id: u64) -> bool {
+        self.channels.contains_key(&id)
+    }
+}
+
+/// The guild id, for routes that take one.
+pub fn is_our_guild(id: u64) -> bool {
+    id == GUILD_ID
+}

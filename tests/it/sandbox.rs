@@ -1,0 +1,611 @@
+//! The sandbox itself, driven by the real clients: serenity's `Http` for REST, yup-oauth2
+//! and google-sheets4 for Google, and the `clanhall sandbox --script` binary.
+
+use std::time::Duration;
+
+use clanhall::sandbox::faults::HttpFault;
+use clanhall::sandbox::google::DEFAULT_SHEET_ID;
+use clanhall::sandbox::record::Channel;
+use clanhall::sandbox::{Sandbox, SandboxOptions, world};
+use serenity::all::{
+    ChannelId, CreateMessage, CreateThread, EditMessage, EditThread, GuildId, Http, MessageId,
+    ReactionType, RoleId, UserId,
+};
+
+use crate::support::bot::SAMPLE;
+use crate::support::http;
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        workbook_dir: Some(SAMPLE.into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(s: &Sandbox) -> Http {
+    clanhall::discord::http(s.token(), Some(s.base_url()))
+}
+
+fn general() -> ChannelId {
+    ChannelId::new(world::channel("general").unwrap().id)
+}
+
+#[tokio::test]
+async fn messages_create_edit_get_list_delete_through_serenity() {
+    let s = sandbox().await;
+    let http = client(&s);
+    let m = general()
+        .send_message(&http, CreateMessage::new().content("hello"))
+        .await
+        .unwrap();
+    assert_eq!(m.content, "hello");
+    assert_eq!(m.author.id.get(), world::BOT_ID);
+    let edited = general()
+        .edit_message(&http, m.id, EditMessage::new().content("hello again"))
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "hello again");
+    assert!(edited.edited_timestamp.is_some());
+    let got = general().message(&http, m.id).await.unwrap();
+    assert_eq!(got.content, "hello again");
+    let list = general()
+        .messages(&http, serenity::all::GetMessages::new().limit(10))
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    general().delete_message(&http, m.id).await.unwrap();
+    // Unknown ids: 404 with Discord's error body.
+    let err = general().message(&http, m.id).await.unwrap_err();
+    assert!(err.to_string().contains("Unknown Message"), "{err}");
+    let raw = http_get(
+        &s,
+        &format!("/api/v10/channels/{}/messages/{}", general(), m.id),
+    )
+    .await;
+    assert_eq!(raw.0, 404);
+    assert_eq!(
+        raw.1,
+        serde_json::json!({"code": 10008, "message": "Unknown Message"})
+    );
+    let raw = http_get(&s, "/api/v10/channels/1/messages/2").await;
+    assert_eq!(raw.1["code"], 10003);
+    s.stop().await;
+}
+
+async fn http_get(s: &Sandbox, path: &str) -> (u16, serde_json::Value) {
+    let resp = http()
+        .get(format!("{}{path}", s.base_url()))
+        .header("authorization", format!("Bot {}", s.token()))
+        .send()
+        .await
+        .unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn requests_without_the_bot_token_are_rejected() {
+    let s = sandbox().await;
+    let resp = http()
+        .get(format!("{}/api/v10/gateway", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let wrong = http()
+        .get(format!("{}/api/v10/gateway", s.base_url()))
+        .header("authorization", "Bot nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let statuses: Vec<_> = s
+        .record()
+        .filter(Channel::Rest)
+        .iter()
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, vec![Some(401), Some(401)]);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn discord_limits_are_enforced() {
+    let s = sandbox().await;
+    let http = client(&s);
+    // serenity checks length itself; the sandbox checks it for any client.
+    assert!(
+        general()
+            .send_message(&http, CreateMessage::new().content("x".repeat(2001)))
+            .await
+            .is_err()
+    );
+    let post = |body: serde_json::Value| {
+        crate::support::http()
+            .post(format!(
+                "{}/api/v10/channels/{}/messages",
+                s.base_url(),
+                general()
+            ))
+            .header("authorization", format!("Bot {}", s.token()))
+            .json(&body)
+            .send()
+    };
+    let long = post(serde_json::json!({"content": "x".repeat(2001)}))
+        .await
+        .unwrap();
+    assert_eq!(long.status(), 400);
+    assert_eq!(
+        long.json::<serde_json::Value>().await.unwrap()["message"],
+        "Invalid Form Body"
+    );
+    let fields: Vec<serde_json::Value> = (0..7)
+        .map(|i| serde_json::json!({"name": format!("f{i}"), "value": "v".repeat(1000)}))
+        .collect();
+    let too_big = post(serde_json::json!({"embeds": [{"title": "t", "fields": fields}]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        too_big.status(),
+        400,
+        "7,000 embed characters is over Discord's 6,000"
+    );
+    let empty = crate::support::http()
+        .post(format!(
+            "{}/api/v10/channels/{}/messages",
+            s.base_url(),
+            general()
+        ))
+        .header("authorization", format!("Bot {}", s.token()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+    assert_eq!(
+        empty.json::<serde_json::Value>().await.unwrap()["code"],
+        50006
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn threads_members_roles_and_reactions() {
+    let s = sandbox().await;
+    let http = client(&s);
+    let welcome = ChannelId::new(world::channel("welcome").unwrap().id);
+    let thread = welcome
+        .create_thread(
+            &http,
+            CreateThread::new("W0001-rue").kind(serenity::all::ChannelType::PrivateThread),
+        )
+        .await
+        .unwrap();
+    assert_eq!(thread.name, "W0001-rue");
+    assert_eq!(thread.parent_id, Some(welcome));
+    let recruit = UserId::new(world::user("recruit").unwrap().id);
+    thread.id.add_thread_member(&http, recruit).await.unwrap();
+    let members = thread.id.get_thread_members(&http).await.unwrap();
+    assert_eq!(members.len(), 2);
+    let edited = thread
+        .id
+        .edit_thread(
+            &http,
+            EditThread::new()
+                .name("Res-W0001-rue")
+                .archived(true)
+                .locked(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.name, "Res-W0001-rue");
+    let meta = edited.thread_metadata.unwrap();
+    assert!(meta.archived && meta.locked);
+    // A locked thread refuses posts, as on Discord.
+    assert!(
+        thread
+            .id
+            .send_message(&http, CreateMessage::new().content("hi"))
+            .await
+            .is_err()
+    );
+    // THREAD_CREATE and THREAD_UPDATE would have been dispatched (no session here: recorded).
+    let dispatched: Vec<String> = s
+        .record()
+        .filter(Channel::GatewayOut)
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert!(
+        dispatched.iter().any(|p| p.starts_with("THREAD_CREATE"))
+            && dispatched.iter().any(|p| p.starts_with("THREAD_UPDATE")),
+        "{dispatched:?}"
+    );
+
+    let guild = GuildId::new(world::GUILD_ID);
+    let staff = RoleId::new(world::role("staff").unwrap().id);
+    http.add_member_role(guild, recruit, staff, None)
+        .await
+        .unwrap();
+    assert_eq!(s.member_roles("recruit"), vec![staff.get()]);
+    let member = guild.member(&http, recruit).await.unwrap();
+    assert_eq!(member.roles, vec![staff]);
+    http.remove_member_role(guild, recruit, staff, None)
+        .await
+        .unwrap();
+    assert!(s.member_roles("recruit").is_empty());
+    assert!(
+        http.add_member_role(guild, recruit, RoleId::new(5), None)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("Unknown Role")
+    );
+
+    let m = general()
+        .send_message(&http, CreateMessage::new().content("react to me"))
+        .await
+        .unwrap();
+    general()
+        .create_reaction(&http, m.id, ReactionType::Unicode("🎫".into()))
+        .await
+        .unwrap();
+    let users = general()
+        .reaction_users(&http, m.id, ReactionType::Unicode("🎫".into()), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        users.iter().map(|u| u.id.get()).collect::<Vec<_>>(),
+        vec![world::BOT_ID]
+    );
+    assert!(
+        general()
+            .create_reaction(&http, MessageId::new(1), ReactionType::Unicode("🎫".into()))
+            .await
+            .is_err()
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn injected_http_faults_shape_the_response() {
+    let s = sandbox().await;
+    let path = format!("/api/v10/channels/{}/messages", general());
+    s.fail_http(
+        Some("GET"),
+        &path,
+        HttpFault::RateLimited { retry_after: 1.5 },
+        Some(1),
+    );
+    let resp = http()
+        .get(format!("{}{path}", s.base_url()))
+        .header("authorization", format!("Bot {}", s.token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "2");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["retry_after"], 1.5);
+    // Used up: the next one goes through.
+    assert_eq!(http_get(&s, &path).await.0, 200);
+    s.fail_http(
+        None,
+        &path,
+        HttpFault::Delay(Duration::from_millis(300)),
+        Some(1),
+    );
+    let t = std::time::Instant::now();
+    assert_eq!(http_get(&s, &path).await.0, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    s.fail_http(None, &path, HttpFault::Status(403), Some(1));
+    let (code, body) = http_get(&s, &path).await;
+    assert_eq!((code, body["code"].as_u64()), (403, Some(0)));
+    s.stop().await;
+}
+
+// --- Google -------------------------------------------------------------------------
+
+type Hub = google_sheets4::Sheets<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
+
+async fn hub(s: &Sandbox, key_json: &str) -> Hub {
+    let key = yup_oauth2::parse_service_account_key(key_json).unwrap();
+    let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
+        .build()
+        .await
+        .unwrap();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector);
+    let mut hub = google_sheets4::Sheets::new(client, auth);
+    hub.base_url(format!("{}/", s.base_url()));
+    hub.root_url(format!("{}/", s.base_url()));
+    hub
+}
+
+#[tokio::test]
+async fn google_token_once_then_batch_get_update_append() {
+    let s = sandbox().await;
+    let hub = hub(&s, &s.service_account_json()).await;
+    // One scope for every call, so yup-oauth2 keeps one token (it caches per scope set).
+    use google_sheets4::api::Scope;
+    let (_, res) = hub
+        .spreadsheets()
+        .values_batch_get(DEFAULT_SHEET_ID)
+        .add_ranges("Config")
+        .add_ranges("Config!A1:B2")
+        .add_scope(Scope::Spreadsheet)
+        .doit()
+        .await
+        .unwrap();
+    let ranges = res.value_ranges.unwrap();
+    assert_eq!(ranges.len(), 2);
+    let rows = ranges[0].values.clone().unwrap();
+    assert_eq!(rows[0][0], "Key");
+    assert!(rows.iter().any(|r| r[0] == "LOG_CHANNEL_ID"));
+    assert_eq!(ranges[1].range.as_deref(), Some("Config!A1:B2"));
+
+    let update = google_sheets4::api::ValueRange {
+        values: Some(vec![vec![
+            serde_json::json!("NEW_KEY"),
+            serde_json::json!("42"),
+        ]]),
+        ..Default::default()
+    };
+    hub.spreadsheets()
+        .values_update(update, DEFAULT_SHEET_ID, "Config!A40")
+        .value_input_option("RAW")
+        .add_scope(Scope::Spreadsheet)
+        .doit()
+        .await
+        .unwrap();
+    let (_, got) = hub
+        .spreadsheets()
+        .values_get(DEFAULT_SHEET_ID, "Config!A40:B40")
+        .add_scope(Scope::Spreadsheet)
+        .doit()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.values.unwrap(),
+        vec![vec![serde_json::json!("NEW_KEY"), serde_json::json!("42")]]
+    );
+
+    let row = google_sheets4::api::ValueRange {
+        values: Some(vec![vec![
+            serde_json::json!("APPENDED"),
+            serde_json::json!("1"),
+        ]]),
+        ..Default::default()
+    };
+    let (_, appended) = hub
+        .spreadsheets()
+        .values_append(row, DEFAULT_SHEET_ID, "Config!A:B")
+        .value_input_option("RAW")
+        .add_scope(Scope::Spreadsheet)
+        .doit()
+        .await
+        .unwrap();
+    assert_eq!(
+        appended.updates.unwrap().updated_range.as_deref(),
+        Some("Config!A41:B41")
+    );
+
+    // Four Sheets requests, one token.
+    assert_eq!(s.google().token_requests(), 1);
+    let sheets_calls = s
+        .record()
+        .filter(Channel::Google)
+        .iter()
+        .filter(|e| e.path.starts_with("/v4/"))
+        .count();
+    assert_eq!(sheets_calls, 4);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn google_rejects_a_foreign_key_and_unknown_ranges() {
+    let s = sandbox().await;
+    // A key that is not the sandbox's: same e-mail, different private key.
+    let forged = {
+        let mut v: serde_json::Value = serde_json::from_str(&s.service_account_json()).unwrap();
+        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        use rsa::pkcs8::EncodePrivateKey as _;
+        v["private_key"] = serde_json::json!(
+            other
+                .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                .unwrap()
+                .to_string()
+        );
+        v.to_string()
+    };
+    let bad = hub(&s, &forged).await;
+    let err = bad
+        .spreadsheets()
+        .values_get(DEFAULT_SHEET_ID, "Config")
+        .doit()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("invalid_grant")
+            || format!("{err:?}").contains("Invalid JWT Signature"),
+        "{err:?}"
+    );
+
+    let good = hub(&s, &s.service_account_json()).await;
+    let err = good
+        .spreadsheets()
+        .values_get(DEFAULT_SHEET_ID, "NoSuchTab!A1")
+        .doit()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("Unable to parse range"),
+        "{err:?}"
+    );
+    let err = good
+        .spreadsheets()
+        .values_get("not-a-sheet", "Config")
+        .doit()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("404") || format!("{err:?}").contains("not found"),
+        "{err:?}"
+    );
+    s.fail_http(
+        None,
+        "values:batchGet",
+        HttpFault::RateLimited { retry_after: 1.0 },
+        Some(1),
+    );
+    let err = good
+        .spreadsheets()
+        .values_batch_get(DEFAULT_SHEET_ID)
+        .add_ranges("Config")
+        .doit()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("429") || format!("{err:?}").contains("RESOURCE_EXHAUSTED"),
+        "{err:?}"
+    );
+    s.stop().await;
+}
+
+// --- `clanhall sandbox --script` ----------------------------------------------------
+
+fn run_script(script: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .args(["sandbox", "--script", "-"])
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("TELEMETRY_LOG_PATH", dir.path().join("t.jsonl"))
+        .env("WORKBOOK_DIR", SAMPLE)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The transcript block that answers `> user: line`.
+fn block<'a>(transcript: &'a str, prompt: &str) -> &'a str {
+    let start = transcript
+        .find(prompt)
+        .unwrap_or_else(|| panic!("{prompt} not in transcript:\n{transcript}"));
+    let rest = &transcript[start..];
+    let end = rest[1..].find("\n> ").map(|i| i + 1).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn script_help_by_each_user_shows_each_audience_its_own_help() {
+    let script = "# every audience asks for help\nadmin: !help\nstaff: !help\nrecruiter: !help\nmember: !help\nrecruit: /help\n";
+    let (code, out, err) = run_script(script);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let admin = block(&out, "> admin: !help");
+    let staff = block(&out, "> staff: !help");
+    let member = block(&out, "> member: !help");
+    let recruit = block(&out, "> recruit: /help");
+    assert!(
+        admin.contains("▸ Admins") && admin.contains("!cfg <key>") && admin.contains("▸ Staff"),
+        "{admin}"
+    );
+    assert!(
+        staff.contains("▸ Staff") && !staff.contains("▸ Admins"),
+        "{staff}"
+    );
+    assert!(
+        member.contains("▸ Everyone") && !member.contains("▸ Staff"),
+        "{member}"
+    );
+    assert!(
+        recruit.contains("(only you can see this)") && recruit.contains("audience: member"),
+        "{recruit}"
+    );
+    let blocks = [admin, staff, block(&out, "> recruiter: !help"), member];
+    for (i, a) in blocks.iter().enumerate() {
+        for b in &blocks[i + 1..] {
+            assert_ne!(
+                a.lines().skip(1).collect::<Vec<_>>(),
+                b.lines().skip(1).collect::<Vec<_>>(),
+                "two audiences saw the same help"
+            );
+        }
+    }
+    assert!(
+        !out.contains("\"level\""),
+        "logs must not mix into the transcript"
+    );
+}
+
+#[test]
+fn script_lines_that_cannot_run_make_the_exit_non_zero() {
+    let (code, out, _) = run_script("nobody: !ping\nmember: :click 99\nmember: !ping\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("! line 1: unknown user \"nobody\""), "{out}");
+    assert!(out.contains("! line 2: no component 99"), "{out}");
+    assert!(
+        block(&out, "> member: !ping").contains("Pong"),
+        "the other lines still ran:\n{out}"
+    );
+}
+
+#[tokio::test]
+async fn script_exits_non_zero_when_the_bot_never_becomes_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.txt");
+    std::fs::write(&script, "member: !ping\n").unwrap();
+    let env = std::collections::HashMap::from([
+        ("HOST", "127.0.0.1".to_owned()),
+        ("PORT", "0".to_owned()),
+        ("DATA_DIR", dir.path().join("data").display().to_string()),
+        ("WORKBOOK_DIR", SAMPLE.to_owned()),
+    ]);
+    let settings = clanhall::settings::Settings::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let shutdown = clanhall::runtime::Shutdown::new();
+    let frontend = clanhall::sandbox::run::Frontend::Script(script.display().to_string());
+    let opts = SandboxOptions {
+        heartbeat_interval: Duration::from_millis(300),
+        ..Default::default()
+    };
+    // The gateway never lets the bot in.
+    let code = clanhall::sandbox::run::run_with(
+        settings,
+        frontend,
+        shutdown,
+        opts,
+        Duration::from_secs(3),
+        |s| s.faults().refuse_gateway_for(Duration::from_secs(3600)),
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert_eq!(code, clanhall::sandbox::run::EXIT_NOT_READY);
+}

@@ -1,0 +1,153 @@
+//! The real bot against the sandbox, in-process, on random loopback ports.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use clanhall::app::App;
+use clanhall::runtime::{Shutdown, ShutdownReason};
+use clanhall::sandbox::{Sandbox, SandboxOptions};
+use clanhall::settings::{Mode, Settings};
+use serde_json::Value;
+
+pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
+
+pub struct BotOptions {
+    pub heartbeat: Duration,
+    pub env: Vec<(&'static str, String)>,
+    pub wait_ready: bool,
+    pub workbook: String,
+}
+
+impl Default for BotOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_millis(300),
+            env: Vec::new(),
+            wait_ready: true,
+            workbook: SAMPLE.to_owned(),
+        }
+    }
+}
+
+pub struct TestBot {
+    pub sandbox: Sandbox,
+    pub app: Option<App>,
+    pub shutdown: Shutdown,
+    pub http: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestBot {
+    pub async fn start() -> TestBot {
+        Self::start_with(BotOptions::default(), |_| ()).await
+    }
+
+    /// Starts the sandbox, lets `prepare` inject faults, then starts the bot.
+    pub async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
+        super::logs();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::start(SandboxOptions {
+            heartbeat_interval: opts.heartbeat,
+            workbook_dir: Some(opts.workbook.clone().into()),
+            port: 0,
+        })
+        .await
+        .unwrap();
+        prepare(&sandbox);
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("HOST".into(), "127.0.0.1".into()),
+            ("PORT".into(), "0".into()),
+            (
+                "DATA_DIR".into(),
+                dir.path().join("data").display().to_string(),
+            ),
+            ("WORKBOOK_DIR".into(), opts.workbook.clone()),
+            (
+                "TELEMETRY_LOG_PATH".into(),
+                dir.path()
+                    .join("logs/telemetry.jsonl")
+                    .display()
+                    .to_string(),
+            ),
+            ("SHUTDOWN_TIMEOUT_SEC".into(), "10".into()),
+        ]);
+        for (k, v) in opts.env {
+            env.insert(k.to_owned(), v);
+        }
+        let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
+        let shutdown = Shutdown::new();
+        let app = App::start(
+            sandbox.bot_settings(settings),
+            Mode::Sandbox,
+            shutdown.clone(),
+        )
+        .await
+        .expect("app starts");
+        let http = format!("http://{}", app.http_addr);
+        let bot = TestBot {
+            sandbox,
+            app: Some(app),
+            shutdown,
+            http,
+            dir,
+        };
+        if opts.wait_ready {
+            let app = bot.app.as_ref().unwrap();
+            if !app.wait_ready(Duration::from_secs(20)).await {
+                panic!(
+                    "bot not ready: {:?}",
+                    clanhall::health::assess(&app.status).reasons
+                );
+            }
+        }
+        bot
+    }
+
+    /// GET on the bot's health server (loopback is allowlisted in sandbox mode).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = super::http()
+            .get(format!("{}{path}", self.http))
+            .send()
+            .await
+            .unwrap();
+        let code = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Polls `/ready` until it answers `code`, up to `within`.
+    pub async fn ready_becomes(&self, code: u16, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            if self.get("/ready").await.0 == code {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+
+    /// Stops the bot (as when a script ends) and the sandbox; returns the exit code.
+    pub async fn stop(mut self) -> i32 {
+        self.shutdown
+            .trigger(ShutdownReason::Finished("test done".into()));
+        let code = tokio::time::timeout(Duration::from_secs(15), self.app.take().unwrap().wait())
+            .await
+            .expect("app stops in time");
+        self.sandbox.stop().await;
+        code
+    }
+
+    /// Waits for the app to shut down by itself; returns the exit code and the temp dir
+    /// (still holding DATA_DIR) for inspection.
+    pub async fn exit_code(mut self, within: Duration) -> (i32, tempfile::TempDir) {
+        let code = tokio::time::timeout(within, self.app.take().unwrap().wait())
+            .await
+            .expect("app stops by itself");
+        self.sandbox.stop().await;
+        (code, self.dir)
+    }
+}
