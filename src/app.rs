@@ -1,10 +1,12 @@
-//! Wiring and lifecycle: runs the startup phases in order, keeps every long-lived task
-//! on one tracker, and on shutdown cancels them all and waits (bounded by
-//! `SHUTDOWN_TIMEOUT_SEC`) before returning the exit code.
+//! Wiring and lifecycle: runs the startup phases in order (DESIGN §2), keeps every
+//! long-lived task on one tracker, and on shutdown cancels them all and waits (bounded
+//! by `SHUTDOWN_TIMEOUT_SEC`) before flushing telemetry and returning the exit code.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ConfigHealth, ConfigRegistry};
@@ -12,17 +14,30 @@ use crate::discord::{self, BotData};
 use crate::health::{self, AccessPolicy, BuildInfo, HealthContext};
 use crate::ops::alerts::{AlertSink, LogAlerts};
 use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason, SystemClock};
+use crate::scheduler::{Scheduler, SchedulerHealth};
 use crate::settings::{Mode, Settings};
+use crate::store::{Store, StoreError, StoreHealth};
+use crate::telemetry::events::Telemetry;
 use crate::telemetry::metrics::Metrics;
 use crate::watchdog::{RestartBudget, Watchdog};
 
-/// Startup phases in the order they run (DESIGN §2); `/ready` lists them.
-pub const PHASES: &[&str] = &["settings", "config", "http", "discord", "commands"];
+/// Startup phases in the order they run; `/ready` lists them.
+pub const PHASES: &[&str] = &[
+    "settings",
+    "store",
+    "config",
+    "http",
+    "discord",
+    "commands",
+    "scheduler",
+];
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     Http(#[from] health::HealthError),
     #[error(transparent)]
@@ -36,8 +51,14 @@ pub struct App {
     pub shutdown: Shutdown,
     pub config: Arc<ConfigRegistry>,
     pub alerts: Arc<dyn AlertSink>,
+    pub store: Store,
+    pub scheduler: Arc<Scheduler>,
+    pub telemetry: Arc<Telemetry>,
+    pub metrics: Arc<Metrics>,
     tasks: TaskTracker,
     settings: Arc<Settings>,
+    telemetry_stop: CancellationToken,
+    telemetry_writer: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -71,6 +92,37 @@ impl App {
                 let _ = handle.await;
             });
         }
+        let metrics = Arc::new(Metrics::new(VERSION, &settings.env_name));
+        let telemetry_stop = CancellationToken::new();
+        let (telemetry, telemetry_writer) =
+            Telemetry::start(settings.telemetry_log_path.clone(), telemetry_stop.clone());
+        {
+            let t = telemetry.clone();
+            metrics.add_sampler(Box::new(move |m| m.sync_telemetry_drops(t.dropped())));
+        }
+        let fail = |phase: &str, e: &dyn std::fmt::Display| {
+            status.phases.fail(phase, &e.to_string());
+            tracing::error!(phase, error = %e, "startup phase failed");
+            shutdown.trigger(ShutdownReason::Fatal(e.to_string()));
+            telemetry_stop.cancel();
+        };
+
+        status.phases.start("store");
+        let data_dir = settings.data_dir.clone();
+        let store = match tokio::task::spawn_blocking(move || Store::open(&data_dir)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                fail("store", &e);
+                return Err(e.into());
+            }
+            Err(e) => {
+                let e = StoreError::Worker(e.to_string());
+                fail("store", &e);
+                return Err(e.into());
+            }
+        };
+        status.add_component(Arc::new(StoreHealth(store.clone())));
+        status.phases.done("store");
 
         status.phases.start("config");
         let snapshot = crate::config::load_local(&settings.workbook_dir);
@@ -82,12 +134,20 @@ impl App {
         status.add_component(Arc::new(ConfigHealth(config.clone())));
         status.phases.done("config");
 
+        let scheduler = Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            telemetry.clone(),
+            metrics.clone(),
+            shutdown.token(),
+            tasks.clone(),
+        );
+
         status.phases.start("http");
         let listener = match health::bind(settings.host, settings.port).await {
             Ok(l) => l,
             Err(e) => {
-                status.phases.fail("http", &e.to_string());
-                shutdown.trigger(ShutdownReason::Fatal(e.to_string()));
+                fail("http", &e);
                 return Err(e.into());
             }
         };
@@ -99,6 +159,11 @@ impl App {
             allowlist: settings.health_allowlist.clone(),
             trusted_hops: settings.trusted_proxy_hops,
         };
+        let ops_api = crate::ops::api::router(Arc::new(crate::ops::api::OpsApi {
+            scheduler: scheduler.clone(),
+            store: store.clone(),
+            access: access.clone(),
+        }));
         if mode == Mode::Sandbox {
             // The sandbox is local: whoever runs it may see the details.
             access.allowlist.extend(
@@ -110,14 +175,14 @@ impl App {
         let ctx = Arc::new(HealthContext {
             status: status.clone(),
             access,
-            metrics: Arc::new(Metrics::new(VERSION, &settings.env_name)),
+            metrics: metrics.clone(),
             info: BuildInfo {
                 version: VERSION,
                 env: settings.env_name.clone(),
                 bot: settings.bot_name.clone(),
             },
         });
-        let router = health::router(ctx, axum::Router::new());
+        let router = health::router(ctx, ops_api);
         {
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
@@ -140,6 +205,10 @@ impl App {
                 status: status.clone(),
                 shutdown: shutdown.clone(),
                 settings: settings.clone(),
+                store: store.clone(),
+                scheduler: scheduler.clone(),
+                telemetry: telemetry.clone(),
+                metrics: metrics.clone(),
             };
             let started = match discord::start(
                 settings.clone(),
@@ -152,8 +221,7 @@ impl App {
             {
                 Ok(s) => s,
                 Err(e) => {
-                    status.phases.fail("discord", &e.to_string());
-                    shutdown.trigger(ShutdownReason::Fatal(e.to_string()));
+                    fail("discord", &e);
                     return Err(e.into());
                 }
             };
@@ -174,12 +242,28 @@ impl App {
                 ),
                 alerts.clone(),
                 status.watchdog.clone(),
-            );
+            )
+            .with_telemetry(telemetry.clone());
             tasks.spawn(watchdog.run(shutdown.clone()));
         } else {
             status.phases.skip("discord", "no DISCORD_TOKEN");
             status.phases.skip("commands", "no DISCORD_TOKEN");
         }
+
+        status.phases.start("scheduler");
+        let retention = crate::ops::retention::job(
+            store.clone(),
+            config.clone(),
+            telemetry.clone(),
+            settings.data_dir.clone(),
+        );
+        if let Err(e) = scheduler.register(retention).await {
+            fail("scheduler", &e);
+            return Err(e.into());
+        }
+        status.add_component(Arc::new(SchedulerHealth(scheduler.clone())));
+        tasks.spawn(scheduler.clone().run());
+        status.phases.done("scheduler");
 
         Ok(App {
             status,
@@ -187,13 +271,19 @@ impl App {
             shutdown,
             config,
             alerts,
+            store,
+            scheduler,
+            telemetry,
+            metrics,
             tasks,
             settings,
+            telemetry_stop,
+            telemetry_writer,
         })
     }
 
     /// Waits until `/ready` would answer 200, or `within` passes. Returns whether it did.
-    pub async fn wait_ready(&self, within: std::time::Duration) -> bool {
+    pub async fn wait_ready(&self, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if health::assess(&self.status).ready {
@@ -202,11 +292,12 @@ impl App {
             if tokio::time::Instant::now() >= deadline || self.shutdown.is_triggered() {
                 return false;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// Waits for shutdown, lets every task finish its current step, returns the exit code.
+    /// Waits for shutdown, lets every task finish its current step, flushes telemetry,
+    /// returns the exit code.
     pub async fn wait(self) -> i32 {
         self.shutdown.cancelled().await;
         let reason = self
@@ -216,20 +307,27 @@ impl App {
         let started = std::time::Instant::now();
         self.tasks.close();
         let timeout = self.settings.shutdown_timeout;
-        match tokio::time::timeout(timeout, self.tasks.wait()).await {
-            Ok(()) => tracing::info!(
+        let drained = tokio::time::timeout(timeout, self.tasks.wait())
+            .await
+            .is_ok();
+        // Telemetry last, so events from the shutdown itself are written.
+        self.telemetry_stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.telemetry_writer).await;
+        if drained {
+            tracing::info!(
                 reason = %reason.describe(),
                 exit_code = reason.exit_code(),
                 took_ms = started.elapsed().as_millis() as u64,
                 "shutdown complete"
-            ),
-            Err(_) => tracing::warn!(
+            );
+        } else {
+            tracing::warn!(
                 reason = %reason.describe(),
                 exit_code = reason.exit_code(),
                 timeout_sec = timeout.as_secs(),
                 tasks_left = self.tasks.len(),
                 "shutdown timed out; exiting with tasks still running"
-            ),
+            );
         }
         reason.exit_code()
     }

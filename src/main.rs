@@ -16,6 +16,9 @@ Examples:
   clanhall sandbox --serve          Sandbox without a console, until SIGTERM
   clanhall check                    Validate the environment for `run`; prints a JSON summary
   clanhall check --for sandbox      Validate for the sandbox (no Discord token needed)
+  clanhall report retention         Print the latest retention report from DATA_DIR
+  clanhall export --since 2026-11-01 --out exports/
+                                    Telemetry events as one NDJSON file per event type
   DISCORD_TOKEN=... clanhall run    Run in production
 
 Configuration comes from environment variables; see .env.example and docs/configuration.md.";
@@ -35,6 +38,31 @@ enum Command {
     Sandbox(SandboxArgs),
     /// Validate the settings (and the workbook) and print one JSON summary; exit 1 on problems.
     Check(CheckArgs),
+    /// Print a stored report.
+    #[command(subcommand)]
+    Report(ReportKind),
+    /// Write the telemetry events since a date as one NDJSON file per event type.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportKind {
+    /// The latest retention report (written daily by the retention:sweep job).
+    Retention {
+        /// A day's report instead of the latest (YYYY-MM-DD).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Events at or after this time: YYYY-MM-DD (UTC midnight) or RFC 3339.
+    #[arg(long)]
+    since: String,
+    /// Directory for the NDJSON files (created if missing).
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +104,8 @@ fn main() -> ExitCode {
             };
             serve(Mode::Sandbox, Some(frontend))
         }
+        Command::Report(ReportKind::Retention { day }) => report_retention(day),
+        Command::Export(args) => export(args),
         Command::Check(args) => check(match args.mode {
             CheckMode::Run => Mode::Run,
             CheckMode::Sandbox => Mode::Sandbox,
@@ -171,5 +201,59 @@ fn check(mode: Mode) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Settings for the offline subcommands; invalid ones are printed to stderr.
+fn offline_settings() -> Result<Settings, ExitCode> {
+    Settings::from_env().map_err(|e| {
+        for p in &e.problems {
+            eprintln!("clanhall: {p}");
+        }
+        ExitCode::from(EXIT_INVALID_SETTINGS)
+    })
+}
+
+fn report_retention(day: Option<chrono::NaiveDate>) -> ExitCode {
+    let settings = match offline_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match clanhall::ops::retention::read_report(&settings.data_dir, day) {
+        Ok(r) => {
+            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clanhall: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export(args: ExportArgs) -> ExitCode {
+    let settings = match offline_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let since = match clanhall::telemetry::export::parse_since(&args.since) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("clanhall: {e}");
+            return ExitCode::from(EXIT_INVALID_SETTINGS);
+        }
+    };
+    match clanhall::telemetry::export::export(&settings.telemetry_log_path, since, &args.out) {
+        Ok(summary) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clanhall: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

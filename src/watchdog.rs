@@ -240,9 +240,22 @@ pub struct Watchdog {
     budget: RestartBudget,
     alerts: Arc<dyn AlertSink>,
     state: Arc<WatchdogState>,
+    telemetry: Option<Arc<crate::telemetry::events::Telemetry>>,
 }
 
 impl Watchdog {
+    /// Also records restarts and held restarts as `watchdog` telemetry events.
+    pub fn with_telemetry(mut self, t: Arc<crate::telemetry::events::Telemetry>) -> Self {
+        self.telemetry = Some(t);
+        self
+    }
+
+    fn event(&self, action: &str, reason: &str) {
+        if let Some(t) = &self.telemetry {
+            t.emit("watchdog", "", serde_json::json!({"action": action, "reason": reason, "restarts_in_window": self.state.snapshot().restarts_in_window}));
+        }
+    }
+
     pub fn new(
         cfg: WatchdogSettings,
         clock: Arc<dyn Clock>,
@@ -258,6 +271,7 @@ impl Watchdog {
             budget,
             alerts,
             state,
+            telemetry: None,
         }
     }
 
@@ -295,6 +309,7 @@ impl Watchdog {
                         ))
                         .await;
                     self.state.update(|s| s.restarts_in_window = used);
+                    self.event("restart", &reason);
                     Outcome::Restart(reason)
                 }
                 Err(err) => {
@@ -311,6 +326,7 @@ impl Watchdog {
                     };
                     let first = self.state.degraded_reason().is_none();
                     if first {
+                        self.event("held", &why);
                         tracing::warn!(reason = %why, "[watchdog] stall held back");
                         self.alerts
                             .send(Alert::new(

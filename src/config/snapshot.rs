@@ -73,6 +73,24 @@ impl Default for OnboardingLadder {
     }
 }
 
+/// How long stored history is kept (the `retention:sweep` job), in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Retention {
+    pub job_runs_days: u32,
+    pub audit_days: u32,
+    pub telemetry_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            job_runs_days: 30,
+            audit_days: 90,
+            telemetry_days: 14,
+        }
+    }
+}
+
 /// A value as it appeared in the tab, for `cfg <key>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfigEntry {
@@ -108,6 +126,7 @@ pub struct ConfigSnapshot {
     /// `REPORT_DAILY_POST_TIME` as (hour, minute) UTC.
     pub report_daily_post_time: Option<(u8, u8)>,
     pub onboarding: OnboardingLadder,
+    pub retention: Retention,
     /// `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by bucket.
     pub refresh: BTreeMap<String, String>,
     /// Every key/value as read, upper-cased keys.
@@ -147,11 +166,14 @@ const CHANNEL_KEYS: [&str; 8] = [
     "INTERACT_CHANNEL_ID",
     "TICKET_TOOL_BOT_ID",
 ];
-const OTHER_KEYS: [&str; 4] = [
+const OTHER_KEYS: [&str; 7] = [
     "REPORT_DAILY_POST_TIME",
     "ONB_REMIND_AFTER",
     "ONB_WARN_AFTER",
     "ONB_CLOSE_AFTER",
+    "RETENTION_JOB_RUNS_DAYS",
+    "RETENTION_AUDIT_DAYS",
+    "RETENTION_TELEMETRY_DAYS",
 ];
 
 /// Whether `key` (upper case) is one the bot reads.
@@ -385,6 +407,19 @@ fn apply(snap: &mut ConfigSnapshot) {
         );
         ladder = OnboardingLadder::default();
     }
+    let mut retention = Retention::default();
+    for (key, slot) in [
+        ("RETENTION_JOB_RUNS_DAYS", &mut retention.job_runs_days),
+        ("RETENTION_AUDIT_DAYS", &mut retention.audit_days),
+        ("RETENTION_TELEMETRY_DAYS", &mut retention.telemetry_days),
+    ] {
+        if let Some(v) = get(key) {
+            match v.trim().parse::<u32>() {
+                Ok(d) if (1..=3650).contains(&d) => *slot = d,
+                _ => issue(key, v, "a whole number of days between 1 and 3650"),
+            }
+        }
+    }
     for (key, entry) in &entries {
         if let Some(bucket) = key.strip_prefix("REFRESH_") {
             if !entry.value.trim().is_empty() {
@@ -398,6 +433,7 @@ fn apply(snap: &mut ConfigSnapshot) {
     snap.channels = channels;
     snap.ticket_tool_bot_id = ticket_tool;
     snap.onboarding = ladder;
+    snap.retention = retention;
 }
 
 #[cfg(test)]

@@ -101,7 +101,30 @@ async fn elapsed_ms(ctx: Ctx<'_>) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Records a finished command: metrics, and one `command` telemetry event. No content.
+async fn record(ctx: Ctx<'_>, outcome: &'static str, detail: Option<String>) {
+    let ms = elapsed_ms(ctx).await;
+    let name = ctx.command().qualified_name.to_string();
+    let data = ctx.data();
+    data.metrics.observe_command(&name, outcome, ms / 1000.0);
+    data.telemetry.emit(
+        "command",
+        &current_trace_id().unwrap_or_default(),
+        serde_json::json!({
+            "command": name,
+            "kind": if matches!(ctx, poise::Context::Prefix(_)) { "prefix" } else { "slash" },
+            "outcome": outcome,
+            "user_id": ctx.author().id.get().to_string(),
+            "channel_id": ctx.channel_id().get().to_string(),
+            "guild_id": ctx.guild_id().map(|g| g.get().to_string()),
+            "ms": (ms * 1000.0).round() / 1000.0,
+            "detail": detail,
+        }),
+    );
+}
+
 async fn post_command(ctx: Ctx<'_>) {
+    record(ctx, "ok", None).await;
     let ms = elapsed_ms(ctx).await;
     tracing::info!(
         command = %ctx.command().qualified_name,
@@ -131,6 +154,12 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
         FrameworkError::Command { error, ctx, .. } => {
             let ms = elapsed_ms(ctx).await;
             let command = ctx.command().qualified_name.clone();
+            let outcome = if error.is_internal() {
+                "error"
+            } else {
+                "user_error"
+            };
+            record(ctx, outcome, Some(error.to_string())).await;
             if error.is_internal() {
                 tracing::error!(command = %command, user_id = ctx.author().id.get(), outcome = "error", ms, error = %error, "command failed");
             } else {
@@ -139,6 +168,7 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
             tell(ctx, error.public_message(&invocation(ctx), &trace)).await;
         }
         FrameworkError::CommandPanic { payload, ctx, .. } => {
+            record(ctx, "panic", payload.clone()).await;
             tracing::error!(command = %ctx.command().qualified_name, outcome = "panic", panic = payload.as_deref().unwrap_or("unknown"), "command panicked");
             tell(
                 ctx,
@@ -155,6 +185,7 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
                 Some(i) => format!("I could not read `{i}`: {error}."),
                 None => format!("Something is missing: {error}."),
             };
+            record(ctx, "bad_arguments", Some(what.clone())).await;
             tracing::info!(command = %ctx.command().qualified_name, outcome = "bad_arguments", "command arguments did not parse");
             tell(
                 ctx,
@@ -170,6 +201,7 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
                 needed: meta_of(ctx.command()).tier,
                 have: Tier::Member,
             });
+            record(ctx, "denied", Some(error.to_string())).await;
             tracing::info!(command = %ctx.command().qualified_name, user_id = ctx.author().id.get(), outcome = "denied", reason = %error, "command denied");
             tell(ctx, error.public_message(&invocation(ctx), &trace)).await;
         }

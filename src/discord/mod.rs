@@ -35,6 +35,10 @@ pub struct BotData {
     pub status: Arc<RuntimeStatus>,
     pub shutdown: Shutdown,
     pub settings: Arc<Settings>,
+    pub store: crate::store::Store,
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
+    pub telemetry: Arc<crate::telemetry::events::Telemetry>,
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 pub type Ctx<'a> = poise::Context<'a, BotData, CommandError>;

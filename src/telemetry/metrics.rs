@@ -31,6 +31,50 @@ pub struct StatusLabels {
     pub status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    pub command: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NameLabel {
+    pub name: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BucketLabels {
+    pub bucket: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BucketResultLabels {
+    pub bucket: &'static str,
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub job: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobResultLabels {
+    pub job: &'static str,
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkbookLabels {
+    pub workbook: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkbookErrorLabels {
+    pub workbook: &'static str,
+    pub kind: &'static str,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Figures sampled at scrape time.
@@ -46,8 +90,24 @@ pub struct RuntimeFigures {
     pub watchdog_restarts_in_window: u32,
 }
 
+/// Samples present-tense figures (bucket ages, circuit states) just before a scrape.
+pub type Sampler = Box<dyn Fn(&Metrics) + Send + Sync>;
+
 pub struct Metrics {
     registry: Registry,
+    samplers: std::sync::Mutex<Vec<Sampler>>,
+    pub commands: Family<CommandLabels, Counter>,
+    pub command_duration: Family<NameLabel, Histogram>,
+    pub refreshes: Family<BucketResultLabels, Counter>,
+    pub cache_age: Family<BucketLabels, FloatGauge>,
+    pub cache_items: Family<BucketLabels, Gauge>,
+    pub job_runs: Family<JobResultLabels, Counter>,
+    pub job_duration: Family<JobLabels, Histogram>,
+    pub job_failures: Family<JobLabels, Gauge>,
+    pub sheets_requests: Family<WorkbookLabels, Counter>,
+    pub sheets_errors: Family<WorkbookErrorLabels, Counter>,
+    pub circuit_state: Family<WorkbookLabels, Gauge>,
+    telemetry_dropped: Counter,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<PathLabels, Histogram>,
     uptime: FloatGauge,
@@ -134,8 +194,90 @@ impl Metrics {
             "Watchdog restarts inside the restart-budget window",
             watchdog_restarts.clone(),
         );
+        let latency_buckets = || Histogram::new(exponential_buckets(0.001, 2.5, 12));
+        let commands = Family::<CommandLabels, Counter>::default();
+        registry.register("commands", "Commands run, by command and outcome (ok, user_error, denied, error, panic, bad_arguments)", commands.clone());
+        let command_duration =
+            Family::<NameLabel, Histogram>::new_with_constructor(latency_buckets);
+        registry.register_with_unit(
+            "command_duration",
+            "Command handling time, by command",
+            Unit::Seconds,
+            command_duration.clone(),
+        );
+        let refreshes = Family::<BucketResultLabels, Counter>::default();
+        registry.register(
+            "cache_refreshes",
+            "Cache refreshes, by bucket and result (ok, retry_ok, fail)",
+            refreshes.clone(),
+        );
+        let cache_age = Family::<BucketLabels, FloatGauge>::default();
+        registry.register_with_unit(
+            "cache_age",
+            "Age of each cache bucket's data",
+            Unit::Seconds,
+            cache_age.clone(),
+        );
+        let cache_items = Family::<BucketLabels, Gauge>::default();
+        registry.register(
+            "cache_items",
+            "Items in each cache bucket",
+            cache_items.clone(),
+        );
+        let job_runs = Family::<JobResultLabels, Counter>::default();
+        registry.register(
+            "job_runs",
+            "Job runs, by job and result (ok, error, timeout, panic)",
+            job_runs.clone(),
+        );
+        let job_duration = Family::<JobLabels, Histogram>::new_with_constructor(latency_buckets);
+        registry.register_with_unit(
+            "job_duration",
+            "Job run time, by job",
+            Unit::Seconds,
+            job_duration.clone(),
+        );
+        let job_failures = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "job_consecutive_failures",
+            "Consecutive failed runs, by job",
+            job_failures.clone(),
+        );
+        let sheets_requests = Family::<WorkbookLabels, Counter>::default();
+        registry.register(
+            "sheets_requests",
+            "HTTP requests to Google Sheets, by workbook",
+            sheets_requests.clone(),
+        );
+        let sheets_errors = Family::<WorkbookErrorLabels, Counter>::default();
+        registry.register("sheets_request_errors", "Failed Google Sheets requests, by workbook and kind (rate_limited, server, timeout, client, circuit_open)", sheets_errors.clone());
+        let circuit_state = Family::<WorkbookLabels, Gauge>::default();
+        registry.register(
+            "sheets_circuit_state",
+            "Circuit breaker per workbook: 0 closed, 1 half-open, 2 open",
+            circuit_state.clone(),
+        );
+        let telemetry_dropped = Counter::default();
+        registry.register(
+            "telemetry_dropped_events",
+            "Telemetry events dropped because the writer could not keep up",
+            telemetry_dropped.clone(),
+        );
         Self {
             registry,
+            samplers: std::sync::Mutex::new(Vec::new()),
+            commands,
+            command_duration,
+            refreshes,
+            cache_age,
+            cache_items,
+            job_runs,
+            job_duration,
+            job_failures,
+            sheets_requests,
+            sheets_errors,
+            circuit_state,
+            telemetry_dropped,
             http_requests,
             http_duration,
             uptime,
@@ -170,8 +312,63 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Adds a function run before every scrape.
+    pub fn add_sampler(&self, f: Sampler) {
+        self.samplers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(f);
+    }
+
+    /// Counts a finished command.
+    pub fn observe_command(&self, command: &str, outcome: &'static str, seconds: f64) {
+        let command = crate::telemetry::intern(command);
+        self.commands
+            .get_or_create(&CommandLabels { command, outcome })
+            .inc();
+        self.command_duration
+            .get_or_create(&NameLabel { name: command })
+            .observe(seconds);
+    }
+
+    /// Counts a finished job run.
+    pub fn observe_job(
+        &self,
+        job: &str,
+        result: &'static str,
+        seconds: f64,
+        consecutive_failures: u32,
+    ) {
+        let job = crate::telemetry::intern(job);
+        self.job_runs
+            .get_or_create(&JobResultLabels { job, result })
+            .inc();
+        self.job_duration
+            .get_or_create(&JobLabels { job })
+            .observe(seconds);
+        self.job_failures
+            .get_or_create(&JobLabels { job })
+            .set(consecutive_failures as i64);
+    }
+
+    /// Brings the dropped-events counter up to the telemetry writer's count.
+    pub fn sync_telemetry_drops(&self, total: u64) {
+        let seen = self.telemetry_dropped.get();
+        if total > seen {
+            self.telemetry_dropped.inc_by(total - seen);
+        }
+    }
+
     /// Renders every metric, after sampling the present-tense figures.
     pub fn render(&self, figures: &RuntimeFigures) -> String {
+        for sample in self
+            .samplers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            sample(self);
+        }
         self.uptime.set(figures.uptime_seconds);
         self.ready.set(figures.ready as i64);
         for s in ["ok", "degraded", "down"] {
@@ -195,10 +392,6 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
-    }
-
-    pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
     }
 }
 

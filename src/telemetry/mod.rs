@@ -1,6 +1,8 @@
 //! Observability: structured logs ([`logging`]), Prometheus metrics ([`metrics`]) and
 //! trace ids that tie a command, job run or HTTP request to every line it logs.
 
+pub mod events;
+pub mod export;
 pub mod logging;
 pub mod metrics;
 

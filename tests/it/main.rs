@@ -2,6 +2,7 @@
 
 mod discord;
 mod health;
+mod ops;
 mod process;
 mod sandbox;
 mod support;

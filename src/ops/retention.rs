@@ -1,0 +1,244 @@
+//! The `retention:sweep` job: prunes rotated telemetry files, old job runs and old audit
+//! events past the windows in the Config tab (`RETENTION_*_DAYS`), and writes a report
+//! (`DATA_DIR/retention/latest.json` plus one per day) that `clanhall report retention`
+//! prints.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_file;
+use crate::config::ConfigRegistry;
+use crate::config::snapshot::Retention;
+use crate::store::{Pruned, Store};
+use crate::telemetry::events::{Telemetry, files};
+
+pub const JOB_ID: &str = "retention:sweep";
+/// Daily, at a quiet hour.
+pub const SCHEDULE: &str = "03:30";
+pub const REPORT_DIR: &str = "retention";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionReport {
+    pub generated_at: String,
+    pub trace: String,
+    pub windows_days: Retention,
+    pub removed_job_runs: usize,
+    pub removed_audit_events: usize,
+    pub removed_telemetry_files: Vec<String>,
+    pub remaining: std::collections::BTreeMap<String, i64>,
+    pub warnings: Vec<String>,
+}
+
+/// Rotated telemetry files (never the live one) last modified before `cutoff`.
+pub fn expired_telemetry_files(live: &Path, cutoff: DateTime<Utc>) -> Vec<PathBuf> {
+    files(live)
+        .into_iter()
+        .filter(|p| p != live)
+        .filter(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .map(|t| DateTime::<Utc>::from(t) < cutoff)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// One sweep. Returns the report it wrote.
+pub async fn sweep(
+    store: &Store,
+    config: &ConfigRegistry,
+    telemetry: &Telemetry,
+    data_dir: &Path,
+    now: DateTime<Utc>,
+    trace: &str,
+) -> Result<RetentionReport, String> {
+    let w = config.get().retention;
+    let days = |d: u32| now - chrono::Duration::days(d as i64);
+    let Pruned {
+        job_runs,
+        audit_events,
+    } = store
+        .prune(days(w.job_runs_days), days(w.audit_days))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    let mut removed_files = Vec::new();
+    for f in expired_telemetry_files(&telemetry.path, days(w.telemetry_days)) {
+        match std::fs::remove_file(&f) {
+            Ok(()) => removed_files.push(f.display().to_string()),
+            Err(e) => warnings.push(format!("could not remove {}: {e}", f.display())),
+        }
+    }
+    let report = RetentionReport {
+        generated_at: crate::store::ts(now),
+        trace: trace.to_owned(),
+        windows_days: w,
+        removed_job_runs: job_runs,
+        removed_audit_events: audit_events,
+        removed_telemetry_files: removed_files,
+        remaining: store.counts().await.map_err(|e| e.to_string())?,
+        warnings,
+    };
+    let dir = data_dir.join(REPORT_DIR);
+    atomic_file::write_json(&dir.join(format!("{}.json", now.date_naive())), &report)
+        .map_err(|e| e.to_string())?;
+    atomic_file::write_json(&dir.join("latest.json"), &report).map_err(|e| e.to_string())?;
+    // Dated reports follow the audit window.
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let oldest = (now - chrono::Duration::days(w.audit_days as i64)).date_naive();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(day) = name
+                .strip_suffix(".json")
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+            {
+                if day < oldest {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    telemetry.emit(
+        "retention",
+        trace,
+        serde_json::to_value(&report).unwrap_or_default(),
+    );
+    Ok(report)
+}
+
+/// The scheduler job.
+pub fn job(
+    store: Store,
+    config: Arc<ConfigRegistry>,
+    telemetry: Arc<Telemetry>,
+    data_dir: PathBuf,
+) -> crate::scheduler::JobSpec {
+    use crate::scheduler::{JobSpec, Schedule};
+    let schedule = Schedule::parse(SCHEDULE).unwrap_or(Schedule::daily(3, 30));
+    JobSpec::new(
+        JOB_ID,
+        "Prunes old job runs, audit events and telemetry files; writes a retention report",
+        schedule,
+        std::time::Duration::from_secs(120),
+        move |ctx| {
+            let (store, config, telemetry, data_dir) = (
+                store.clone(),
+                config.clone(),
+                telemetry.clone(),
+                data_dir.clone(),
+            );
+            async move {
+                let r = sweep(
+                    &store,
+                    &config,
+                    &telemetry,
+                    &data_dir,
+                    Utc::now(),
+                    &ctx.trace,
+                )
+                .await?;
+                Ok(serde_json::json!({
+                    "removed_job_runs": r.removed_job_runs,
+                    "removed_audit_events": r.removed_audit_events,
+                    "removed_telemetry_files": r.removed_telemetry_files.len(),
+                }))
+            }
+        },
+    )
+}
+
+/// The latest report (or one day's), for `clanhall report retention`.
+pub fn read_report(data_dir: &Path, day: Option<NaiveDate>) -> Result<RetentionReport, String> {
+    let dir = data_dir.join(REPORT_DIR);
+    let file = match day {
+        Some(d) => dir.join(format!("{d}.json")),
+        None => dir.join("latest.json"),
+    };
+    match atomic_file::read_json::<RetentionReport>(&file) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(format!(
+            "no retention report at {}: the {JOB_ID} job writes one daily at {SCHEDULE} UTC (an admin can run it now with `!ops jobs run {JOB_ID}`)",
+            file.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    #[tokio::test]
+    async fn sweep_prunes_within_windows_and_writes_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let old = store
+            .start_run(
+                "j",
+                "t",
+                "schedule",
+                "scheduler",
+                now - chrono::Duration::days(45),
+            )
+            .await
+            .unwrap();
+        store
+            .finish_run(
+                old,
+                now,
+                crate::store::RunResult::Ok,
+                1,
+                None,
+                None,
+                false,
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .start_run("j", "t", "schedule", "scheduler", now)
+            .await
+            .unwrap();
+        let live = dir.path().join("logs/t.jsonl");
+        std::fs::create_dir_all(live.parent().unwrap()).unwrap();
+        std::fs::write(&live, b"{}\n").unwrap();
+        let rotated = PathBuf::from(format!("{}.1", live.display()));
+        std::fs::write(&rotated, b"{}\n").unwrap();
+        let stop = CancellationToken::new();
+        let (telemetry, _) = Telemetry::start(live.clone(), stop.clone());
+        let config = ConfigRegistry::new(Default::default());
+        // The rotated file counts as old once the sweep runs "later".
+        let later = now + chrono::Duration::days(20);
+        let report = sweep(&store, &config, &telemetry, dir.path(), later, "trace1")
+            .await
+            .unwrap();
+        assert_eq!(report.removed_job_runs, 1);
+        assert_eq!(
+            report.removed_telemetry_files,
+            vec![rotated.display().to_string()]
+        );
+        assert!(live.exists(), "the live file is never pruned");
+        assert!(!rotated.exists());
+        assert_eq!(report.remaining["job_runs"], 1);
+        let read = read_report(dir.path(), None).unwrap();
+        assert_eq!(read, report);
+        assert_eq!(
+            read_report(dir.path(), Some(later.date_naive())).unwrap(),
+            report
+        );
+        assert!(
+            read_report(
+                dir.path(),
+                Some(NaiveDate::from_ymd_opt(2001, 1, 1).unwrap())
+            )
+            .unwrap_err()
+            .contains("no retention report")
+        );
+        stop.cancel();
+    }
+}

@@ -1,0 +1,976 @@
+//! One registry for every periodic job (DESIGN §8): cache refreshes, reminders,
+//! retention... The predecessor had five scheduling mechanisms and `!next` saw one; here
+//! `ops jobs`, `GET /ops/jobs` and `/metrics` see them all.
+//!
+//! Each run gets a trace id, a timeout, a row in `job_runs` (inserted when it starts,
+//! so a crash leaves evidence) and a `job_run` telemetry event. A run over its timeout
+//! is cancelled and recorded as `timeout`; if it had handed blocking work to another
+//! thread, that work cannot be stopped and the run says `orphaned_offload_possible`. A
+//! failing or panicking job never stops the scheduler: each run is its own task.
+//! Pauses and the "already ran today" date of daily jobs are persisted; a daily job
+//! whose day was missed while the bot was down runs once at start.
+
+pub mod schedule;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+pub use schedule::Schedule;
+
+use crate::runtime::Clock;
+use crate::store::{RunResult, Store, StoreError};
+use crate::telemetry::events::Telemetry;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::new_trace_id;
+
+/// Why a run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    /// A daily job whose day was missed while the bot was down.
+    CatchUp,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// What a running job can see and use.
+#[derive(Clone)]
+pub struct JobContext {
+    pub job: String,
+    pub trace: String,
+    pub trigger: Trigger,
+    pub actor: String,
+    /// Cancelled on shutdown; long jobs should stop at their next step.
+    pub cancel: CancellationToken,
+    offloaded: Arc<AtomicBool>,
+}
+
+impl JobContext {
+    /// Runs blocking work on another thread. If the run then times out, that work cannot
+    /// be stopped: the run is recorded with `orphaned_offload_possible`.
+    pub async fn offload<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        self.offloaded.store(true, Ordering::SeqCst);
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| format!("offloaded work failed: {e}"))
+    }
+}
+
+/// A job's work: a summary of what it did (stored and sent as telemetry), or why not.
+pub type JobFn = Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, String>> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct JobSpec {
+    pub id: String,
+    pub description: String,
+    pub schedule: Schedule,
+    pub timeout: Duration,
+    pub run: JobFn,
+}
+
+impl JobSpec {
+    pub fn new<F, Fut>(
+        id: &str,
+        description: &str,
+        schedule: Schedule,
+        timeout: Duration,
+        f: F,
+    ) -> JobSpec
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        JobSpec {
+            id: id.to_owned(),
+            description: description.to_owned(),
+            schedule,
+            timeout,
+            run: Arc::new(move |ctx| Box::pin(f(ctx))),
+        }
+    }
+}
+
+/// What operators see of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub description: String,
+    pub schedule: String,
+    pub paused: bool,
+    pub running: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_run: Option<DateTime<Utc>>,
+    pub last_result: Option<String>,
+    pub last_duration_ms: Option<u64>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub last_daily_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error("there is no job {0:?}; jobs: {1}")]
+    UnknownJob(String, String),
+    #[error("{0} is already running")]
+    AlreadyRunning(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Entry {
+    spec: JobSpec,
+    next_run: Option<DateTime<Utc>>,
+    next_trigger: Trigger,
+    last_run: Option<DateTime<Utc>>,
+    last_result: Option<String>,
+    last_duration_ms: Option<u64>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    paused: bool,
+    running: bool,
+    last_daily_date: Option<NaiveDate>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub run_id: i64,
+    pub job: String,
+    pub result: RunResult,
+    pub error: Option<String>,
+    pub detail: Option<Value>,
+    pub duration: Duration,
+    pub orphaned_offload_possible: bool,
+}
+
+/// A started run.
+#[derive(Debug)]
+pub struct RunHandle {
+    pub run_id: i64,
+    pub trace: String,
+    pub job: String,
+    done: tokio::task::JoinHandle<RunOutcome>,
+}
+
+impl RunHandle {
+    pub async fn wait(self) -> Option<RunOutcome> {
+        self.done.await.ok()
+    }
+}
+
+pub struct Scheduler {
+    entries: Mutex<BTreeMap<String, Entry>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    telemetry: Arc<Telemetry>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+    wake: Notify,
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".into()),
+        Err(e) => e.to_string(),
+    }
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        telemetry: Arc<Telemetry>,
+        metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Arc<Scheduler> {
+        Arc::new(Scheduler {
+            entries: Mutex::new(BTreeMap::new()),
+            store,
+            clock,
+            telemetry,
+            metrics,
+            cancel,
+            tasks,
+            wake: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn job_list(&self) -> String {
+        self.lock().keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// Adds a job (or replaces its spec, keeping its history), with its persisted state:
+    /// paused, and the day a daily job last ran. A daily job whose day was missed is due
+    /// at once.
+    pub async fn register(&self, spec: JobSpec) -> Result<(), StoreError> {
+        let state = self
+            .store
+            .job_states()
+            .await?
+            .remove(&spec.id)
+            .unwrap_or_default();
+        let now = self.clock.utc();
+        let today = now.date_naive();
+        let (next_run, next_trigger) = match (spec.schedule.today_at(now), state.last_daily_date) {
+            // Ran before, not today, and today's time has passed: a missed day.
+            (Some(at), Some(last)) if last < today && now >= at => (Some(now), Trigger::CatchUp),
+            // Already ran today: tomorrow.
+            (Some(at), Some(last)) if last >= today => {
+                (spec.schedule.next_after(at.max(now)), Trigger::Schedule)
+            }
+            _ => (spec.schedule.next_after(now), Trigger::Schedule),
+        };
+        if next_trigger == Trigger::CatchUp {
+            tracing::info!(job = %spec.id, last_ran = %state.last_daily_date.map(|d| d.to_string()).unwrap_or_default(), "daily job missed while the bot was down; running it now");
+        }
+        let mut entries = self.lock();
+        match entries.get_mut(&spec.id) {
+            Some(e) => {
+                e.next_run = if e.spec.schedule == spec.schedule {
+                    e.next_run
+                } else {
+                    spec.schedule.next_after(now)
+                };
+                e.spec = spec;
+            }
+            None => {
+                entries.insert(
+                    spec.id.clone(),
+                    Entry {
+                        spec,
+                        next_run,
+                        next_trigger,
+                        last_run: None,
+                        last_result: None,
+                        last_duration_ms: None,
+                        consecutive_failures: 0,
+                        last_error: None,
+                        paused: state.paused,
+                        running: false,
+                        last_daily_date: state.last_daily_date,
+                    },
+                );
+            }
+        }
+        drop(entries);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Changes a job's schedule (a cadence edited in the Config tab and reloaded).
+    pub fn reschedule(&self, id: &str, schedule: Schedule) -> Result<(), SchedulerError> {
+        let now = self.clock.utc();
+        let mut entries = self.lock();
+        let list = entries.keys().cloned().collect::<Vec<_>>().join(", ");
+        let e = entries
+            .get_mut(id)
+            .ok_or_else(|| SchedulerError::UnknownJob(id.to_owned(), list))?;
+        if e.spec.schedule != schedule {
+            e.next_run = schedule.next_after(now);
+            e.spec.schedule = schedule;
+        }
+        drop(entries);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    pub fn views(&self) -> Vec<JobView> {
+        self.lock()
+            .values()
+            .map(|e| JobView {
+                id: e.spec.id.clone(),
+                description: e.spec.description.clone(),
+                schedule: e.spec.schedule.describe(),
+                paused: e.paused,
+                running: e.running,
+                next_run: if e.paused { None } else { e.next_run },
+                last_run: e.last_run,
+                last_result: e.last_result.clone(),
+                last_duration_ms: e.last_duration_ms,
+                consecutive_failures: e.consecutive_failures,
+                last_error: e.last_error.clone(),
+                last_daily_date: e.last_daily_date,
+            })
+            .collect()
+    }
+
+    pub fn has_job(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
+    }
+
+    /// Starts every job due at `now`. Returns the runs started (tests await them).
+    pub async fn start_due(self: &Arc<Self>, now: DateTime<Utc>) -> Vec<RunHandle> {
+        let due: Vec<(String, Trigger)> = {
+            let mut entries = self.lock();
+            entries
+                .values_mut()
+                .filter(|e| !e.paused && !e.running && e.next_run.is_some_and(|t| t <= now))
+                .map(|e| {
+                    let trigger = e.next_trigger;
+                    e.next_trigger = Trigger::Schedule;
+                    e.next_run = e.spec.schedule.next_after(now);
+                    (e.spec.id.clone(), trigger)
+                })
+                .collect()
+        };
+        let mut started = Vec::new();
+        for (id, trigger) in due {
+            match self.execute(&id, trigger, "scheduler").await {
+                Ok(h) => started.push(h),
+                Err(SchedulerError::AlreadyRunning(_)) => {}
+                Err(e) => tracing::error!(job = %id, error = %e, "could not start a job run"),
+            }
+        }
+        started
+    }
+
+    /// Runs a job now, whatever its schedule (and even when paused).
+    pub async fn run_now(
+        self: &Arc<Self>,
+        id: &str,
+        actor: &str,
+    ) -> Result<RunHandle, SchedulerError> {
+        self.execute(id, Trigger::Manual, actor).await
+    }
+
+    pub async fn set_paused(
+        &self,
+        id: &str,
+        paused: bool,
+        actor: &str,
+    ) -> Result<(), SchedulerError> {
+        if !self.has_job(id) {
+            return Err(SchedulerError::UnknownJob(id.to_owned(), self.job_list()));
+        }
+        self.store.set_paused(id, paused, actor).await?;
+        let now = self.clock.utc();
+        if let Some(e) = self.lock().get_mut(id) {
+            e.paused = paused;
+            if !paused {
+                e.next_run = e.spec.schedule.next_after(now);
+            }
+        }
+        tracing::info!(
+            job = id,
+            paused,
+            actor,
+            "job {}",
+            if paused { "paused" } else { "resumed" }
+        );
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    async fn execute(
+        self: &Arc<Self>,
+        id: &str,
+        trigger: Trigger,
+        actor: &str,
+    ) -> Result<RunHandle, SchedulerError> {
+        let spec = {
+            let mut entries = self.lock();
+            let list = entries.keys().cloned().collect::<Vec<_>>().join(", ");
+            let e = entries
+                .get_mut(id)
+                .ok_or_else(|| SchedulerError::UnknownJob(id.to_owned(), list))?;
+            if e.running {
+                return Err(SchedulerError::AlreadyRunning(id.to_owned()));
+            }
+            e.running = true;
+            e.spec.clone()
+        };
+        let trace = new_trace_id();
+        let started = self.clock.utc();
+        let run_id = match self
+            .store
+            .start_run(id, &trace, trigger.as_str(), actor, started)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(en) = self.lock().get_mut(id) {
+                    en.running = false;
+                }
+                return Err(e.into());
+            }
+        };
+        let ctx = JobContext {
+            job: id.to_owned(),
+            trace: trace.clone(),
+            trigger,
+            actor: actor.to_owned(),
+            cancel: self.cancel.child_token(),
+            offloaded: Arc::new(AtomicBool::new(false)),
+        };
+        let me = self.clone();
+        let span = tracing::info_span!("job", trace = %trace, job = %id);
+        let done = self.tasks.spawn(
+            async move {
+                tracing::info!(run_id, trigger = trigger.as_str(), actor = %ctx.actor, "job started");
+                let t0 = Instant::now();
+                let offloaded = ctx.offloaded.clone();
+                let work = tokio::spawn((spec.run)(ctx).in_current_span());
+                let abort = work.abort_handle();
+                let (result, error, detail) = match tokio::time::timeout(spec.timeout, work).await {
+                    Ok(Ok(Ok(detail))) => (RunResult::Ok, None, Some(detail)),
+                    Ok(Ok(Err(e))) => (RunResult::Error, Some(e), None),
+                    Ok(Err(join)) if join.is_panic() => (RunResult::Panic, Some(format!("panicked: {}", panic_message(join))), None),
+                    Ok(Err(join)) => (RunResult::Error, Some(format!("cancelled: {join}")), None),
+                    Err(_) => {
+                        abort.abort();
+                        (RunResult::Timeout, Some(format!("timed out after {}s and was cancelled", spec.timeout.as_secs_f64())), None)
+                    }
+                };
+                let outcome = RunOutcome {
+                    run_id,
+                    job: spec.id.clone(),
+                    orphaned_offload_possible: result == RunResult::Timeout && offloaded.load(Ordering::SeqCst),
+                    result,
+                    error,
+                    detail,
+                    duration: t0.elapsed(),
+                };
+                me.complete(&spec, trigger, &outcome).await;
+                outcome
+            }
+            .instrument(span),
+        );
+        Ok(RunHandle {
+            run_id,
+            trace,
+            job: id.to_owned(),
+            done,
+        })
+    }
+
+    async fn complete(&self, spec: &JobSpec, trigger: Trigger, o: &RunOutcome) {
+        let finished = self.clock.utc();
+        let today = finished.date_naive();
+        let daily = (spec.schedule.is_daily() && trigger != Trigger::Manual)
+            .then(|| (spec.id.clone(), today));
+        let ms = o.duration.as_millis() as i64;
+        if let Err(e) = self
+            .store
+            .finish_run(
+                o.run_id,
+                finished,
+                o.result,
+                ms,
+                o.error.clone(),
+                o.detail.clone(),
+                o.orphaned_offload_possible,
+                daily.clone(),
+            )
+            .await
+        {
+            tracing::error!(run_id = o.run_id, error = %e, "could not record the end of a job run");
+        }
+        let failures = {
+            let mut entries = self.lock();
+            match entries.get_mut(&spec.id) {
+                Some(e) => {
+                    e.running = false;
+                    e.last_run = Some(finished);
+                    e.last_result = Some(o.result.as_str().to_owned());
+                    e.last_duration_ms = Some(ms as u64);
+                    e.last_error = o.error.clone();
+                    e.consecutive_failures = if o.result == RunResult::Ok {
+                        0
+                    } else {
+                        e.consecutive_failures + 1
+                    };
+                    if daily.is_some() {
+                        e.last_daily_date = Some(today);
+                    }
+                    e.consecutive_failures
+                }
+                None => 0,
+            }
+        };
+        self.metrics.observe_job(
+            &spec.id,
+            o.result.as_str(),
+            o.duration.as_secs_f64(),
+            failures,
+        );
+        let trace = crate::telemetry::current_trace_id().unwrap_or_default();
+        self.telemetry.emit(
+            "job_run",
+            &trace,
+            serde_json::json!({
+                "job": spec.id,
+                "run_id": o.run_id,
+                "trigger": trigger.as_str(),
+                "result": o.result.as_str(),
+                "duration_ms": ms,
+                "error": o.error,
+                "orphaned_offload_possible": o.orphaned_offload_possible,
+                "detail": o.detail,
+            }),
+        );
+        if o.result == RunResult::Ok {
+            tracing::info!(run_id = o.run_id, result = "ok", ms, "job finished");
+        } else {
+            tracing::warn!(
+                run_id = o.run_id,
+                result = o.result.as_str(),
+                ms,
+                error = o.error.as_deref().unwrap_or(""),
+                consecutive_failures = failures,
+                orphaned_offload_possible = o.orphaned_offload_possible,
+                "job failed"
+            );
+        }
+    }
+
+    /// The scheduling loop: starts due jobs until shutdown.
+    pub async fn run(self: Arc<Self>) {
+        tracing::info!(jobs = self.lock().len(), "scheduler started");
+        loop {
+            let now = self.clock.utc();
+            self.start_due(now).await;
+            let next = self
+                .lock()
+                .values()
+                .filter(|e| !e.paused && !e.running)
+                .filter_map(|e| e.next_run)
+                .min();
+            let wait = next
+                .map(|n| (n - now).to_std().unwrap_or_default())
+                .unwrap_or(Duration::from_secs(1))
+                .clamp(Duration::from_millis(10), Duration::from_secs(1));
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }
+}
+
+/// The scheduler as a health component: degraded while a job keeps failing.
+pub struct SchedulerHealth(pub Arc<Scheduler>);
+
+impl crate::runtime::ComponentCheck for SchedulerHealth {
+    fn name(&self) -> &'static str {
+        "scheduler"
+    }
+    fn check(&self) -> crate::runtime::ComponentHealth {
+        use crate::runtime::{ComponentHealth, Level};
+        let views = self.0.views();
+        let failing: Vec<String> = views
+            .iter()
+            .filter(|v| v.consecutive_failures >= 3)
+            .map(|v| format!("{} ({} failures)", v.id, v.consecutive_failures))
+            .collect();
+        let h = if failing.is_empty() {
+            ComponentHealth::new(Level::Ok, format!("{} jobs", views.len()))
+        } else {
+            ComponentHealth::new(Level::Degraded, format!("failing: {}", failing.join(", ")))
+        };
+        h.with("jobs", views.len()).with(
+            "paused",
+            views
+                .iter()
+                .filter(|v| v.paused)
+                .map(|v| v.id.clone())
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::ManualClock;
+
+    struct Rig {
+        sched: Arc<Scheduler>,
+        clock: Arc<ManualClock>,
+        store: Store,
+        _dir: tempfile::TempDir,
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn rig_at(start: DateTime<Utc>, dir: Option<tempfile::TempDir>) -> Rig {
+        let dir = dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let path = dir.path().to_path_buf();
+        let store = Store::open(&path).unwrap();
+        let clock = Arc::new(ManualClock::new(start));
+        let (telemetry, _) = Telemetry::start(path.join("t.jsonl"), CancellationToken::new());
+        let sched = Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            telemetry,
+            Arc::new(Metrics::new("t", "t")),
+            CancellationToken::new(),
+            TaskTracker::new(),
+        );
+        Rig {
+            sched,
+            clock,
+            store,
+            _dir: dir,
+        }
+    }
+
+    fn ok_job(id: &str, schedule: Schedule) -> JobSpec {
+        JobSpec::new(
+            id,
+            "test job",
+            schedule,
+            Duration::from_secs(5),
+            |_ctx| async { Ok(serde_json::json!({"did": "it"})) },
+        )
+    }
+
+    async fn run_all(handles: Vec<RunHandle>) -> Vec<RunOutcome> {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.wait().await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn due_jobs_run_and_reschedule() {
+        let r = rig_at(at("2026-11-23T23:59:00Z"), None);
+        r.sched
+            .register(ok_job(
+                "every-minute",
+                Schedule::every(Duration::from_secs(60)),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.sched.views()[0].next_run,
+            Some(at("2026-11-24T00:00:00Z"))
+        );
+        assert!(
+            r.sched.start_due(r.clock.utc()).await.is_empty(),
+            "not due yet"
+        );
+        r.clock.advance(Duration::from_secs(60));
+        let outcomes = run_all(r.sched.start_due(r.clock.utc()).await).await;
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].result, RunResult::Ok);
+        let v = &r.sched.views()[0];
+        assert_eq!(v.last_result.as_deref(), Some("ok"));
+        assert_eq!(v.next_run, Some(at("2026-11-24T00:01:00Z")));
+        let rows = r.store.recent_runs(Some("every-minute"), 10).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].result.as_str(), rows[0].trigger.as_str()),
+            ("ok", "schedule")
+        );
+        assert_eq!(rows[0].trace.len(), 16);
+    }
+
+    #[tokio::test]
+    async fn a_missed_daily_job_runs_once_at_start() {
+        let r = rig_at(at("2026-11-20T12:00:00Z"), None);
+        r.sched
+            .register(ok_job("reservations:reminder", Schedule::daily(12, 0)))
+            .await
+            .unwrap();
+        r.clock.advance(Duration::from_secs(1));
+        // Not due at 12:00:01 (next is tomorrow 12:00) — run it via the schedule first.
+        let mut day = r.sched.views()[0].next_run.unwrap();
+        r.clock.advance((day - r.clock.utc()).to_std().unwrap());
+        run_all(r.sched.start_due(r.clock.utc()).await).await;
+        assert_eq!(r.sched.views()[0].last_daily_date, Some(day.date_naive()));
+        // The bot goes down for three days; a new process starts at 15:00.
+        day += chrono::Duration::days(3);
+        let dir = r._dir;
+        let r2 = rig_at(day + chrono::Duration::hours(3), Some(dir));
+        r2.sched
+            .register(ok_job("reservations:reminder", Schedule::daily(12, 0)))
+            .await
+            .unwrap();
+        let outcomes = run_all(r2.sched.start_due(r2.clock.utc()).await).await;
+        assert_eq!(outcomes.len(), 1, "runs once, not once per missed day");
+        let rows = r2
+            .store
+            .recent_runs(Some("reservations:reminder"), 10)
+            .await
+            .unwrap();
+        assert_eq!(rows[0].trigger, "catch_up");
+        assert!(r2.sched.start_due(r2.clock.utc()).await.is_empty());
+        assert_eq!(
+            r2.sched.views()[0].next_run,
+            Some(day + chrono::Duration::days(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_daily_job_that_already_ran_today_waits_for_tomorrow_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = store
+            .start_run(
+                "d",
+                "t",
+                "schedule",
+                "scheduler",
+                at("2026-11-23T12:00:00Z"),
+            )
+            .await
+            .unwrap();
+        store
+            .finish_run(
+                id,
+                at("2026-11-23T12:00:01Z"),
+                RunResult::Ok,
+                1,
+                None,
+                None,
+                false,
+                Some(("d".into(), at("2026-11-23T12:00:00Z").date_naive())),
+            )
+            .await
+            .unwrap();
+        drop(store);
+        let r = rig_at(at("2026-11-23T15:00:00Z"), Some(dir));
+        r.sched
+            .register(ok_job("d", Schedule::daily(12, 0)))
+            .await
+            .unwrap();
+        assert!(r.sched.start_due(r.clock.utc()).await.is_empty());
+        assert_eq!(
+            r.sched.views()[0].next_run,
+            Some(at("2026-11-24T12:00:00Z"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pause_survives_a_restart() {
+        let r = rig_at(at("2026-11-23T10:00:00Z"), None);
+        r.sched
+            .register(ok_job("j", Schedule::every(Duration::from_secs(60))))
+            .await
+            .unwrap();
+        r.sched.set_paused("j", true, "ada").await.unwrap();
+        r.clock.advance(Duration::from_secs(3600));
+        assert!(
+            r.sched.start_due(r.clock.utc()).await.is_empty(),
+            "paused jobs do not run"
+        );
+        let r2 = rig_at(at("2026-11-23T12:00:00Z"), Some(r._dir));
+        r2.sched
+            .register(ok_job("j", Schedule::every(Duration::from_secs(60))))
+            .await
+            .unwrap();
+        let v = &r2.sched.views()[0];
+        assert!(v.paused);
+        assert_eq!(v.next_run, None);
+        r2.clock.advance(Duration::from_secs(3600));
+        assert!(r2.sched.start_due(r2.clock.utc()).await.is_empty());
+        // Manual runs still work while paused; resuming reschedules.
+        assert_eq!(
+            r2.sched
+                .run_now("j", "ada")
+                .await
+                .unwrap()
+                .wait()
+                .await
+                .unwrap()
+                .result,
+            RunResult::Ok
+        );
+        r2.sched.set_paused("j", false, "ada").await.unwrap();
+        assert!(r2.sched.views()[0].next_run.is_some());
+        assert!(matches!(
+            r2.sched.set_paused("nope", true, "ada").await,
+            Err(SchedulerError::UnknownJob(..))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_job_over_its_timeout_is_cancelled_and_recorded_as_timeout() {
+        let r = rig_at(at("2026-11-23T10:00:00Z"), None);
+        let slow = JobSpec::new(
+            "slow",
+            "sleeps",
+            Schedule::every(Duration::from_secs(3600)),
+            Duration::from_millis(100),
+            |_ctx| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(Value::Null)
+            },
+        );
+        let offloads = JobSpec::new(
+            "offloads",
+            "blocks",
+            Schedule::every(Duration::from_secs(3600)),
+            Duration::from_millis(100),
+            |ctx| async move {
+                ctx.offload(|| std::thread::sleep(Duration::from_millis(400)))
+                    .await?;
+                Ok(Value::Null)
+            },
+        );
+        r.sched.register(slow).await.unwrap();
+        r.sched.register(offloads).await.unwrap();
+        let o = r
+            .sched
+            .run_now("slow", "test")
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(o.result, RunResult::Timeout);
+        assert!(!o.orphaned_offload_possible);
+        assert!(
+            o.duration < Duration::from_secs(5),
+            "cancelled, not waited for"
+        );
+        let o2 = r
+            .sched
+            .run_now("offloads", "test")
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(o2.result, RunResult::Timeout);
+        assert!(
+            o2.orphaned_offload_possible,
+            "blocking work may still be running"
+        );
+        let rows = r.store.recent_runs(None, 10).await.unwrap();
+        let row = rows.iter().find(|x| x.job == "offloads").unwrap();
+        assert_eq!(row.result, "timeout");
+        assert!(row.orphaned_offload_possible);
+        assert!(r.sched.views().iter().all(|v| !v.running));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_recorded_and_the_others_keep_running() {
+        let r = rig_at(at("2026-11-23T10:00:00Z"), None);
+        let boom = JobSpec::new(
+            "boom",
+            "panics",
+            Schedule::every(Duration::from_secs(60)),
+            Duration::from_secs(5),
+            |_ctx| async {
+                if true {
+                    panic!("kaboom in the job");
+                }
+                Ok(Value::Null)
+            },
+        );
+        r.sched.register(boom).await.unwrap();
+        r.sched
+            .register(ok_job("fine", Schedule::every(Duration::from_secs(60))))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            r.clock.advance(Duration::from_secs(60));
+            let outcomes = run_all(r.sched.start_due(r.clock.utc()).await).await;
+            assert_eq!(outcomes.len(), 2);
+            let boom = outcomes.iter().find(|o| o.job == "boom").unwrap();
+            assert_eq!(boom.result, RunResult::Panic);
+            assert!(boom.error.as_deref().unwrap().contains("kaboom in the job"));
+            assert_eq!(
+                outcomes.iter().find(|o| o.job == "fine").unwrap().result,
+                RunResult::Ok
+            );
+        }
+        let views = r.sched.views();
+        assert_eq!(
+            views
+                .iter()
+                .find(|v| v.id == "boom")
+                .unwrap()
+                .consecutive_failures,
+            3
+        );
+        assert_eq!(
+            views
+                .iter()
+                .find(|v| v.id == "fine")
+                .unwrap()
+                .consecutive_failures,
+            0
+        );
+        let failed = r.store.recent_runs(Some("boom"), 10).await.unwrap();
+        assert!(failed.iter().all(|x| x.result == "panic"));
+    }
+
+    #[tokio::test]
+    async fn one_run_at_a_time_per_job() {
+        let r = rig_at(at("2026-11-23T10:00:00Z"), None);
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let g = gate.clone();
+        r.sched
+            .register(JobSpec::new(
+                "gated",
+                "waits",
+                Schedule::every(Duration::from_secs(3600)),
+                Duration::from_secs(5),
+                move |_ctx| {
+                    let g = g.clone();
+                    async move {
+                        g.notified().await;
+                        Ok(Value::Null)
+                    }
+                },
+            ))
+            .await
+            .unwrap();
+        let first = r.sched.run_now("gated", "a").await.unwrap();
+        assert!(matches!(
+            r.sched.run_now("gated", "b").await,
+            Err(SchedulerError::AlreadyRunning(_))
+        ));
+        gate.notify_one();
+        first.wait().await.unwrap();
+        assert!(
+            r.sched
+                .run_now("nope", "a")
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("jobs: gated")
+        );
+    }
+}
