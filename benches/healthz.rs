@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench --bench healthz [-- --connections 32 --seconds 5]`
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +21,7 @@ use clanhall::settings::WatchdogSettings;
 use clanhall::telemetry::metrics::Metrics;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
+use support::arg;
 use tokio_util::sync::CancellationToken;
 
 struct Result {
@@ -29,15 +32,6 @@ struct Result {
     p99_us: f64,
     p999_us: f64,
     errors: usize,
-}
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn production_router() -> Router {

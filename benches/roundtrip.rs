@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench roundtrip [-- --n 2000]`
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +17,7 @@ use clanhall::sandbox::activity::Kind;
 use clanhall::sandbox::{Sandbox, SandboxOptions};
 use clanhall::settings::{LogFormat, Mode, Settings, log_filter_directive};
 use clanhall::telemetry::logging::{LineSink, init_with};
+use support::{arg, pct_ms};
 
 /// Counts lines instead of printing them: the formatting cost stays in the measurement,
 /// terminal I/O does not.
@@ -26,20 +29,6 @@ impl LineSink for Counting {
         std::hint::black_box(line);
         self.0.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len() - 1);
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 async fn measure(sandbox: &Sandbox, user: &str, content: &str, n: usize) -> Vec<Duration> {
@@ -99,9 +88,9 @@ fn main() {
             println!(
                 "{:<8} {:>9.3} {:>9.3} {:>9.3} {:>9.3}   ({user})",
                 cmd,
-                pct(&d, 0.50),
-                pct(&d, 0.99),
-                pct(&d, 0.999),
+                pct_ms(&d, 0.50),
+                pct_ms(&d, 0.99),
+                pct_ms(&d, 0.999),
                 d.last().map(|x| x.as_secs_f64() * 1000.0).unwrap_or(0.0)
             );
         }

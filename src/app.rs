@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cache::{BucketId, Cache, CacheHealth, RefreshTrigger};
 use crate::config::{ConfigHealth, ConfigRegistry};
 use crate::discord::{self, BotData};
 use crate::health::{self, AccessPolicy, BuildInfo, HealthContext};
@@ -16,6 +17,7 @@ use crate::ops::alerts::{AlertSink, LogAlerts};
 use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason, SystemClock};
 use crate::scheduler::{Scheduler, SchedulerHealth};
 use crate::settings::{Mode, Settings};
+use crate::sheets::{SheetsHealth, Sources};
 use crate::store::{Store, StoreError, StoreHealth};
 use crate::telemetry::events::Telemetry;
 use crate::telemetry::metrics::Metrics;
@@ -26,11 +28,15 @@ pub const PHASES: &[&str] = &[
     "settings",
     "store",
     "config",
+    "caches",
     "http",
     "discord",
     "commands",
     "scheduler",
 ];
+
+/// The startup preload waits at most this long; slower buckets finish in the background.
+pub const PRELOAD_WAIT: Duration = Duration::from_secs(10);
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -38,6 +44,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Sheets(#[from] crate::sheets::SheetsError),
     #[error(transparent)]
     Http(#[from] health::HealthError),
     #[error(transparent)]
@@ -50,6 +58,8 @@ pub struct App {
     pub http_addr: SocketAddr,
     pub shutdown: Shutdown,
     pub config: Arc<ConfigRegistry>,
+    pub sources: Sources,
+    pub cache: Arc<Cache>,
     pub alerts: Arc<dyn AlertSink>,
     pub store: Store,
     pub scheduler: Arc<Scheduler>,
@@ -107,6 +117,7 @@ impl App {
             telemetry_stop.cancel();
         };
 
+        // --- store
         status.phases.start("store");
         let data_dir = settings.data_dir.clone();
         let store = match tokio::task::spawn_blocking(move || Store::open(&data_dir)).await {
@@ -124,15 +135,67 @@ impl App {
         status.add_component(Arc::new(StoreHealth(store.clone())));
         status.phases.done("store");
 
+        // --- config: sources, Config + FeatureToggles, the log-channel sink
         status.phases.start("config");
-        let snapshot = crate::config::load_local(&settings.workbook_dir);
-        for issue in &snapshot.issues {
-            tracing::warn!(key = %issue.key, value = %issue.value, expected = %issue.expected, "config problem");
-        }
-        tracing::info!(source = %snapshot.source, keys = snapshot.entries.len(), issues = snapshot.issues.len(), "config loaded");
+        let sources = match Sources::from_settings(&settings, clock.clone(), metrics.clone()).await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                fail("config", &e);
+                return Err(e.into());
+            }
+        };
+        let snapshot = crate::config::load_initial(&sources).await;
+        sources.set_tuning(snapshot.sheets);
         let config = Arc::new(ConfigRegistry::new(snapshot));
+        // The log channel is reachable over REST before the gateway connects, so startup
+        // problems are posted too.
+        let alerts: Arc<dyn AlertSink> = match &settings.discord_token {
+            Some(token) => Arc::new(discord::alerts::DiscordAlerts::new(
+                Arc::new(discord::http(
+                    token.expose(),
+                    settings.discord_proxy_url.as_deref(),
+                )),
+                config.clone(),
+                settings.bot_name.clone(),
+                settings.env_name.clone(),
+            )),
+            None => Arc::new(LogAlerts),
+        };
+        crate::config::announce(&config.get(), alerts.as_ref()).await;
         status.add_component(Arc::new(ConfigHealth(config.clone())));
+        status.add_component(Arc::new(SheetsHealth(sources.clone())));
         status.phases.done("config");
+
+        // --- caches: the startup preload never blocks boot on a failure
+        status.phases.start("caches");
+        let cache = Cache::new(
+            sources.clone(),
+            config.clone(),
+            telemetry.clone(),
+            metrics.clone(),
+        );
+        cache.set_alerts(alerts.clone());
+        let preload = cache
+            .refresh(
+                &BucketId::ALL,
+                RefreshTrigger::Startup,
+                "startup",
+                Some(PRELOAD_WAIT),
+            )
+            .await;
+        status.phases.done("caches");
+        {
+            let alerts = alerts.clone();
+            tokio::spawn(async move {
+                alerts
+                    .post(
+                        "refresh:startup",
+                        crate::cache::summary_embed("Startup refresh", "startup", &preload),
+                    )
+                    .await;
+            });
+        }
 
         let scheduler = Scheduler::new(
             store.clone(),
@@ -142,7 +205,12 @@ impl App {
             shutdown.token(),
             tasks.clone(),
         );
+        status.add_component(Arc::new(CacheHealth {
+            cache: cache.clone(),
+            scheduler: scheduler.clone(),
+        }));
 
+        // --- http
         status.phases.start("http");
         let listener = match health::bind(settings.host, settings.port).await {
             Ok(l) => l,
@@ -195,7 +263,7 @@ impl App {
         tracing::info!(addr = %http_addr, port = http_addr.port(), "web server listening");
         status.phases.done("http");
 
-        let mut alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
+        // --- discord and commands (commands complete inside the client's setup)
         if settings.discord_token.is_some() {
             status.phases.start("discord");
             let tracker = Arc::new(GatewayTracker::new(clock.now()));
@@ -209,8 +277,14 @@ impl App {
                 scheduler: scheduler.clone(),
                 telemetry: telemetry.clone(),
                 metrics: metrics.clone(),
+                cache: cache.clone(),
+                alerts: alerts.clone(),
+                access: arc_swap::ArcSwap::from_pointee(crate::ops::perms::load_at_startup(
+                    &settings.data_dir,
+                )),
+                cooldowns: Default::default(),
             };
-            let started = match discord::start(
+            if let Err(e) = discord::start(
                 settings.clone(),
                 data,
                 tracker.clone(),
@@ -219,27 +293,19 @@ impl App {
             )
             .await
             {
-                Ok(s) => s,
-                Err(e) => {
-                    fail("discord", &e);
-                    return Err(e.into());
-                }
-            };
-            alerts = Arc::new(discord::alerts::DiscordAlerts::new(
-                started.http.clone(),
-                config.clone(),
-                settings.bot_name.clone(),
-                settings.env_name.clone(),
-            ));
+                fail("discord", &e);
+                return Err(e.into());
+            }
+            let budget = RestartBudget::new(
+                &settings.data_dir,
+                settings.watchdog.restart_budget,
+                settings.watchdog.restart_window,
+            );
             let watchdog = Watchdog::new(
                 settings.watchdog.clone(),
                 clock.clone(),
                 tracker,
-                RestartBudget::new(
-                    &settings.data_dir,
-                    settings.watchdog.restart_budget,
-                    settings.watchdog.restart_window,
-                ),
+                budget,
                 alerts.clone(),
                 status.watchdog.clone(),
             )
@@ -250,6 +316,7 @@ impl App {
             status.phases.skip("commands", "no DISCORD_TOKEN");
         }
 
+        // --- scheduler: retention and one refresh job per bucket
         status.phases.start("scheduler");
         let retention = crate::ops::retention::job(
             store.clone(),
@@ -257,9 +324,19 @@ impl App {
             telemetry.clone(),
             settings.data_dir.clone(),
         );
-        if let Err(e) = scheduler.register(retention).await {
-            fail("scheduler", &e);
-            return Err(e.into());
+        let mut jobs = vec![retention];
+        for id in BucketId::ALL {
+            let (schedule, problem) = id.schedule(&config.get());
+            if let Some(p) = problem {
+                tracing::warn!(bucket = id.as_str(), problem = %p, "refresh cadence");
+            }
+            jobs.push(crate::cache::refresh_job(cache.clone(), id, schedule));
+        }
+        for job in jobs {
+            if let Err(e) = scheduler.register(job).await {
+                fail("scheduler", &e);
+                return Err(e.into());
+            }
         }
         status.add_component(Arc::new(SchedulerHealth(scheduler.clone())));
         tasks.spawn(scheduler.clone().run());
@@ -270,6 +347,8 @@ impl App {
             http_addr,
             shutdown,
             config,
+            sources,
+            cache,
             alerts,
             store,
             scheduler,
@@ -314,12 +393,7 @@ impl App {
         self.telemetry_stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.telemetry_writer).await;
         if drained {
-            tracing::info!(
-                reason = %reason.describe(),
-                exit_code = reason.exit_code(),
-                took_ms = started.elapsed().as_millis() as u64,
-                "shutdown complete"
-            );
+            tracing::info!(reason = %reason.describe(), exit_code = reason.exit_code(), took_ms = started.elapsed().as_millis() as u64, "shutdown complete");
         } else {
             tracing::warn!(
                 reason = %reason.describe(),

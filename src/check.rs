@@ -92,6 +92,198 @@ pub fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
     }
 }
 
+/// One tab's verdict in the workbook check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TabCheck {
+    pub tab: String,
+    pub workbook: crate::sheets::Workbook,
+    /// What reads or writes it: `config`, `toggles`, a bucket name, or `mirror`.
+    pub used_by: String,
+    /// `ok`, `warnings`, `missing` (no such tab) or `invalid` (headers or config keys).
+    pub status: &'static str,
+    pub rows: usize,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+fn verdict(problems: &[String], warnings: &[String]) -> &'static str {
+    if !problems.is_empty() {
+        "invalid"
+    } else if !warnings.is_empty() {
+        "warnings"
+    } else {
+        "ok"
+    }
+}
+
+/// Reads every tab the bot uses (one read per workbook, plus the Config read) and
+/// validates its headers exactly as a refresh would. A tab that is missing or lacks a
+/// required header is a problem; row-level oddities (a bad number, an unknown toggle)
+/// are warnings, since the bot runs with them.
+pub async fn workbook(
+    sources: &crate::sheets::Sources,
+) -> Result<Vec<TabCheck>, crate::sheets::SheetsError> {
+    use crate::cache::{BucketId, parse_bucket};
+    use crate::config::CONFIG_TAB;
+    use crate::sheets::{Workbook, mirror};
+
+    let cfg = crate::config::load(sources).await?;
+    let mut out = Vec::new();
+    let config_problems: Vec<String> = cfg
+        .issues
+        .iter()
+        .map(|i| {
+            if i.value.is_empty() {
+                format!("{}: expected {}", i.key, i.expected)
+            } else {
+                format!("{}: {:?} is not {}", i.key, i.value, i.expected)
+            }
+        })
+        .collect();
+    let config_warnings: Vec<String> = cfg
+        .unknown_keys
+        .iter()
+        .map(|k| format!("unknown key {k} (ignored)"))
+        .collect();
+    out.push(TabCheck {
+        tab: CONFIG_TAB.into(),
+        workbook: Workbook::Recruitment,
+        used_by: "config".into(),
+        status: verdict(&config_problems, &config_warnings),
+        rows: cfg.entries.len(),
+        problems: config_problems,
+        warnings: config_warnings,
+    });
+    let toggle_problems: Vec<String> = cfg.toggles.failure.iter().cloned().collect();
+    let toggle_warnings = cfg.toggles.warnings();
+    out.push(TabCheck {
+        tab: cfg.tabs.feature_toggles.clone(),
+        workbook: Workbook::Recruitment,
+        used_by: "toggles".into(),
+        status: if toggle_problems.is_empty() {
+            verdict(&[], &toggle_warnings)
+        } else {
+            "invalid"
+        },
+        rows: cfg.toggles.values.len(),
+        problems: toggle_problems,
+        warnings: toggle_warnings,
+    });
+
+    // Which tabs each workbook holds; a shared spreadsheet is read once.
+    let buckets = [
+        BucketId::Clans,
+        BucketId::Templates,
+        BucketId::OnboardingQuestions,
+    ];
+    let mut wanted: std::collections::BTreeMap<Workbook, Vec<String>> = Default::default();
+    for b in buckets {
+        wanted
+            .entry(sources.read_key(b.workbook()))
+            .or_default()
+            .push(b.tab(&cfg));
+    }
+    for m in mirror::ALL {
+        wanted
+            .entry(sources.read_key(m.workbook))
+            .or_default()
+            .push(m.tab(&cfg));
+    }
+    let mut tabs = std::collections::BTreeMap::new();
+    for (wb, names) in wanted {
+        let read = sources.get(wb).read_tabs(&names).await?;
+        tabs.extend(read.tabs);
+    }
+    let missing = |tab: &str| format!("the workbook has no tab named {tab:?}");
+    for b in buckets {
+        let tab = b.tab(&cfg);
+        let rows = tabs
+            .get(&tab)
+            .cloned()
+            .flatten()
+            .map(|t| t.rows.len())
+            .unwrap_or(0);
+        let (status, problems, warnings) = match parse_bucket(b, &tabs, &cfg) {
+            Ok(data) => {
+                let w = data.warnings();
+                (verdict(&[], &w), Vec::new(), w)
+            }
+            Err(e) if !tabs.get(&tab).is_some_and(Option::is_some) => {
+                ("missing", vec![e], Vec::new())
+            }
+            Err(e) => ("invalid", vec![e], Vec::new()),
+        };
+        out.push(TabCheck {
+            tab,
+            workbook: b.workbook(),
+            used_by: b.as_str().into(),
+            status,
+            rows,
+            problems,
+            warnings,
+        });
+    }
+    for m in mirror::ALL {
+        let tab = m.tab(&cfg);
+        let (status, rows, problems) = match tabs.get(&tab).cloned().flatten() {
+            None => ("missing", 0, vec![missing(&tab)]),
+            Some(t) => match m.validate(&t) {
+                Ok(()) => ("ok", t.rows.len(), Vec::new()),
+                Err(e) => ("invalid", t.rows.len(), vec![e.to_string()]),
+            },
+        };
+        out.push(TabCheck {
+            tab,
+            workbook: m.workbook,
+            used_by: "mirror".into(),
+            status,
+            rows,
+            problems,
+            warnings: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// The workbook check for the sources `settings` select (Google or local).
+pub async fn check_workbook(summary: Summary, settings: &Settings) -> Summary {
+    let clock: std::sync::Arc<dyn crate::runtime::Clock> =
+        std::sync::Arc::new(crate::runtime::SystemClock);
+    let metrics = std::sync::Arc::new(crate::telemetry::metrics::Metrics::new(
+        crate::app::VERSION,
+        &settings.env_name,
+    ));
+    let sources = match crate::sheets::Sources::from_settings(settings, clock, metrics).await {
+        Ok(s) => s,
+        Err(e) => return with_workbook(summary, "unavailable", Err(e.to_string())),
+    };
+    let label = sources.recruitment.label();
+    let result = workbook(&sources).await.map_err(|e| e.to_string());
+    with_workbook(summary, &label, result)
+}
+
+/// Adds the workbook check to a settings summary: `workbook` holds the source and one
+/// entry per tab; any tab problem (or an unreadable workbook) makes the check fail.
+pub fn with_workbook(
+    mut summary: Summary,
+    source: &str,
+    result: Result<Vec<TabCheck>, String>,
+) -> Summary {
+    match result {
+        Ok(tabs) => {
+            let bad = tabs.iter().any(|t| !t.problems.is_empty());
+            summary.ok &= !bad;
+            summary.json["workbook"] = json!({"source": source, "ok": !bad, "tabs": tabs});
+        }
+        Err(e) => {
+            summary.ok = false;
+            summary.json["workbook"] = json!({"source": source, "ok": false, "error": e});
+        }
+    }
+    summary.json["ok"] = json!(summary.ok);
+    summary
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +311,105 @@ mod tests {
         assert!(
             !dir.path().join("data").exists(),
             "check must not create DATA_DIR"
+        );
+    }
+
+    fn sample_copy() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample");
+        for f in std::fs::read_dir(sample).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+        }
+        dir
+    }
+
+    fn tab<'a>(tabs: &'a [TabCheck], name: &str) -> &'a TabCheck {
+        tabs.iter()
+            .find(|t| t.tab == name)
+            .unwrap_or_else(|| panic!("no check for {name}"))
+    }
+
+    #[tokio::test]
+    async fn the_sample_workbook_passes_every_tab() {
+        let dir = sample_copy();
+        let tabs = workbook(&crate::sheets::Sources::local(dir.path()))
+            .await
+            .unwrap();
+        let names: Vec<&str> = tabs.iter().map(|t| t.tab.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Config",
+                "FeatureToggles",
+                "Clans",
+                "WelcomeTemplates",
+                "Questions",
+                "Reservations",
+                "WelcomeTickets",
+                "OnboardingSessions"
+            ]
+        );
+        for t in &tabs {
+            assert!(t.problems.is_empty(), "{t:?}");
+        }
+        assert_eq!(tab(&tabs, "Clans").rows, 30);
+    }
+
+    #[tokio::test]
+    async fn a_renamed_header_and_a_missing_tab_are_named() {
+        let dir = sample_copy();
+        let clans = std::fs::read_to_string(dir.path().join("Clans.csv")).unwrap();
+        std::fs::write(
+            dir.path().join("Clans.csv"),
+            clans.replacen("spots,", "seats,", 1),
+        )
+        .unwrap();
+        std::fs::remove_file(dir.path().join("WelcomeTickets.csv")).unwrap();
+        let tabs = workbook(&crate::sheets::Sources::local(dir.path()))
+            .await
+            .unwrap();
+        let c = tab(&tabs, "Clans");
+        assert_eq!(c.status, "invalid");
+        assert!(
+            c.problems[0].contains("spots") && c.problems[0].contains("Clans"),
+            "{c:?}"
+        );
+        assert_eq!(tab(&tabs, "WelcomeTickets").status, "missing");
+        assert_eq!(tab(&tabs, "Reservations").status, "ok");
+        let s = with_workbook(
+            Summary {
+                ok: true,
+                json: json!({"ok": true}),
+            },
+            "local:x",
+            Ok(tabs),
+        );
+        assert!(!s.ok);
+        assert_eq!(s.json["ok"], false);
+        assert_eq!(s.json["workbook"]["tabs"][2]["status"], "invalid");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_workbook_fails_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = workbook(&crate::sheets::Sources::local(&dir.path().join("nope")))
+            .await
+            .unwrap_err();
+        let s = with_workbook(
+            Summary {
+                ok: true,
+                json: json!({"ok": true}),
+            },
+            "local:nope",
+            Err(err.to_string()),
+        );
+        assert!(!s.ok);
+        assert!(
+            s.json["workbook"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("WORKBOOK_DIR")
         );
     }
 

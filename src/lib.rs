@@ -16,11 +16,14 @@
 
 pub mod app;
 pub mod atomic_file;
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod discord;
 pub mod health;
+pub mod onboarding;
 pub mod ops;
+pub mod recruitment;
 pub mod redact;
 pub mod runtime;
 pub mod sandbox;

@@ -14,7 +14,7 @@ Examples:
   clanhall sandbox                  Try the bot locally against the built-in Discord sandbox
   clanhall sandbox --script demo.txt   Run `user: text` lines and print the transcript
   clanhall sandbox --serve          Sandbox without a console, until SIGTERM
-  clanhall check                    Validate the environment for `run`; prints a JSON summary
+  clanhall check                    Validate the environment and every workbook tab; prints JSON
   clanhall check --for sandbox      Validate for the sandbox (no Discord token needed)
   clanhall report retention         Print the latest retention report from DATA_DIR
   clanhall export --since 2026-11-01 --out exports/
@@ -192,7 +192,20 @@ fn serve(mode: Mode, frontend: Option<Frontend>) -> ExitCode {
 }
 
 fn check(mode: Mode) -> ExitCode {
-    let summary = clanhall::check::run(mode, &|k| std::env::var(k).ok());
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut summary = clanhall::check::run(mode, &lookup);
+    // With usable settings, read the workbook too and validate every tab's headers.
+    if let Ok(settings) = Settings::from_lookup(&lookup) {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => {
+                summary = rt.block_on(clanhall::check::check_workbook(summary, &settings));
+            }
+            Err(e) => eprintln!("clanhall: cannot start the runtime to read the workbook: {e}"),
+        }
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&summary.json).unwrap_or_default()

@@ -74,6 +74,12 @@ pub const KEYS: &[KeySpec] = &[
         "Google service account for the Sheets API. Unset: the local workbook in WORKBOOK_DIR is used.",
     ),
     key(
+        "GOOGLE_SHEETS_API_URL",
+        "https://sheets.googleapis.com/",
+        "an http:// or https:// base URL",
+        "Sheets API base URL; only changed to point the bot at a stand-in such as the sandbox.",
+    ),
+    key(
         "RECRUITMENT_SHEET_ID",
         "",
         "a Google spreadsheet id (the long part of the sheet URL between /d/ and /edit)",
@@ -273,6 +279,7 @@ pub struct Settings {
     pub discord_token: Option<Secret>,
     pub discord_proxy_url: Option<String>,
     pub google_service_account: Option<ServiceAccount>,
+    pub google_sheets_api_url: String,
     pub recruitment_sheet_id: Option<String>,
     pub onboarding_sheet_id: Option<String>,
     pub workbook_dir: PathBuf,
@@ -608,6 +615,17 @@ impl Settings {
         let discord_token = r.parse("DISCORD_TOKEN", parse_discord_token);
         let discord_proxy_url = r.parse("DISCORD_PROXY_URL", parse_proxy_url);
         let google_service_account = r.parse("GOOGLE_SERVICE_ACCOUNT_JSON", parse_service_account);
+        let google_sheets_api_url = r.parse_or_default("GOOGLE_SHEETS_API_URL", |s| {
+            let u = url::Url::parse(s).map_err(|e| e.to_string())?;
+            if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+                return Err("scheme must be http or https and a host is required".into());
+            }
+            Ok(if s.ends_with('/') {
+                s.to_owned()
+            } else {
+                format!("{s}/")
+            })
+        });
         let recruitment_sheet_id = r.parse("RECRUITMENT_SHEET_ID", parse_sheet_id);
         let onboarding_sheet_id = r.parse("ONBOARDING_SHEET_ID", parse_sheet_id);
         let workbook_dir = PathBuf::from(r.raw("WORKBOOK_DIR").unwrap_or_default());
@@ -706,6 +724,7 @@ impl Settings {
             discord_token,
             discord_proxy_url,
             google_service_account,
+            google_sheets_api_url,
             recruitment_sheet_id,
             onboarding_sheet_id,
             workbook_dir,

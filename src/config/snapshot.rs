@@ -127,6 +127,10 @@ pub struct ConfigSnapshot {
     pub report_daily_post_time: Option<(u8, u8)>,
     pub onboarding: OnboardingLadder,
     pub retention: Retention,
+    /// Sheets retries, timeout and circuit breaker (`SHEETS_*`).
+    pub sheets: crate::sheets::Tuning,
+    /// The FeatureToggles tab (filled in by the loader).
+    pub toggles: super::toggles::Toggles,
     /// `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by bucket.
     pub refresh: BTreeMap<String, String>,
     /// Every key/value as read, upper-cased keys.
@@ -166,7 +170,7 @@ const CHANNEL_KEYS: [&str; 8] = [
     "INTERACT_CHANNEL_ID",
     "TICKET_TOOL_BOT_ID",
 ];
-const OTHER_KEYS: [&str; 7] = [
+const OTHER_KEYS: [&str; 11] = [
     "REPORT_DAILY_POST_TIME",
     "ONB_REMIND_AFTER",
     "ONB_WARN_AFTER",
@@ -174,6 +178,10 @@ const OTHER_KEYS: [&str; 7] = [
     "RETENTION_JOB_RUNS_DAYS",
     "RETENTION_AUDIT_DAYS",
     "RETENTION_TELEMETRY_DAYS",
+    "SHEETS_RETRIES",
+    "SHEETS_TIMEOUT_SEC",
+    "SHEETS_CIRCUIT_THRESHOLD",
+    "SHEETS_CIRCUIT_COOLDOWN_SEC",
 ];
 
 /// Whether `key` (upper case) is one the bot reads.
@@ -420,6 +428,29 @@ fn apply(snap: &mut ConfigSnapshot) {
             }
         }
     }
+    let mut sheets = crate::sheets::Tuning::default();
+    let mut number = |key: &str, lo: u64, hi: u64| -> Option<u64> {
+        let v = get(key)?;
+        match v.trim().parse::<u64>() {
+            Ok(n) if (lo..=hi).contains(&n) => Some(n),
+            _ => {
+                issue(key, v, &format!("a whole number between {lo} and {hi}"));
+                None
+            }
+        }
+    };
+    if let Some(n) = number("SHEETS_RETRIES", 0, 10) {
+        sheets.retries = n as u32;
+    }
+    if let Some(n) = number("SHEETS_TIMEOUT_SEC", 1, 300) {
+        sheets.timeout = Duration::from_secs(n);
+    }
+    if let Some(n) = number("SHEETS_CIRCUIT_THRESHOLD", 1, 100) {
+        sheets.circuit_threshold = n as u32;
+    }
+    if let Some(n) = number("SHEETS_CIRCUIT_COOLDOWN_SEC", 1, 3600) {
+        sheets.circuit_cooldown = Duration::from_secs(n);
+    }
     for (key, entry) in &entries {
         if let Some(bucket) = key.strip_prefix("REFRESH_") {
             if !entry.value.trim().is_empty() {
@@ -434,6 +465,7 @@ fn apply(snap: &mut ConfigSnapshot) {
     snap.ticket_tool_bot_id = ticket_tool;
     snap.onboarding = ladder;
     snap.retention = retention;
+    snap.sheets = sheets;
 }
 
 #[cfg(test)]

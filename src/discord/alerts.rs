@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serenity::all::{ChannelId, CreateMessage, Http};
 
-use super::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed};
+use super::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed, paginate};
 use crate::config::ConfigRegistry;
 use crate::ops::alerts::{Alert, AlertSink, LogAlerts, Severity};
 
@@ -58,20 +58,42 @@ pub fn alert_embed(alert: &Alert, bot: &str, env: &str) -> Embed {
         .footer(format!("{bot} • {env} • {}", alert.key))
 }
 
+impl DiscordAlerts {
+    /// Posts to the log channel unless the key was posted inside the window.
+    async fn post_deduped(&self, key: &str, embed: Embed) {
+        let Some(channel) = self.config.get().channels.log else {
+            tracing::debug!(
+                post = key,
+                "no LOG_CHANNEL_ID in the Config tab; not posted"
+            );
+            return;
+        };
+        if self.duplicate(key) {
+            tracing::debug!(post = key, "log-channel post deduplicated");
+            return;
+        }
+        // A long report continues over several embeds and messages; never cut it.
+        for page in paginate(vec![embed]) {
+            let msg = CreateMessage::new().embeds(page.iter().map(Embed::to_create).collect());
+            if let Err(e) = ChannelId::new(channel).send_message(&self.http, msg).await {
+                tracing::warn!(post = key, channel_id = channel, error = %e, "could not post to the log channel");
+                return;
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl AlertSink for DiscordAlerts {
     async fn send(&self, alert: Alert) {
         LogAlerts.send(alert.clone()).await;
-        let Some(channel) = self.config.get().channels.log else {
-            return;
-        };
-        if self.duplicate(&alert.key) {
-            tracing::debug!(alert = %alert.key, "ops alert deduplicated");
-            return;
-        }
-        let msg = CreateMessage::new().embed(alert_embed(&alert, &self.bot, &self.env).to_create());
-        if let Err(e) = ChannelId::new(channel).send_message(&self.http, msg).await {
-            tracing::warn!(alert = %alert.key, channel_id = channel, error = %e, "could not post the ops alert to the log channel");
-        }
+        self.post_deduped(&alert.key, alert_embed(&alert, &self.bot, &self.env))
+            .await;
+    }
+
+    async fn post(&self, key: &str, embed: Embed) {
+        tracing::info!(post = key, title = %embed.title, "log-channel post");
+        self.post_deduped(key, embed.footer(format!("{} • {}", self.bot, self.env)))
+            .await;
     }
 }

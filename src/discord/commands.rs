@@ -25,6 +25,7 @@ pub fn all() -> Vec<Command> {
         super::help::help(),
         crate::ops::commands::ops(),
         crate::ops::commands::cfg(),
+        crate::ops::perms::perm(),
     ]
 }
 

@@ -11,11 +11,21 @@ pub enum CommandError {
     User(String),
     #[error("needs the {needed} tier (caller is {have})")]
     Denied { needed: Tier, have: Tier },
+    /// The channel is outside the bot access lists: the bot stays silent there.
+    #[error("channel {0} is outside the bot access lists")]
+    OutsideAccessLists(u64),
+    /// Boxed: serenity's error is large, and every command returns this type.
     #[error("Discord API error: {0}")]
-    Discord(#[from] serenity::Error),
+    Discord(Box<serenity::Error>),
     /// A bug or an outage on our side. Never shown.
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<serenity::Error> for CommandError {
+    fn from(e: serenity::Error) -> Self {
+        CommandError::Discord(Box::new(e))
+    }
 }
 
 impl CommandError {
@@ -35,6 +45,8 @@ impl CommandError {
             CommandError::Denied { needed, have } => format!(
                 "🔒 `{command}` needs the **{needed}** tier; you are **{have}**. Ask an admin if you need access."
             ),
+            // Never sent: the framework stays silent outside the lists.
+            CommandError::OutsideAccessLists(_) => String::new(),
             CommandError::Discord(_) | CommandError::Internal(_) => format!(
                 "⚠️ Something went wrong on my side and `{command}` did not finish. Try again in a moment; if it keeps failing, give staff this reference: `{trace}`."
             ),

@@ -66,8 +66,45 @@ pub async fn caller_tier(ctx: Ctx<'_>) -> Tier {
     tiers::resolve(&ids, admin, &cfg.roles)
 }
 
-/// The framework-wide check: the command's tier against the caller's.
+/// The channel and its ancestors from the cache: a thread's parent, the category.
+fn channel_ancestry(ctx: Ctx<'_>) -> Vec<u64> {
+    let mut ids = vec![ctx.channel_id().get()];
+    if let Some(guild) = ctx.guild() {
+        let parent_of = |id: u64| -> Option<u64> {
+            let cid = serenity::all::ChannelId::new(id);
+            guild
+                .channels
+                .get(&cid)
+                .and_then(|c| c.parent_id)
+                .or_else(|| {
+                    guild
+                        .threads
+                        .iter()
+                        .find(|t| t.id == cid)
+                        .and_then(|t| t.parent_id)
+                })
+                .map(|p| p.get())
+        };
+        while let Some(p) = ids.last().copied().and_then(parent_of) {
+            if ids.contains(&p) || ids.len() > 3 {
+                break;
+            }
+            ids.push(p);
+        }
+    }
+    ids
+}
+
+/// The framework-wide check: the bot access lists, then the command's tier against the
+/// caller's.
 async fn check_tier(ctx: Ctx<'_>) -> Result<bool, CommandError> {
+    let root = ctx.command().qualified_name.split(' ').next().unwrap_or("");
+    if ctx.guild_id().is_some() && !crate::ops::perms::PLATFORM_COMMANDS.contains(&root) {
+        let ids = channel_ancestry(ctx);
+        if !ctx.data().access.load().allows(&ids) {
+            return Err(CommandError::OutsideAccessLists(ids[0]));
+        }
+    }
     let needed = meta_of(ctx.command()).tier;
     if needed == Tier::Member {
         return Ok(true);
@@ -195,6 +232,15 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
                 ),
             )
             .await;
+        }
+        FrameworkError::CommandCheckFailed {
+            error: Some(CommandError::OutsideAccessLists(channel)),
+            ctx,
+            ..
+        } => {
+            // Silent, as if the bot were not in the channel; the log says why.
+            record(ctx, "outside_access_lists", None).await;
+            tracing::info!(command = %ctx.command().qualified_name, channel_id = channel, outcome = "outside_access_lists", "command ignored: channel outside the bot access lists");
         }
         FrameworkError::CommandCheckFailed { error, ctx, .. } => {
             let error = error.unwrap_or(CommandError::Denied {

@@ -179,6 +179,40 @@ pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<&'a HelpEntry, 
     }
 }
 
+/// The help-visibility table (`HELP_DIAGNOSTICS`): every command, the tier it needs and
+/// whether a caller of `tier` is shown it. Staff use it to check that role ids in the
+/// Config tab put people where they belong without asking each of them for a screenshot.
+pub fn visibility_table(entries: &[HelpEntry], tier: Tier, caller: &str) -> Embed {
+    let width = entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut rows = vec![format!("{:<width$}  {:<9}  shown", "command", "needs")];
+    for e in entries {
+        let shown = if e.tier <= tier { "yes" } else { "no" };
+        rows.push(format!(
+            "{:<width$}  {:<9}  {shown}",
+            e.name,
+            e.tier.to_string()
+        ));
+    }
+    let shown = entries.iter().filter(|e| e.tier <= tier).count();
+    // One code block per chunk, so a long table splits cleanly across embeds.
+    let mut description = String::new();
+    for chunk in rows.chunks(40) {
+        description.push_str(&format!("```\n{}\n```\n", chunk.join("\n")));
+    }
+    Embed::new(format!("Help diagnostics • {tier}"))
+        .description(description)
+        .color(COLOR_INFO)
+        .footer(format!(
+            "caller: {caller} • {shown} of {} commands shown",
+            entries.len()
+        ))
+}
+
 /// Shows what you can run, or how to use one command.
 #[poise::command(prefix_command, slash_command, custom_data = super::tiers::Meta::member())]
 pub async fn help(
@@ -190,6 +224,14 @@ pub async fn help(
     let all = entries(&ctx.framework().options().commands);
     let tier = caller_tier(ctx).await;
     let bot = ctx.data().settings.bot_name.clone();
+    if ctx.data().settings.help_diagnostics {
+        let caller = format!("{} ({})", ctx.author().name, ctx.author().id);
+        let table = visibility_table(&all, tier, &caller);
+        ctx.data()
+            .alerts
+            .post(&format!("help-diag:{tier}"), table)
+            .await;
+    }
     let reply = match command.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => Reply::embeds(overview(&all, tier, &bot)),
         Some(q) => match find(&all, q) {
@@ -231,6 +273,25 @@ mod tests {
             e("ops health", Tier::Staff, &[]),
             e("ping", Tier::Member, &[]),
         ]
+    }
+
+    #[test]
+    fn visibility_table_marks_what_each_tier_is_shown() {
+        let t = visibility_table(&all(), Tier::Recruiter, "ana (1)");
+        assert_eq!(t.title, "Help diagnostics • recruiter");
+        let line = |name: &str| {
+            t.description
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .unwrap_or_else(|| panic!("no row for {name}"))
+                .split_whitespace()
+                .last()
+                .map(str::to_owned)
+        };
+        assert_eq!(line("cfg").as_deref(), Some("no"));
+        assert_eq!(line("clanmatch").as_deref(), Some("yes"));
+        assert_eq!(line("ping").as_deref(), Some("yes"));
+        assert!(t.footer.contains("3 of 5 commands shown"), "{}", t.footer);
     }
 
     #[test]

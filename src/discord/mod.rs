@@ -39,6 +39,12 @@ pub struct BotData {
     pub scheduler: Arc<crate::scheduler::Scheduler>,
     pub telemetry: Arc<crate::telemetry::events::Telemetry>,
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
+    pub cache: Arc<crate::cache::Cache>,
+    pub alerts: Arc<dyn crate::ops::alerts::AlertSink>,
+    /// The bot access lists in force (`perm bot …`), mirrored from `DATA_DIR`.
+    pub access: arc_swap::ArcSwap<crate::ops::perms::AccessLists>,
+    /// Per-guild cooldowns (`ops refresh all`): key → last use.
+    pub cooldowns: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 pub type Ctx<'a> = poise::Context<'a, BotData, CommandError>;

@@ -41,6 +41,12 @@ impl Alert {
 pub trait AlertSink: Send + Sync + 'static {
     /// Delivers an alert. Must not fail loudly: an alert that cannot be posted is logged.
     async fn send(&self, alert: Alert);
+
+    /// Posts an informational embed (a refresh summary, a reload) to the log channel,
+    /// at most once per `key` inside the dedupe window. Without Discord it is logged.
+    async fn post(&self, key: &str, embed: crate::discord::embed::Embed) {
+        tracing::info!(post = key, title = %embed.title, "log-channel post (no Discord connection)");
+    }
 }
 
 /// The sink used before Discord is connected, and underneath every other sink.

@@ -1,18 +1,47 @@
-//! The `ops` commands (staff) and `cfg` (admin).
+//! The `ops` commands (staff; some admin) and `cfg` (admin).
 
-use crate::discord::embed::{COLOR_INFO, Embed};
+use std::time::{Duration, Instant};
+
+use crate::cache::{BucketId, RefreshTrigger, report_table, summary_embed};
+use crate::discord::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
 use crate::discord::errors::CommandError;
+use crate::discord::framework::caller_tier;
 use crate::discord::reply::{self, Reply};
-use crate::discord::tiers::Meta;
+use crate::discord::tiers::{Meta, Tier};
 use crate::discord::{BotData, Ctx};
 use crate::health::assess;
+use crate::runtime::ShutdownReason;
 
-use super::health_view::{HealthView, health_embed};
+use super::health_view::{HealthView, bucket_line, health_embed, human, source_line};
+
+/// How long `ops refresh` waits for Sheets before answering.
+pub const REFRESH_WAIT: Duration = Duration::from_millis(1500);
+/// Cooldown of `ops refresh all`, per guild.
+pub const REFRESH_ALL_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// Operations commands for staff.
-#[poise::command(prefix_command, slash_command, subcommands("health", "jobs"), subcommand_required, custom_data = Meta::staff())]
+#[poise::command(
+    prefix_command,
+    slash_command,
+    subcommands("health", "digest", "refresh", "reload", "config", "jobs"),
+    subcommand_required,
+    custom_data = Meta::staff()
+)]
 pub async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
+}
+
+/// When each bucket's refresh job runs next, from now.
+fn next_refreshes(data: &BotData) -> std::collections::BTreeMap<String, Option<Duration>> {
+    let now = chrono::Utc::now();
+    data.scheduler
+        .views()
+        .into_iter()
+        .filter_map(|j| {
+            let bucket = j.id.strip_prefix("refresh:")?.to_owned();
+            Some((bucket, j.next_run.and_then(|n| (n - now).to_std().ok())))
+        })
+        .collect()
 }
 
 pub fn health_view(data: &BotData) -> HealthView {
@@ -21,6 +50,7 @@ pub fn health_view(data: &BotData) -> HealthView {
     let now = status.now();
     let g = status.gateway();
     let wd = status.watchdog.snapshot();
+    let next = next_refreshes(data);
     HealthView {
         bot: data.settings.bot_name.clone(),
         env: data.settings.env_name.clone(),
@@ -36,60 +66,451 @@ pub fn health_view(data: &BotData) -> HealthView {
         watchdog_grace: status.watchdog.disconnect_grace_sec,
         restarts_in_window: wd.restarts_in_window,
         restart_budget: status.watchdog.restart_budget,
+        buckets: data
+            .cache
+            .views()
+            .into_iter()
+            .map(|v| {
+                let name = v.bucket.as_str().to_owned();
+                let n = next.get(&name).copied().flatten();
+                (
+                    name,
+                    v.age_sec.map(Duration::from_secs),
+                    Duration::from_secs(v.ttl_sec),
+                    n,
+                )
+            })
+            .collect(),
     }
 }
 
-/// Runtime health: status, uptime, gateway, heartbeat, watchdog.
+/// Status, uptime, gateway, heartbeat, watchdog, and each bucket's age, TTL and next refresh.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::staff())]
 pub async fn health(ctx: Ctx<'_>) -> Result<(), CommandError> {
     reply::send(ctx, Reply::embed(health_embed(&health_view(ctx.data())))).await
 }
 
-/// One setting's value (secrets masked) and where it comes from.
+pub fn digest_embed(data: &BotData) -> Embed {
+    let v = health_view(data);
+    let now = chrono::Utc::now();
+    let next = next_refreshes(data);
+    let latency = v
+        .latency
+        .map(|l| format!("{} ms", l.as_millis()))
+        .unwrap_or_else(|| "-".into());
+    let mut e = Embed::new(format!("{} · digest", v.bot)).description(format!(
+        "{} • up {} • latency {latency} • gateway {}",
+        v.env,
+        human(v.uptime),
+        v.gateway_stage.as_deref().unwrap_or("not configured")
+    ));
+    let views = data.cache.views();
+    let any_failed = views.iter().any(|b| b.last_result == Some("fail"));
+    let buckets: Vec<String> = views
+        .iter()
+        .map(|b| bucket_line(b, next.get(b.bucket.as_str()).copied().flatten()))
+        .collect();
+    e = e.field("Caches", buckets.join("\n"), false);
+    let sources: Vec<String> = data
+        .cache
+        .sources()
+        .distinct()
+        .iter()
+        .map(|(wb, s)| source_line(wb.as_str(), &s.status(), now))
+        .collect();
+    e = e.field("Sheets", sources.join("\n"), false);
+    let failing: Vec<String> = data
+        .scheduler
+        .views()
+        .into_iter()
+        .filter(|j| j.consecutive_failures > 0)
+        .map(|j| {
+            format!(
+                "`{}` {} failure(s): {}",
+                j.id,
+                j.consecutive_failures,
+                j.last_error.unwrap_or_default()
+            )
+        })
+        .collect();
+    e = e.field(
+        "Jobs",
+        if failing.is_empty() {
+            "no failing jobs".to_owned()
+        } else {
+            failing.join("\n")
+        },
+        false,
+    );
+    e.color(if any_failed || !failing.is_empty() {
+        COLOR_WARN
+    } else {
+        COLOR_OK
+    })
+}
+
+/// Cache buckets, the Sheets client and failing jobs at a glance.
+///
+/// One line per bucket: status, age, next run, retries, last actor and last error.
+#[poise::command(prefix_command, slash_command, custom_data = Meta::staff())]
+pub async fn digest(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    reply::send(ctx, Reply::embed(digest_embed(ctx.data()))).await
+}
+
+fn actor(ctx: Ctx<'_>) -> String {
+    format!("{} ({})", ctx.author().name, ctx.author().id)
+}
+
+/// Which buckets `words` name (`all` for every one); an unknown word gets the list.
+pub fn parse_buckets(words: &str) -> Result<(Vec<BucketId>, bool), String> {
+    let valid = || {
+        BucketId::ALL
+            .iter()
+            .map(|b| format!("`{}`", b.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let words: Vec<&str> = words
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Err(format!(
+            "Which buckets? `!ops refresh <bucket…|all>`; buckets: {}.",
+            valid()
+        ));
+    }
+    if words.iter().any(|w| w.eq_ignore_ascii_case("all")) {
+        return Ok((BucketId::ALL.to_vec(), true));
+    }
+    let mut ids = Vec::new();
+    for w in words {
+        match BucketId::parse(w) {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "There is no bucket `{w}`. Buckets: {}, or `all`.",
+                    valid()
+                ));
+            }
+        }
+    }
+    Ok((ids, false))
+}
+
+/// Refreshes cache buckets now and shows each result (30 s cooldown on `all`).
+#[poise::command(prefix_command, slash_command, custom_data = Meta::staff().slow())]
+pub async fn refresh(
+    ctx: Ctx<'_>,
+    #[description = "Buckets to refresh (clans, templates, clan_tags, onboarding_questions) or all"]
+    #[rest]
+    buckets: String,
+) -> Result<(), CommandError> {
+    let (ids, all) = parse_buckets(&buckets).map_err(CommandError::user)?;
+    let data = ctx.data();
+    if all {
+        let key = format!(
+            "refresh-all:{}",
+            ctx.guild_id().map(|g| g.get()).unwrap_or(0)
+        );
+        let mut cd = data.cooldowns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = cd.get(&key).filter(|t| t.elapsed() < REFRESH_ALL_COOLDOWN) {
+            let wait = REFRESH_ALL_COOLDOWN - last.elapsed();
+            return Err(CommandError::user(format!(
+                "⏳ `refresh all` ran {}s ago; it has a {}s cooldown. Try again in {}s, or refresh single buckets.",
+                last.elapsed().as_secs(),
+                REFRESH_ALL_COOLDOWN.as_secs(),
+                wait.as_secs().max(1)
+            )));
+        }
+        cd.insert(key, Instant::now());
+    }
+    let t0 = Instant::now();
+    let reports = data
+        .cache
+        .refresh(
+            &ids,
+            RefreshTrigger::Manual,
+            &actor(ctx),
+            Some(REFRESH_WAIT),
+        )
+        .await;
+    let scope = if all {
+        "all".to_owned()
+    } else {
+        ids.iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let failed = reports.iter().filter(|r| r.result == "fail").count();
+    let e = Embed::new(format!("Refresh • {scope}"))
+        .description(format!(
+            "actor: {} • trigger: manual\n{}",
+            ctx.author().name,
+            report_table(&reports)
+        ))
+        .color(if failed == 0 { COLOR_OK } else { COLOR_WARN })
+        .footer(format!("total {} ms", t0.elapsed().as_millis()));
+    data.alerts
+        .post(
+            &format!("refresh:manual:{scope}"),
+            summary_embed(
+                &format!("Refresh • {scope}"),
+                &format!("manual, by {}", ctx.author().name),
+                &reports,
+            ),
+        )
+        .await;
+    reply::send(ctx, Reply::embed(e)).await
+}
+
+/// Re-reads Config and FeatureToggles and rebuilds the caches.
+///
+/// `--reboot` (admins only) then restarts the bot gracefully.
+#[poise::command(prefix_command, slash_command, custom_data = Meta::staff().slow())]
+pub async fn reload(
+    ctx: Ctx<'_>,
+    #[description = "--reboot to restart the bot afterwards (admins)"]
+    #[rest]
+    flags: Option<String>,
+) -> Result<(), CommandError> {
+    let flags = flags.unwrap_or_default();
+    let mut reboot = false;
+    for f in flags.split_whitespace() {
+        match f.to_ascii_lowercase().as_str() {
+            "--reboot" | "reboot" => reboot = true,
+            other => {
+                return Err(CommandError::user(format!(
+                    "Unknown flag `{other}`. Usage: `!ops reload [--reboot]`."
+                )));
+            }
+        }
+    }
+    if reboot {
+        let have = caller_tier(ctx).await;
+        if have < Tier::Admin {
+            return Err(CommandError::Denied {
+                needed: Tier::Admin,
+                have,
+            });
+        }
+    }
+    let data = ctx.data();
+    let t0 = Instant::now();
+    let who = actor(ctx);
+    let outcome = super::reload::reload(data, &who).await;
+    let mut e = match &outcome {
+        Ok(r) => Embed::new("Config reloaded")
+            .description(format!("{}\n{}", r.summary(), report_table(&r.refreshes)))
+            .color(if r.ok() { COLOR_OK } else { COLOR_WARN }),
+        Err(err) => Embed::new("Reload failed")
+            .description(format!(
+                "{err}\nThe config loaded at {} UTC stays in use.",
+                data.config.loaded_at().format("%Y-%m-%d %H:%M")
+            ))
+            .color(COLOR_WARN),
+    };
+    e = e.footer(format!(
+        "{} ms • by {}",
+        t0.elapsed().as_millis(),
+        ctx.author().name
+    ));
+    data.alerts.post("reload", e.clone()).await;
+    if reboot {
+        e = e.field(
+            "Reboot",
+            "graceful restart now; back in a few seconds",
+            false,
+        );
+        reply::send(ctx, Reply::embed(e)).await?;
+        data.shutdown.trigger(ShutdownReason::Reboot { actor: who });
+        return Ok(());
+    }
+    reply::send(ctx, Reply::embed(e)).await
+}
+
+fn list_or_none(ids: &[u64], prefix: &str) -> String {
+    if ids.is_empty() {
+        "—".into()
+    } else {
+        ids.iter()
+            .map(|i| format!("{prefix}{i}>"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub fn config_embed(data: &BotData) -> Embed {
+    let s = data.config.get();
+    let mut e = Embed::new("Config")
+        .description(format!(
+            "source: {} • loaded {} UTC",
+            s.source,
+            data.config.loaded_at().format("%Y-%m-%d %H:%M:%S")
+        ))
+        .color(COLOR_INFO);
+    let t = &s.tabs;
+    e = e.field(
+        "Tabs",
+        format!("clans {} • templates {} • toggles {} • questions {} • reservations {} • tickets {} • sessions {}", t.clans, t.templates, t.feature_toggles, t.questions, t.reservations, t.tickets, t.sessions),
+        false,
+    );
+    e = e.field(
+        "Roles",
+        format!(
+            "admin {}\nstaff {}\nrecruiter {}\nclan leads {}",
+            list_or_none(&s.roles.admin, "<@&"),
+            list_or_none(&s.roles.staff, "<@&"),
+            list_or_none(&s.roles.recruiter, "<@&"),
+            list_or_none(&s.roles.clan_leads, "<@")
+        ),
+        false,
+    );
+    let ch = |c: Option<u64>| c.map(|c| format!("<#{c}>")).unwrap_or_else(|| "—".into());
+    let c = &s.channels;
+    e = e.field(
+        "Channels",
+        format!(
+            "log {} • recruiters {} • welcome {} • interact {} • live queue {}",
+            ch(c.log),
+            ch(c.recruiters),
+            ch(c.welcome),
+            ch(c.interact),
+            ch(c.live_queue)
+        ),
+        false,
+    );
+    let cadences: Vec<String> = BucketId::ALL
+        .iter()
+        .map(|b| format!("{} {}", b.as_str(), b.schedule(&s).0.describe()))
+        .collect();
+    e = e.field("Refresh cadences", cadences.join("\n"), false);
+    let toggles = match &s.toggles.failure {
+        Some(why) => format!("⚠️ all off: {why}"),
+        None => {
+            let on: Vec<&str> = s
+                .toggles
+                .values
+                .iter()
+                .filter(|(_, v)| **v)
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let off: Vec<&str> = crate::config::toggles::KNOWN
+                .iter()
+                .copied()
+                .filter(|k| !on.contains(k))
+                .collect();
+            format!(
+                "on: {}\noff: {}",
+                if on.is_empty() {
+                    "—".into()
+                } else {
+                    on.join(", ")
+                },
+                if off.is_empty() {
+                    "—".into()
+                } else {
+                    off.join(", ")
+                }
+            )
+        }
+    };
+    e = e.field("Feature toggles", toggles, false);
+    let mut problems: Vec<String> = s.issues.iter().map(|i| format!("• {i}")).collect();
+    problems.extend(s.toggles.warnings().into_iter().map(|w| format!("• {w}")));
+    if !s.unknown_keys.is_empty() {
+        problems.push(format!(
+            "• unknown keys (ignored): {}",
+            s.unknown_keys.join(", ")
+        ));
+    }
+    e.field(
+        "Problems",
+        if problems.is_empty() {
+            "none".into()
+        } else {
+            problems.join("\n")
+        },
+        false,
+    )
+}
+
+/// The config in effect: source, tabs, roles, channels, cadences, toggles, problems (secrets masked).
+#[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
+pub async fn config(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    reply::send(ctx, Reply::embed(config_embed(ctx.data())).ephemeral()).await
+}
+
+/// One setting's value (secrets masked) and where it comes from: env, Config tab or FeatureToggles tab.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
 pub async fn cfg(
     ctx: Ctx<'_>,
-    #[description = "Setting name, such as LOG_CHANNEL_ID or PORT"] key: String,
+    #[description = "Setting or toggle name, such as LOG_CHANNEL_ID or recruitment_panels"]
+    key: String,
 ) -> Result<(), CommandError> {
-    let key = key.trim().to_ascii_uppercase();
     let data = ctx.data();
     let snapshot = data.config.get();
-    let (value, source) = if let Some(v) = data.settings.views().get(key.as_str()) {
+    let upper = key.trim().to_ascii_uppercase();
+    let lower = key.trim().to_ascii_lowercase();
+    let (name, value, source) = if let Some(v) = data.settings.views().get(upper.as_str()) {
         let shown = if v.value.is_empty() {
             "(unset)".to_owned()
         } else {
             v.value.clone()
         };
-        (
-            shown,
-            format!(
-                "environment ({})",
-                serde_json::to_value(v.source)
-                    .ok()
-                    .and_then(|s| s.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ),
-        )
-    } else if let Some(entry) = snapshot.entries.get(&key) {
-        let value = if crate::redact::is_sensitive_key(&key) {
+        let src = serde_json::to_value(v.source)
+            .ok()
+            .and_then(|s| s.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (upper, shown, format!("environment ({src})"))
+    } else if let Some(entry) = snapshot.entries.get(&upper) {
+        let value = if crate::redact::is_sensitive_key(&upper) {
             crate::redact::mask_secret(&entry.value)
         } else {
             entry.value.clone()
         };
         (
+            upper,
             value,
             format!(
                 "{} tab, row {} ({})",
                 snapshot.tab, entry.row, snapshot.source
             ),
         )
+    } else if crate::config::toggles::KNOWN.contains(&lower.as_str())
+        || snapshot.toggles.unknown.contains(&lower)
+    {
+        let on = snapshot.toggles.enabled(&lower);
+        let why = match (
+            &snapshot.toggles.failure,
+            snapshot.toggles.unknown.contains(&lower),
+            snapshot.toggles.values.contains_key(&lower),
+        ) {
+            (Some(f), _, _) => format!(" (every toggle is off: {f})"),
+            (None, true, _) => " (not a toggle this build knows)".into(),
+            (None, false, false) => " (not in the tab)".into(),
+            _ => String::new(),
+        };
+        (
+            lower,
+            format!("{}{why}", if on { "on" } else { "off" }),
+            format!(
+                "{} tab ({})",
+                snapshot.tabs.feature_toggles, snapshot.source
+            ),
+        )
     } else {
         return Err(CommandError::user(format!(
-            "There is no setting `{key}`. Environment keys are listed in .env.example; sheet keys are the Key column of the {} tab.",
-            snapshot.tab
+            "There is no setting `{}`. Environment keys are listed in .env.example; sheet keys are the Key column of the {} tab; toggles the feature_name column of {}.",
+            key.trim(),
+            snapshot.tab,
+            snapshot.tabs.feature_toggles
         )));
     };
-    let e = Embed::new(format!("cfg · {key}"))
+    let e = Embed::new(format!("cfg · {name}"))
         .color(COLOR_INFO)
         .field("value", format!("`{value}`"), false)
         .field("source", source, false);
@@ -125,10 +546,6 @@ pub async fn jobs_list(ctx: Ctx<'_>) -> Result<(), CommandError> {
     list_jobs(ctx).await
 }
 
-fn actor(ctx: Ctx<'_>) -> String {
-    format!("{} ({})", ctx.author().name, ctx.author().id)
-}
-
 fn scheduler_error(e: crate::scheduler::SchedulerError) -> CommandError {
     use crate::scheduler::SchedulerError;
     match e {
@@ -154,14 +571,12 @@ pub async fn jobs_run(
         .map_err(scheduler_error)?;
     let run_id = handle.run_id;
     // Wait a little for quick jobs; report "still running" for slow ones.
-    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), handle.wait()).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(10), handle.wait()).await;
     let text = match outcome {
-        Ok(Some(o)) if o.result == crate::store::RunResult::Ok => {
-            format!(
-                "✅ `{job}` ran (run {run_id}, {} ms).",
-                o.duration.as_millis()
-            )
-        }
+        Ok(Some(o)) if o.result == crate::store::RunResult::Ok => format!(
+            "✅ `{job}` ran (run {run_id}, {} ms).",
+            o.duration.as_millis()
+        ),
         Ok(Some(o)) => format!(
             "❌ `{job}` {} (run {run_id}): {}",
             o.result.as_str(),
@@ -174,25 +589,28 @@ pub async fn jobs_run(
     reply::send(ctx, Reply::text(text)).await
 }
 
+async fn set_paused(ctx: Ctx<'_>, job: &str, paused: bool) -> Result<(), CommandError> {
+    let job = job.trim();
+    ctx.data()
+        .scheduler
+        .set_paused(job, paused, &actor(ctx))
+        .await
+        .map_err(scheduler_error)?;
+    let text = if paused {
+        format!("⏸️ `{job}` is paused; `!ops jobs resume {job}` starts it again.")
+    } else {
+        format!("▶️ `{job}` runs on its schedule again.")
+    };
+    reply::send(ctx, Reply::text(text)).await
+}
+
 /// Pauses a job: it stops running on schedule (the pause survives restarts).
 #[poise::command(prefix_command, slash_command, rename = "pause", custom_data = Meta::admin())]
 pub async fn jobs_pause(
     ctx: Ctx<'_>,
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {
-    let job = job.trim();
-    ctx.data()
-        .scheduler
-        .set_paused(job, true, &actor(ctx))
-        .await
-        .map_err(scheduler_error)?;
-    reply::send(
-        ctx,
-        Reply::text(format!(
-            "⏸️ `{job}` is paused; `!ops jobs resume {job}` starts it again."
-        )),
-    )
-    .await
+    set_paused(ctx, &job, true).await
 }
 
 /// Resumes a paused job.
@@ -201,15 +619,26 @@ pub async fn jobs_resume(
     ctx: Ctx<'_>,
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {
-    let job = job.trim();
-    ctx.data()
-        .scheduler
-        .set_paused(job, false, &actor(ctx))
-        .await
-        .map_err(scheduler_error)?;
-    reply::send(
-        ctx,
-        Reply::text(format!("▶️ `{job}` runs on its schedule again.")),
-    )
-    .await
+    set_paused(ctx, &job, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_arguments() {
+        assert_eq!(
+            parse_buckets("clans TEMPLATES").unwrap(),
+            (vec![BucketId::Clans, BucketId::Templates], false)
+        );
+        assert_eq!(parse_buckets("all").unwrap().0.len(), 4);
+        assert!(parse_buckets("all").unwrap().1);
+        let e = parse_buckets("clans nope").unwrap_err();
+        assert!(
+            e.contains("no bucket `nope`") && e.contains("`clan_tags`"),
+            "{e}"
+        );
+        assert!(parse_buckets("  ").unwrap_err().contains("Which buckets?"));
+    }
 }

@@ -22,6 +22,8 @@ pub struct HealthView {
     pub watchdog_grace: u64,
     pub restarts_in_window: u32,
     pub restart_budget: u32,
+    /// (bucket, age, ttl, next scheduled refresh from now).
+    pub buckets: Vec<(String, Option<Duration>, Duration, Option<Duration>)>,
 }
 
 /// `3d 4h`, `2h 5m`, `4m 10s`, `12s`.
@@ -74,6 +76,17 @@ pub fn health_embed(v: &HealthView) -> Embed {
             .unwrap_or_else(|| "—".into()),
         true,
     );
+    for (name, age, ttl, next) in &v.buckets {
+        let age = age.map(human).unwrap_or_else(|| "no data".into());
+        let next = next
+            .map(|n| format!("in {}", human(n)))
+            .unwrap_or_else(|| "not scheduled".into());
+        e = e.field(
+            name.clone(),
+            format!("age {age} • TTL {} • next {next}", human(*ttl)),
+            true,
+        );
+    }
     e.field(
         "watchdog",
         format!(
@@ -87,6 +100,77 @@ pub fn health_embed(v: &HealthView) -> Embed {
         false,
     )
     .footer(format!("{} {}", v.bot, v.version))
+}
+
+/// One line per bucket for `ops digest`.
+pub fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> String {
+    let icon = match v.last_result {
+        Some("fail") => "❌",
+        Some(_) if v.stale => "⚠️",
+        Some(_) => "✅",
+        None => "…",
+    };
+    let age = v
+        .age_sec
+        .map(|a| human(Duration::from_secs(a)))
+        .unwrap_or_else(|| "no data".into());
+    let next = next
+        .map(|n| format!("next in {}", human(n)))
+        .unwrap_or_else(|| "not scheduled".into());
+    let mut line = format!(
+        "{icon} **{}** {} • age {age} • {next} • retries {} • by {} ({})",
+        v.bucket.as_str(),
+        v.last_result.unwrap_or("not refreshed"),
+        v.retries,
+        v.last_actor.as_deref().unwrap_or("-"),
+        v.last_trigger.map(|t| t.as_str()).unwrap_or("-")
+    );
+    if let Some(n) = v.item_count {
+        line.push_str(&format!(" • {n} items"));
+    }
+    if let Some(e) = &v.last_error {
+        line.push_str(&format!("\n  ↳ {e}"));
+    }
+    if !v.warnings.is_empty() {
+        line.push_str(&format!(
+            "\n  ↳ {} row warning(s), first: {}",
+            v.warnings.len(),
+            v.warnings[0]
+        ));
+    }
+    line
+}
+
+/// One line per workbook source for `ops digest`.
+pub fn source_line(
+    wb: &str,
+    s: &crate::sheets::SourceStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let last_ok = s
+        .last_success
+        .map(|t| {
+            format!(
+                "last success {} ago",
+                human((now - t).to_std().unwrap_or_default())
+            )
+        })
+        .unwrap_or_else(|| "no success yet".into());
+    let mut line = format!("**{wb}** {} • {last_ok}", s.label);
+    if let Some(c) = &s.circuit {
+        line.push_str(&format!(" • circuit {}", c.state));
+        if let Some(r) = c.retry_in_sec.filter(|_| c.state == "open") {
+            line.push_str(&format!(" (retry in {r}s)"));
+        }
+        line.push_str(&format!(" • {} requests", s.requests));
+    }
+    if let Some(ms) = s.last_latency_ms {
+        line.push_str(&format!(" • {ms} ms"));
+    }
+    if let Some(e) = &s.last_error {
+        line.push_str(&format!("\n  ↳ last error: {e}"));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -110,6 +194,12 @@ mod tests {
             watchdog_grace: 300,
             restarts_in_window: 1,
             restart_budget: 5,
+            buckets: vec![(
+                "clans".into(),
+                Some(Duration::from_secs(300)),
+                Duration::from_secs(10_800),
+                Some(Duration::from_secs(9000)),
+            )],
         };
         let e = health_embed(&v);
         let text = serde_json::to_string_pretty(&e).unwrap();
@@ -143,6 +233,11 @@ mod tests {
       "inline": true
     },
     {
+      "name": "clans",
+      "value": "age 5m 0s • TTL 3h 0m • next in 2h 30m",
+      "inline": true
+    },
+    {
       "name": "watchdog",
       "value": "check every 60s • stall after 180s • disconnect grace 300s • restarts 1/5 this window",
       "inline": false
@@ -152,6 +247,83 @@ mod tests {
   "color": 15844367
 }"#;
         assert_eq!(text, expected);
+    }
+
+    fn view(result: Option<&'static str>, stale: bool) -> crate::cache::BucketView {
+        crate::cache::BucketView {
+            bucket: crate::cache::BucketId::Clans,
+            tab: "Clans".into(),
+            workbook: crate::sheets::Workbook::Recruitment,
+            ttl_sec: 10_800,
+            age_sec: Some(300),
+            stale,
+            last_refresh_at: None,
+            last_result: result,
+            retries: 2,
+            last_actor: Some("ana (1)".into()),
+            last_trigger: Some(crate::cache::RefreshTrigger::Manual),
+            last_error: None,
+            item_count: Some(30),
+            latency_ms: Some(12),
+            warnings: Vec::new(),
+            refreshing: false,
+            next_refresh_at: None,
+        }
+    }
+
+    #[test]
+    fn bucket_lines_carry_every_telemetry_field() {
+        let line = bucket_line(
+            &view(Some("retry_ok"), false),
+            Some(Duration::from_secs(600)),
+        );
+        assert_eq!(
+            line,
+            "✅ **clans** retry_ok • age 5m 0s • next in 10m 0s • retries 2 • by ana (1) (manual) • 30 items"
+        );
+        let mut failed = view(Some("fail"), false);
+        failed.last_error = Some("tab \"Clans\" is missing the header(s) spots".into());
+        failed.warnings = vec!["row 7 (ALP): level \"x\" is not a whole number".into()];
+        let line = bucket_line(&failed, None);
+        assert!(line.starts_with("❌ **clans** fail"), "{line}");
+        assert!(line.contains("not scheduled"), "{line}");
+        assert!(line.contains("\n  ↳ tab \"Clans\" is missing"), "{line}");
+        assert!(line.contains("1 row warning(s), first: row 7"), "{line}");
+        assert!(bucket_line(&view(Some("ok"), true), None).starts_with("⚠️"));
+        assert!(bucket_line(&view(None, false), None).contains("not refreshed"));
+    }
+
+    #[test]
+    fn source_lines_show_the_circuit_only_for_google() {
+        let now = chrono::Utc::now();
+        let mut s = crate::sheets::SourceStatus {
+            kind: "google",
+            label: "google:…abc123".into(),
+            circuit: Some(crate::sheets::CircuitView {
+                state: "open",
+                consecutive_failures: 5,
+                retry_in_sec: Some(42),
+                last_error: Some("Google Sheets answered 500".into()),
+            }),
+            last_success: Some(now - chrono::Duration::seconds(90)),
+            last_error: Some("Google Sheets answered 500: HTTP 500".into()),
+            requests: 17,
+            last_latency_ms: Some(80),
+        };
+        let line = source_line("recruitment", &s, now);
+        assert_eq!(
+            line,
+            "**recruitment** google:…abc123 • last success 1m 30s ago • circuit open (retry in 42s) • 17 requests • 80 ms\n  ↳ last error: Google Sheets answered 500: HTTP 500"
+        );
+        s.kind = "local";
+        s.circuit = None;
+        s.last_error = None;
+        s.last_latency_ms = None;
+        s.label = "local:config/sample".into();
+        assert_eq!(
+            source_line("recruitment", &s, now),
+            "**recruitment** local:config/sample • last success 1m 30s ago"
+        );
     }
 
     #[test]

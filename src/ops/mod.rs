@@ -5,4 +5,6 @@ pub mod api;
 pub mod commands;
 pub mod health_view;
 pub mod jobs_view;
+pub mod perms;
+pub mod reload;
 pub mod retention;

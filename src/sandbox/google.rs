@@ -241,18 +241,6 @@ fn col_index(letters: &str) -> Option<usize> {
         .map(|n| n - 1)
 }
 
-fn col_letters(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push((b'A' + (i % 26) as u8) as char);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    s.iter().rev().collect()
-}
-
 /// (col, row) of one cell reference; either part may be absent (`A`, `3`).
 fn cell(r: &str) -> Option<(Option<usize>, Option<usize>)> {
     let split = r.find(|c: char| c.is_ascii_digit()).unwrap_or(r.len());
@@ -325,9 +313,9 @@ impl A1 {
         let r1 = self.row1.unwrap_or(rows.max(self.row0 + 1) - 1);
         format!(
             "{quote}!{}{}:{}{}",
-            col_letters(self.col0),
+            crate::sheets::table::column_letters(self.col0),
             self.row0 + 1,
-            col_letters(c1),
+            crate::sheets::table::column_letters(c1),
             r1 + 1
         )
     }
@@ -602,8 +590,8 @@ mod tests {
         assert_eq!(A1::parse("'It''s'").unwrap().tab, "It's");
         assert_eq!(A1::parse("Clans!AA10").unwrap().col0, 26);
         assert_eq!(A1::parse("!A1"), None);
-        assert_eq!(col_letters(0), "A");
-        assert_eq!(col_letters(27), "AB");
+        assert_eq!(crate::sheets::table::column_letters(0), "A");
+        assert_eq!(crate::sheets::table::column_letters(27), "AB");
     }
 
     #[test]

@@ -1,32 +1,54 @@
-//! The local workbook: a folder with one CSV file per tab (`Config.csv`, `Clans.csv`...).
-//! It is the default source (no Google credentials needed) and what the sandbox's
-//! Google endpoint serves.
+//! The local workbook: a folder with one CSV file per tab (`Config.csv`, `Clans.csv`...),
+//! or an `.xlsx`/`.ods` file read with calamine. It is the default source (no Google
+//! credentials needed).
+//!
+//! Writes (the mirror tabs later features keep) always go to CSV files, atomically: into
+//! the folder itself, or for a spreadsheet file into a folder beside it named
+//! `<file>.writes/`. A tab written there is read from there afterwards.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
 
-use super::SheetsError;
+use chrono::Utc;
+
 use super::table::Table;
+use super::{SheetsError, SourceStatus, TabsRead, WorkbookSource};
 
 /// Reads one CSV file into raw rows.
 pub fn read_csv(path: &Path) -> Result<Vec<Vec<String>>, SheetsError> {
+    let err = |e: &dyn std::fmt::Display| SheetsError::Local {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_path(path)
-        .map_err(|e| SheetsError::Local {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| err(&e))?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| SheetsError::Local {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let record = record.map_err(|e| err(&e))?;
         rows.push(record.iter().map(str::to_owned).collect());
     }
     Ok(rows)
+}
+
+/// Writes rows as CSV, atomically.
+pub fn write_csv(path: &Path, rows: &[Vec<String>]) -> Result<(), SheetsError> {
+    let err = |e: &dyn std::fmt::Display| SheetsError::Local {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r).map_err(|e| err(&e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| err(&e))?;
+    crate::atomic_file::write_bytes(path, &bytes).map_err(|e| err(&e))
 }
 
 /// Every `*.csv` in `dir` as raw rows, keyed by tab name (the file stem).
@@ -51,6 +73,26 @@ pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, Vec<Vec<String>>>, She
     Ok(tabs)
 }
 
+/// The CSV file of `tab` in `dir`: exact name first, then case-insensitively.
+fn csv_path(dir: &Path, tab: &str) -> Option<PathBuf> {
+    let exact = dir.join(format!("{tab}.csv"));
+    if exact.is_file() {
+        return Some(exact);
+    }
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(|s| s.eq_ignore_ascii_case(tab))
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        })
+}
+
 /// A folder of CSV files, one per tab.
 #[derive(Debug, Clone)]
 pub struct CsvFolder {
@@ -60,26 +102,6 @@ pub struct CsvFolder {
 impl CsvFolder {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
-    }
-
-    fn tab_path(&self, tab: &str) -> Option<PathBuf> {
-        let exact = self.dir.join(format!("{tab}.csv"));
-        if exact.is_file() {
-            return Some(exact);
-        }
-        // Case-insensitive fallback: file systems differ, tab names do not.
-        std::fs::read_dir(&self.dir)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_stem()
-                    .and_then(|s| s.to_str())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(tab))
-                    && p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-            })
     }
 
     /// Reads the named tabs; a tab without a file reads as `None`.
@@ -92,13 +114,201 @@ impl CsvFolder {
         }
         let mut out = BTreeMap::new();
         for tab in tabs {
-            let table = match self.tab_path(tab) {
+            let table = match csv_path(&self.dir, tab) {
                 Some(p) => Some(Table::from_rows(*tab, read_csv(&p)?)),
                 None => None,
             };
             out.insert((*tab).to_owned(), table);
         }
         Ok(out)
+    }
+}
+
+/// Reads named sheets from an `.xlsx`/`.xls`/`.ods` file.
+fn read_spreadsheet(
+    file: &Path,
+    tabs: &[String],
+) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+    use calamine::Reader as _;
+    let err = |e: &dyn std::fmt::Display| SheetsError::Local {
+        path: file.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut wb = calamine::open_workbook_auto(file).map_err(|e| err(&e))?;
+    let names = wb.sheet_names();
+    let mut out = BTreeMap::new();
+    for tab in tabs {
+        let Some(name) = names
+            .iter()
+            .find(|n| n.as_str() == tab)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(tab)))
+            .cloned()
+        else {
+            out.insert(tab.clone(), None);
+            continue;
+        };
+        let range = wb.worksheet_range(&name).map_err(|e| err(&e))?;
+        // Sheets may not start at A1; keep positions so headers line up.
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let mut rows: Vec<Vec<String>> = vec![Vec::new(); r0 as usize];
+        for r in range.rows() {
+            let mut row = vec![String::new(); c0 as usize];
+            row.extend(r.iter().map(|d| d.to_string()));
+            rows.push(row);
+        }
+        out.insert(tab.clone(), Some(Table::from_rows(tab.clone(), rows)));
+    }
+    Ok(out)
+}
+
+#[derive(Debug)]
+pub struct LocalWorkbook {
+    path: PathBuf,
+    /// Where writes go (and written tabs are read from).
+    writes: PathBuf,
+    last_error: Mutex<Option<String>>,
+    last_success: Mutex<Option<chrono::DateTime<Utc>>>,
+}
+
+impl LocalWorkbook {
+    pub fn new(path: &Path) -> Self {
+        let writes = if path.is_file() {
+            PathBuf::from(format!("{}.writes", path.display()))
+        } else {
+            path.to_path_buf()
+        };
+        LocalWorkbook {
+            path: path.to_path_buf(),
+            writes,
+            last_error: Mutex::new(None),
+            last_success: Mutex::new(None),
+        }
+    }
+
+    fn read_sync(&self, tabs: &[String]) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+        if self.path.is_dir() {
+            let refs: Vec<&str> = tabs.iter().map(String::as_str).collect();
+            return CsvFolder::new(&self.path).read_tabs(&refs);
+        }
+        if !self.path.is_file() {
+            return Err(SheetsError::Local {
+                path: self.path.clone(),
+                reason: "neither a folder of CSV files nor a spreadsheet file (set WORKBOOK_DIR)"
+                    .into(),
+            });
+        }
+        let mut out = read_spreadsheet(&self.path, tabs)?;
+        for tab in tabs {
+            if let Some(p) = csv_path(&self.writes, tab) {
+                out.insert(
+                    tab.clone(),
+                    Some(Table::from_rows(tab.clone(), read_csv(&p)?)),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current rows of a tab for a write: the written CSV, else the source.
+    fn rows_for_write(&self, tab: &str) -> Result<(PathBuf, Vec<Vec<String>>), SheetsError> {
+        if let Some(p) = csv_path(&self.writes, tab) {
+            return Ok((p.clone(), read_csv(&p)?));
+        }
+        let path = self.writes.join(format!("{tab}.csv"));
+        let existing = self.read_sync(&[tab.to_owned()])?.remove(tab).flatten();
+        let rows = existing
+            .map(|t| std::iter::once(t.headers.clone()).chain(t.rows).collect())
+            .unwrap_or_default();
+        Ok((path, rows))
+    }
+
+    fn done<T>(&self, r: Result<T, SheetsError>) -> Result<T, SheetsError> {
+        match &r {
+            Ok(_) => {
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Utc::now());
+            }
+            Err(e) => {
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
+            }
+        }
+        r
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkbookSource for LocalWorkbook {
+    fn label(&self) -> String {
+        format!("local:{}", self.path.display())
+    }
+
+    async fn read_tabs(&self, tabs: &[String]) -> Result<TabsRead, SheetsError> {
+        let t0 = Instant::now();
+        let r = self.read_sync(tabs).map(|tabs| TabsRead {
+            tabs,
+            retries: 0,
+            requests: 0,
+            latency: t0.elapsed(),
+        });
+        self.done(r)
+    }
+
+    async fn write_range(
+        &self,
+        tab: &str,
+        row: usize,
+        col: usize,
+        rows: Vec<Vec<String>>,
+    ) -> Result<(), SheetsError> {
+        let r = (|| {
+            let (path, mut existing) = self.rows_for_write(tab)?;
+            for (i, values) in rows.into_iter().enumerate() {
+                let r = row.max(1) - 1 + i;
+                if existing.len() <= r {
+                    existing.resize(r + 1, Vec::new());
+                }
+                for (j, v) in values.into_iter().enumerate() {
+                    let c = col.max(1) - 1 + j;
+                    if existing[r].len() <= c {
+                        existing[r].resize(c + 1, String::new());
+                    }
+                    existing[r][c] = v;
+                }
+            }
+            write_csv(&path, &existing)
+        })();
+        self.done(r)
+    }
+
+    async fn append_rows(&self, tab: &str, rows: Vec<Vec<String>>) -> Result<(), SheetsError> {
+        let r = (|| {
+            let (path, mut existing) = self.rows_for_write(tab)?;
+            while existing
+                .last()
+                .is_some_and(|r| r.iter().all(|c| c.trim().is_empty()))
+            {
+                existing.pop();
+            }
+            existing.extend(rows);
+            write_csv(&path, &existing)
+        })();
+        self.done(r)
+    }
+
+    fn status(&self) -> SourceStatus {
+        SourceStatus {
+            kind: "local",
+            label: self.label(),
+            circuit: None,
+            last_success: *self.last_success.lock().unwrap_or_else(|e| e.into_inner()),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            requests: 0,
+            last_latency_ms: None,
+        }
     }
 }
 
@@ -130,5 +340,168 @@ mod tests {
             .read_tabs(&["Config"])
             .unwrap_err();
         assert!(err.to_string().contains("WORKBOOK_DIR"), "{err}");
+    }
+
+    /// A minimal .xlsx (inline strings and one number) built by hand, as Excel or
+    /// LibreOffice would save it, minus the styling.
+    fn write_xlsx(path: &Path, sheets: &[(&str, &[&[&str]])]) {
+        use std::io::Write as _;
+        use zip::write::SimpleFileOptions;
+        let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        let mut put = |name: &str, body: String| {
+            z.start_file(name, opts).unwrap();
+            z.write_all(body.as_bytes()).unwrap();
+        };
+        let overrides: String = (1..=sheets.len())
+            .map(|i| format!(r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#))
+            .collect();
+        put(
+            "[Content_Types].xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#
+            ),
+        );
+        put("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned());
+        let entries: String = sheets
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                format!(
+                    r#"<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>"#,
+                    n = i + 1
+                )
+            })
+            .collect();
+        put(
+            "xl/workbook.xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{entries}</sheets></workbook>"#
+            ),
+        );
+        let rels: String = (1..=sheets.len())
+            .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
+            .collect();
+        put(
+            "xl/_rels/workbook.xml.rels",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
+            ),
+        );
+        for (i, (_, rows)) in sheets.iter().enumerate() {
+            let mut data = String::new();
+            for (r, row) in rows.iter().enumerate() {
+                data.push_str(&format!(r#"<row r="{}">"#, r + 1));
+                for (c, v) in row.iter().enumerate() {
+                    let at = format!("{}{}", crate::sheets::table::column_letters(c), r + 1);
+                    if v.parse::<f64>().is_ok() {
+                        data.push_str(&format!(r#"<c r="{at}"><v>{v}</v></c>"#));
+                    } else {
+                        data.push_str(&format!(
+                            r#"<c r="{at}" t="inlineStr"><is><t>{v}</t></is></c>"#
+                        ));
+                    }
+                }
+                data.push_str("</row>");
+            }
+            put(
+                &format!("xl/worksheets/sheet{}.xml", i + 1),
+                format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{data}</sheetData></worksheet>"#
+                ),
+            );
+        }
+        z.finish().unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_xlsx_workbook_is_read_by_tab_name_and_writes_go_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("clanhall.xlsx");
+        write_xlsx(
+            &file,
+            &[
+                ("Config", &[&["Key", "Value"], &["CLANS_TAB", "Clans"]]),
+                (
+                    "Clans",
+                    &[&["tag", "name", "spots"], &["ALP", "Alpha", "3"]],
+                ),
+                ("Reservations", &[&["thread_id", "clan_tag"]]),
+            ],
+        );
+        let wb = LocalWorkbook::new(&file);
+        let read = wb
+            .read_tabs(&["Clans".into(), "config".into(), "Missing".into()])
+            .await
+            .unwrap();
+        let clans = read.tabs["Clans"].as_ref().unwrap();
+        assert_eq!(clans.headers, vec!["tag", "name", "spots"]);
+        assert_eq!(clans.rows, vec![vec!["ALP", "Alpha", "3"]]);
+        assert!(
+            read.tabs["config"].is_some(),
+            "tab names match case-insensitively"
+        );
+        assert!(read.tabs["Missing"].is_none());
+        // The spreadsheet itself is never rewritten: written tabs go to <file>.writes/.
+        let before = std::fs::read(&file).unwrap();
+        wb.append_rows("Reservations", vec![vec!["42".into(), "ALP".into()]])
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        assert!(
+            dir.path()
+                .join("clanhall.xlsx.writes/Reservations.csv")
+                .is_file()
+        );
+        let again = wb.read_tabs(&["Reservations".into()]).await.unwrap();
+        assert_eq!(
+            again.tabs["Reservations"].as_ref().unwrap().rows,
+            vec![vec!["42", "ALP"]]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_spreadsheet_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("broken.xlsx");
+        std::fs::write(&file, b"this is not a zip file").unwrap();
+        let wb = LocalWorkbook::new(&file);
+        let err = wb.read_tabs(&["Config".into()]).await.unwrap_err();
+        assert!(err.to_string().contains("broken.xlsx"), "{err}");
+        assert_eq!(wb.status().last_error, Some(err.to_string()));
+    }
+
+    #[tokio::test]
+    async fn writes_update_cells_and_append_rows_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Reservations.csv"),
+            "thread_id,clan_tag,status\n1,ALP,active\n\n",
+        )
+        .unwrap();
+        let wb = LocalWorkbook::new(dir.path());
+        wb.append_rows(
+            "Reservations",
+            vec![vec!["2".into(), "BET".into(), "active".into()]],
+        )
+        .await
+        .unwrap();
+        wb.write_range("Reservations", 2, 3, vec![vec!["released".into()]])
+            .await
+            .unwrap();
+        wb.append_rows("NewTab", vec![vec!["a".into()]])
+            .await
+            .unwrap();
+        let read = wb
+            .read_tabs(&["Reservations".into(), "NewTab".into()])
+            .await
+            .unwrap();
+        let t = read.tabs["Reservations"].as_ref().unwrap();
+        assert_eq!(
+            t.rows,
+            vec![vec!["1", "ALP", "released"], vec!["2", "BET", "active"]]
+        );
+        assert_eq!(read.tabs["NewTab"].as_ref().unwrap().headers, vec!["a"]);
+        assert!(wb.status().last_error.is_none());
     }
 }

@@ -1,14 +1,311 @@
-//! Workbook access: tabs read by header name from Google Sheets or a local folder.
+//! Workbook access: tabs read by header name from Google Sheets or a local workbook,
+//! behind one trait so every feature reads and writes the same way.
+//!
+//! - [`google::GoogleWorkbook`]: google-sheets4 + yup-oauth2 with a service account; one
+//!   `values:batchGet` per read, retries with backoff and jitter (honouring
+//!   `Retry-After`), a per-request timeout, and a circuit breaker per workbook.
+//! - [`local::LocalWorkbook`]: a folder of CSV files (one per tab), or an `.xlsx`/`.ods`
+//!   file; the default when no Google credentials are set.
 
+pub mod circuit;
+pub mod google;
 pub mod local;
+pub mod mirror;
+pub mod retry;
 pub mod table;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use circuit::CircuitView;
 pub use table::{Columns, MissingHeaders, Table};
+
+/// Which of the two workbooks (they may be the same spreadsheet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workbook {
+    Recruitment,
+    Onboarding,
+}
+
+impl Workbook {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workbook::Recruitment => "recruitment",
+            Workbook::Onboarding => "onboarding",
+        }
+    }
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SheetsError {
     #[error("local workbook {path}: {reason}")]
     Local { path: PathBuf, reason: String },
+    #[error("Google Sheets answered {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("no answer from Google Sheets within {}s", .0.as_secs_f64())]
+    Timeout(Duration),
+    #[error("cannot reach Google Sheets: {0}")]
+    Transport(String),
+    #[error("cannot get a Google access token: {0}")]
+    Auth(String),
+    #[error("the Google credentials cannot be used: {0}. Check GOOGLE_SERVICE_ACCOUNT_JSON")]
+    Credentials(String),
+    #[error("circuit open for the {workbook} workbook after {failures} failures in a row (last: {last_error}); next attempt in {}s", retry_in.as_secs())]
+    CircuitOpen {
+        workbook: &'static str,
+        failures: u32,
+        last_error: String,
+        retry_in: Duration,
+    },
+}
+
+impl SheetsError {
+    /// A short label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SheetsError::Local { .. } => "local",
+            SheetsError::Api { status: 429, .. } => "rate_limited",
+            SheetsError::Api { status, .. } if *status >= 500 => "server",
+            SheetsError::Api { .. } => "client",
+            SheetsError::Timeout(_) => "timeout",
+            SheetsError::Transport(_) => "transport",
+            SheetsError::Auth(_) | SheetsError::Credentials(_) => "auth",
+            SheetsError::CircuitOpen { .. } => "circuit_open",
+        }
+    }
+
+    /// Worth retrying: rate limits, server errors, timeouts, broken connections.
+    pub fn transient(&self) -> bool {
+        matches!(
+            self.kind(),
+            "rate_limited" | "server" | "timeout" | "transport"
+        )
+    }
+}
+
+/// The result of one read: each requested tab (`None` when the workbook has no such
+/// tab), and what it took.
+#[derive(Debug, Clone, Default)]
+pub struct TabsRead {
+    pub tabs: BTreeMap<String, Option<Table>>,
+    pub retries: u32,
+    /// HTTP requests made (0 for local workbooks).
+    pub requests: u32,
+    pub latency: Duration,
+}
+
+/// How a source is doing, for `/health` and `ops digest`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub kind: &'static str,
+    pub label: String,
+    pub circuit: Option<CircuitView>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub requests: u64,
+    pub last_latency_ms: Option<u64>,
+}
+
+/// Retry, timeout and circuit settings (Config tab: `SHEETS_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tuning {
+    pub retries: u32,
+    pub timeout: Duration,
+    pub circuit_threshold: u32,
+    pub circuit_cooldown: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            timeout: Duration::from_secs(15),
+            circuit_threshold: 5,
+            circuit_cooldown: Duration::from_secs(60),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait WorkbookSource: Send + Sync {
+    /// Where it reads from, safe to show (`google:…a1b2c3`, `local:config/sample`).
+    fn label(&self) -> String;
+    /// Reads these tabs in one request.
+    async fn read_tabs(&self, tabs: &[String]) -> Result<TabsRead, SheetsError>;
+    /// Writes `rows` starting at 1-based `row`, `col` of `tab`.
+    async fn write_range(
+        &self,
+        tab: &str,
+        row: usize,
+        col: usize,
+        rows: Vec<Vec<String>>,
+    ) -> Result<(), SheetsError>;
+    /// Appends rows after the last non-empty row of `tab`.
+    async fn append_rows(&self, tab: &str, rows: Vec<Vec<String>>) -> Result<(), SheetsError>;
+    fn status(&self) -> SourceStatus;
+    /// New retry/timeout/circuit settings (after the Config tab was read).
+    fn set_tuning(&self, _tuning: Tuning) {}
+}
+
+/// The sources of both workbooks.
+#[derive(Clone)]
+pub struct Sources {
+    pub recruitment: Arc<dyn WorkbookSource>,
+    pub onboarding: Arc<dyn WorkbookSource>,
+    /// Both workbooks are one spreadsheet (or one local folder): one read serves both.
+    pub same: bool,
+}
+
+impl Sources {
+    /// Both workbooks from one local folder or spreadsheet file.
+    pub fn local(path: &std::path::Path) -> Sources {
+        let local: Arc<dyn WorkbookSource> = Arc::new(local::LocalWorkbook::new(path));
+        Sources {
+            onboarding: local.clone(),
+            recruitment: local,
+            same: true,
+        }
+    }
+
+    pub fn get(&self, wb: Workbook) -> &Arc<dyn WorkbookSource> {
+        match wb {
+            Workbook::Recruitment => &self.recruitment,
+            Workbook::Onboarding => {
+                if self.same {
+                    &self.recruitment
+                } else {
+                    &self.onboarding
+                }
+            }
+        }
+    }
+
+    /// Every distinct source with the workbooks it serves.
+    pub fn distinct(&self) -> Vec<(Workbook, Arc<dyn WorkbookSource>)> {
+        if self.same {
+            vec![(Workbook::Recruitment, self.recruitment.clone())]
+        } else {
+            vec![
+                (Workbook::Recruitment, self.recruitment.clone()),
+                (Workbook::Onboarding, self.onboarding.clone()),
+            ]
+        }
+    }
+
+    /// The workbook a read for `wb` is grouped under.
+    pub fn read_key(&self, wb: Workbook) -> Workbook {
+        if self.same { Workbook::Recruitment } else { wb }
+    }
+
+    pub fn set_tuning(&self, t: Tuning) {
+        self.recruitment.set_tuning(t);
+        if !self.same {
+            self.onboarding.set_tuning(t);
+        }
+    }
+
+    /// Google when credentials are set, else the local workbook in `WORKBOOK_DIR`.
+    pub async fn from_settings(
+        settings: &crate::settings::Settings,
+        clock: Arc<dyn crate::runtime::Clock>,
+        metrics: Arc<crate::telemetry::metrics::Metrics>,
+    ) -> Result<Sources, SheetsError> {
+        match (
+            &settings.google_service_account,
+            &settings.recruitment_sheet_id,
+        ) {
+            (Some(sa), Some(rec_id)) => {
+                let onb_id = settings
+                    .onboarding_sheet_id
+                    .clone()
+                    .unwrap_or_else(|| rec_id.clone());
+                let client = google::Client::connect(sa, &settings.google_sheets_api_url).await?;
+                let rec: Arc<dyn WorkbookSource> = Arc::new(google::GoogleWorkbook::new(
+                    Workbook::Recruitment,
+                    &client,
+                    rec_id,
+                    clock.clone(),
+                    metrics.clone(),
+                ));
+                if &onb_id == rec_id {
+                    return Ok(Sources {
+                        onboarding: rec.clone(),
+                        recruitment: rec,
+                        same: true,
+                    });
+                }
+                let onb = google::GoogleWorkbook::new(
+                    Workbook::Onboarding,
+                    &client,
+                    &onb_id,
+                    clock,
+                    metrics,
+                );
+                Ok(Sources {
+                    recruitment: rec,
+                    onboarding: Arc::new(onb),
+                    same: false,
+                })
+            }
+            _ => Ok(Sources::local(&settings.workbook_dir)),
+        }
+    }
+}
+
+/// The sources as a health component: degraded while a circuit is open or the last
+/// read failed.
+pub struct SheetsHealth(pub Sources);
+
+impl crate::runtime::ComponentCheck for SheetsHealth {
+    fn name(&self) -> &'static str {
+        "sheets"
+    }
+
+    fn check(&self) -> crate::runtime::ComponentHealth {
+        use crate::runtime::{ComponentHealth, Level};
+        let statuses: Vec<(Workbook, SourceStatus)> = self
+            .0
+            .distinct()
+            .into_iter()
+            .map(|(w, s)| (w, s.status()))
+            .collect();
+        let problem = statuses.iter().find_map(|(w, s)| {
+            if s.circuit.as_ref().is_some_and(|c| c.state != "closed") {
+                Some(format!(
+                    "{} workbook: circuit {} ({})",
+                    w.as_str(),
+                    s.circuit.as_ref().map(|c| c.state).unwrap_or(""),
+                    s.last_error.clone().unwrap_or_default()
+                ))
+            } else {
+                s.last_error
+                    .as_ref()
+                    .map(|e| format!("{} workbook: last read failed: {e}", w.as_str()))
+            }
+        });
+        let h = match problem {
+            Some(p) => ComponentHealth::new(Level::Degraded, p),
+            None => ComponentHealth::new(
+                Level::Ok,
+                statuses
+                    .iter()
+                    .map(|(_, s)| s.label.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        };
+        h.with(
+            "workbooks",
+            statuses
+                .into_iter()
+                .map(|(w, s)| serde_json::json!({"workbook": w, "source": s}))
+                .collect::<Vec<_>>(),
+        )
+    }
 }

@@ -23,6 +23,19 @@ pub fn normalize_header(h: &str) -> String {
         .join("_")
 }
 
+/// Spreadsheet column letters for a 0-based index: 0 → `A`, 26 → `AA`.
+pub fn column_letters(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push((b'A' + (i % 26) as u8) as char);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.iter().rev().collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("tab {tab:?} is missing the header(s) {}: found {}", missing.join(", "), if found.is_empty() { "no headers".to_owned() } else { found.join(", ") })]
 pub struct MissingHeaders {

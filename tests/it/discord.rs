@@ -206,22 +206,10 @@ async fn member_is_told_the_tier_a_command_needs() {
 #[tokio::test]
 async fn unknown_commands_are_ignored_silently() {
     let bot = TestBot::start().await;
-    let mark = bot.sandbox.mark();
-    bot.sandbox
-        .say("member", "general", "!definitely-not-a-command")
-        .unwrap();
-    bot.sandbox
-        .say("member", "general", "just chatting, no prefix")
-        .unwrap();
-    let replies = bot
-        .sandbox
-        .replies_after(
-            mark,
-            Duration::from_millis(1500),
-            Duration::from_millis(100),
-        )
+    bot.assert_silent("member", "general", "!definitely-not-a-command")
         .await;
-    assert!(replies.is_empty(), "{replies:?}");
+    bot.assert_silent("member", "general", "just chatting, no prefix")
+        .await;
     bot.stop().await;
 }
 
@@ -431,7 +419,18 @@ async fn watchdog_restarts_when_heartbeats_stop_being_acknowledged() {
     let sandbox_alerts = {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let posts = bot.sandbox.channel_messages(&ops_log.to_string());
+            // The startup cache summary also lands in #ops-log; only watchdog posts count here.
+            let posts: Vec<Value> = bot
+                .sandbox
+                .channel_messages(&ops_log.to_string())
+                .into_iter()
+                .filter(|m| {
+                    m["embeds"][0]["title"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("Watchdog")
+                })
+                .collect();
             if !posts.is_empty() || tokio::time::Instant::now() > deadline {
                 break posts;
             }
@@ -441,7 +440,7 @@ async fn watchdog_restarts_when_heartbeats_stop_being_acknowledged() {
     let (code, dir) = bot.exit_code(Duration::from_secs(20)).await;
     assert_eq!(code, 1, "a watchdog restart exits 1");
     let data_dir = dir.path().join("data");
-    assert_eq!(sandbox_alerts.len(), 1, "one alert in #ops-log");
+    assert_eq!(sandbox_alerts.len(), 1, "one watchdog alert in #ops-log");
     let embed = &sandbox_alerts[0]["embeds"][0];
     assert_eq!(embed["title"], "❌ Watchdog restart");
     assert!(
@@ -455,4 +454,40 @@ async fn watchdog_restarts_when_heartbeats_stop_being_acknowledged() {
         serde_json::from_slice(&std::fs::read(data_dir.join("watchdog_restarts.json")).unwrap())
             .unwrap();
     assert_eq!(budget["exits"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn help_diagnostics_posts_the_visibility_table_to_the_log_channel() {
+    let opts = BotOptions {
+        env: vec![("HELP_DIAGNOSTICS", "on".into())],
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    let r = bot
+        .sandbox
+        .say_and_wait("member", "general", "!help")
+        .await
+        .unwrap();
+    let posted: Vec<_> = r.iter().filter(|m| m.channel == "ops-log").collect();
+    assert_eq!(posted.len(), 1, "{r:?}");
+    let table = posted[0].text();
+    assert!(table.contains("Help diagnostics • member"), "{table}");
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}: {table}"))
+            .to_owned()
+    };
+    assert!(row("ping").ends_with("yes"), "{table}");
+    assert!(row("ops health").ends_with("no"), "{table}");
+    assert!(row("cfg").contains("admin"), "{table}");
+    // The same audience asking again inside the window is not posted twice.
+    let r = bot
+        .sandbox
+        .say_and_wait("member", "general", "!help")
+        .await
+        .unwrap();
+    assert!(r.iter().all(|m| m.channel != "ops-log"), "{r:?}");
+    bot.stop().await;
 }

@@ -5,4 +5,5 @@ mod health;
 mod ops;
 mod process;
 mod sandbox;
+mod sheets;
 mod support;

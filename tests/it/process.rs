@@ -176,13 +176,33 @@ fn check(args: &[&str], env: &[(String, String)]) -> (i32, Value) {
 #[tokio::test]
 async fn check_exits_0_on_valid_settings_and_1_naming_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, json) = check(&["--for", "sandbox"], &env_with(dir.path(), &[]));
+    let sample = crate::support::bot::SAMPLE;
+    let (code, json) = check(
+        &["--for", "sandbox"],
+        &env_with(dir.path(), &[("WORKBOOK_DIR", sample)]),
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["ok"], true);
     assert_eq!(json["settings"]["HOST"]["value"], "127.0.0.1");
+    assert_eq!(json["workbook"]["ok"], true);
+    assert_eq!(json["workbook"]["tabs"].as_array().unwrap().len(), 8);
+
+    // Valid settings, but the workbook folder has no tabs: every tab is named.
+    let (code, json) = check(&["--for", "sandbox"], &env_with(dir.path(), &[]));
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let clans = &json["workbook"]["tabs"][2];
+    assert_eq!(clans["tab"], "Clans");
+    assert_eq!(clans["status"], "missing");
 
     let token = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhR2xk.pQ7vZ8yT3uW1sX4rA9bC6dE0fG2hJ5kL8mN1oP";
-    let (code, json) = check(&[], &env_with(dir.path(), &[("DISCORD_TOKEN", token)]));
+    let (code, json) = check(
+        &[],
+        &env_with(
+            dir.path(),
+            &[("DISCORD_TOKEN", token), ("WORKBOOK_DIR", sample)],
+        ),
+    );
     assert_eq!(code, 0, "{json}");
     assert!(!json.to_string().contains(token));
     assert_eq!(

@@ -16,6 +16,9 @@ pub struct BotOptions {
     pub env: Vec<(&'static str, String)>,
     pub wait_ready: bool,
     pub workbook: String,
+    /// Read the workbook through the real Google client from the sandbox's Sheets
+    /// endpoint (spreadsheet `DEFAULT_SHEET_ID`) instead of the local folder.
+    pub google: bool,
 }
 
 impl Default for BotOptions {
@@ -25,6 +28,7 @@ impl Default for BotOptions {
             env: Vec::new(),
             wait_ready: true,
             workbook: SAMPLE.to_owned(),
+            google: false,
         }
     }
 }
@@ -71,6 +75,17 @@ impl TestBot {
             ),
             ("SHUTDOWN_TIMEOUT_SEC".into(), "10".into()),
         ]);
+        if opts.google {
+            env.insert(
+                "GOOGLE_SERVICE_ACCOUNT_JSON".into(),
+                sandbox.service_account_json(),
+            );
+            env.insert(
+                "RECRUITMENT_SHEET_ID".into(),
+                clanhall::sandbox::google::DEFAULT_SHEET_ID.into(),
+            );
+            env.insert("GOOGLE_SHEETS_API_URL".into(), sandbox.base_url().into());
+        }
         for (k, v) in opts.env {
             env.insert(k.to_owned(), v);
         }
@@ -118,6 +133,21 @@ impl TestBot {
         )
     }
 
+    /// Asserts the bot does nothing (anywhere) within 1.5 s of `user` saying `line`.
+    pub async fn assert_silent(&self, user: &str, channel: &str, line: &str) {
+        let mark = self.sandbox.mark();
+        self.sandbox.say(user, channel, line).unwrap();
+        let r = self
+            .sandbox
+            .replies_after(
+                mark,
+                Duration::from_millis(1500),
+                Duration::from_millis(100),
+            )
+            .await;
+        assert!(r.is_empty(), "{line} in {channel}: {r:?}");
+    }
+
     /// Polls `/ready` until it answers `code`, up to `within`.
     pub async fn ready_becomes(&self, code: u16, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
@@ -131,14 +161,19 @@ impl TestBot {
     }
 
     /// Stops the bot (as when a script ends) and the sandbox; returns the exit code.
-    pub async fn stop(mut self) -> i32 {
+    pub async fn stop(self) -> i32 {
+        self.stop_keep_dir().await.0
+    }
+
+    /// Like [`stop`](Self::stop), keeping the temp dir (DATA_DIR) for a restart.
+    pub async fn stop_keep_dir(mut self) -> (i32, tempfile::TempDir) {
         self.shutdown
             .trigger(ShutdownReason::Finished("test done".into()));
         let code = tokio::time::timeout(Duration::from_secs(15), self.app.take().unwrap().wait())
             .await
             .expect("app stops in time");
         self.sandbox.stop().await;
-        code
+        (code, self.dir)
     }
 
     /// Waits for the app to shut down by itself; returns the exit code and the temp dir

@@ -1,0 +1,865 @@
+//! Cache buckets: each dataset the features read from the workbook (`clans`,
+//! `templates`, `clan_tags`, `onboarding_questions`), refreshed on a schedule
+//! (`refresh:<bucket>` jobs, cadences from the Config tab's `REFRESH_<BUCKET>`) or on
+//! demand (`ops refresh`), and reporting exactly how fresh it is.
+//!
+//! - A refresh makes one read per workbook for all the buckets it covers.
+//! - Headers are validated on every refresh: a missing required header fails that
+//!   bucket's refresh with a message naming the header and the tab, one ops alert is
+//!   posted, and the last good data stays in use.
+//! - Readers never wait: data is swapped in whole when a refresh succeeds.
+//! - Telemetry per bucket: TTL, age, last refresh, last result (`ok`, `retry_ok`,
+//!   `fail`), retries, last actor and trigger, last error, item count, latency,
+//!   row warnings. The next scheduled refresh comes from the scheduler.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{ConfigRegistry, ConfigSnapshot};
+use crate::onboarding::questions::{self, QuestionSet};
+use crate::ops::alerts::{Alert, AlertSink, LogAlerts, Severity};
+use crate::recruitment::clans::{self, ClanList};
+use crate::recruitment::templates::{self, Templates};
+use crate::scheduler::Schedule;
+use crate::sheets::{Sources, Table, Workbook};
+use crate::telemetry::events::Telemetry;
+use crate::telemetry::metrics::{BucketLabels, BucketResultLabels, Metrics};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BucketId {
+    Clans,
+    Templates,
+    ClanTags,
+    OnboardingQuestions,
+}
+
+impl BucketId {
+    pub const ALL: [BucketId; 4] = [
+        BucketId::Clans,
+        BucketId::Templates,
+        BucketId::ClanTags,
+        BucketId::OnboardingQuestions,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketId::Clans => "clans",
+            BucketId::Templates => "templates",
+            BucketId::ClanTags => "clan_tags",
+            BucketId::OnboardingQuestions => "onboarding_questions",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BucketId> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "_");
+        BucketId::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    pub fn workbook(self) -> Workbook {
+        match self {
+            BucketId::OnboardingQuestions => Workbook::Onboarding,
+            _ => Workbook::Recruitment,
+        }
+    }
+
+    /// The tab it reads, as named in the Config tab.
+    pub fn tab(self, cfg: &ConfigSnapshot) -> String {
+        match self {
+            BucketId::Clans | BucketId::ClanTags => cfg.tabs.clans.clone(),
+            BucketId::Templates => cfg.tabs.templates.clone(),
+            BucketId::OnboardingQuestions => cfg.tabs.questions.clone(),
+        }
+    }
+
+    pub fn job_id(self) -> String {
+        format!("refresh:{}", self.as_str())
+    }
+
+    fn default_cadence(self) -> &'static str {
+        match self {
+            BucketId::Clans => "3h",
+            _ => "1d",
+        }
+    }
+
+    /// The refresh schedule from `REFRESH_<BUCKET>`, or the default when unset or
+    /// invalid (the reason is returned to be reported).
+    pub fn schedule(self, cfg: &ConfigSnapshot) -> (Schedule, Option<String>) {
+        let default = || {
+            Schedule::parse(self.default_cadence())
+                .unwrap_or(Schedule::every(Duration::from_secs(3600)))
+        };
+        match cfg.refresh.get(self.as_str()) {
+            None => (default(), None),
+            Some(text) => match Schedule::parse(text) {
+                Ok(s) => (s, None),
+                Err(e) => (
+                    default(),
+                    Some(format!(
+                        "REFRESH_{}: {e}; using {}",
+                        self.as_str().to_ascii_uppercase(),
+                        self.default_cadence()
+                    )),
+                ),
+            },
+        }
+    }
+}
+
+/// How long a bucket's data is considered fresh: one period of its schedule.
+pub fn ttl_of(schedule: &Schedule, now: DateTime<Utc>) -> Duration {
+    match schedule {
+        Schedule::Every(d) => *d,
+        Schedule::Daily { .. } => Duration::from_secs(86_400),
+        Schedule::Cron { .. } => {
+            let a = schedule.next_after(now);
+            let b = a.and_then(|a| schedule.next_after(a));
+            a.zip(b)
+                .and_then(|(a, b)| (b - a).to_std().ok())
+                .unwrap_or(Duration::from_secs(86_400))
+        }
+    }
+}
+
+/// Why a refresh started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshTrigger {
+    Startup,
+    Schedule,
+    Manual,
+}
+
+impl RefreshTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshTrigger::Startup => "startup",
+            RefreshTrigger::Schedule => "schedule",
+            RefreshTrigger::Manual => "manual",
+        }
+    }
+}
+
+/// What a bucket holds.
+#[derive(Debug, Clone)]
+pub enum Data {
+    Clans(Arc<ClanList>),
+    Templates(Arc<Templates>),
+    ClanTags(Arc<Vec<String>>),
+    Questions(Arc<QuestionSet>),
+}
+
+impl Data {
+    pub fn items(&self) -> usize {
+        match self {
+            Data::Clans(c) => c.clans.len(),
+            Data::Templates(t) => t.by_tag.len(),
+            Data::ClanTags(t) => t.len(),
+            Data::Questions(q) => q.count(),
+        }
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Data::Clans(c) => c.warnings.clone(),
+            Data::Templates(t) => t.warnings.clone(),
+            Data::ClanTags(_) => Vec::new(),
+            Data::Questions(q) => q.warnings.clone(),
+        }
+    }
+}
+
+/// Parses a bucket's data from the tabs read. Errors name the tab and what is wrong.
+pub fn parse_bucket(
+    id: BucketId,
+    tabs: &BTreeMap<String, Option<Table>>,
+    cfg: &ConfigSnapshot,
+) -> Result<Data, String> {
+    let tab = id.tab(cfg);
+    let table = tabs
+        .get(&tab)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| format!("the workbook has no tab named {tab:?} ({})", tab_key(id)))?;
+    Ok(match id {
+        BucketId::Clans => Data::Clans(Arc::new(clans::parse(&table).map_err(|e| e.to_string())?)),
+        BucketId::ClanTags => {
+            let list = clans::parse(&table).map_err(|e| e.to_string())?;
+            Data::ClanTags(Arc::new(list.clans.into_iter().map(|c| c.tag).collect()))
+        }
+        BucketId::Templates => Data::Templates(Arc::new(
+            templates::parse(&table).map_err(|e| e.to_string())?,
+        )),
+        BucketId::OnboardingQuestions => Data::Questions(Arc::new(
+            questions::parse(&table).map_err(|e| e.to_string())?,
+        )),
+    })
+}
+
+fn tab_key(id: BucketId) -> &'static str {
+    match id {
+        BucketId::Clans | BucketId::ClanTags => "Config key CLANS_TAB",
+        BucketId::Templates => "Config key TEMPLATES_TAB",
+        BucketId::OnboardingQuestions => "Config key QUESTIONS_TAB",
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    last_refresh_at: Option<DateTime<Utc>>,
+    last_result: Option<&'static str>,
+    retries: u32,
+    last_actor: Option<String>,
+    last_trigger: Option<RefreshTrigger>,
+    last_error: Option<String>,
+    latency: Option<Duration>,
+    refreshing: bool,
+    warnings: Vec<String>,
+    /// When the data in use was loaded.
+    data_at: Option<DateTime<Utc>>,
+}
+
+struct Bucket {
+    data: ArcSwapOption<Data>,
+    state: Mutex<State>,
+}
+
+/// What operators see of a bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketView {
+    pub bucket: BucketId,
+    pub tab: String,
+    pub workbook: Workbook,
+    pub ttl_sec: u64,
+    /// Age of the data in use.
+    pub age_sec: Option<u64>,
+    pub stale: bool,
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub last_result: Option<&'static str>,
+    pub retries: u32,
+    pub last_actor: Option<String>,
+    pub last_trigger: Option<RefreshTrigger>,
+    pub last_error: Option<String>,
+    pub item_count: Option<usize>,
+    pub latency_ms: Option<u64>,
+    pub warnings: Vec<String>,
+    pub refreshing: bool,
+    /// When its `refresh:<bucket>` job runs next (filled in from the scheduler).
+    pub next_refresh_at: Option<DateTime<Utc>>,
+}
+
+/// One bucket's part of a refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefreshReport {
+    pub bucket: BucketId,
+    /// `ok`, `retry_ok`, `fail`, or `skipped` (already refreshing).
+    pub result: &'static str,
+    pub retries: u32,
+    pub items: Option<usize>,
+    pub ms: u64,
+    pub error: Option<String>,
+    /// Still running in the background when the caller stopped waiting.
+    pub pending: bool,
+}
+
+pub struct Cache {
+    buckets: BTreeMap<BucketId, Bucket>,
+    sources: Sources,
+    config: Arc<ConfigRegistry>,
+    telemetry: Arc<Telemetry>,
+    metrics: Arc<Metrics>,
+    alerts: arc_swap::ArcSwap<Arc<dyn AlertSink>>,
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Cache {
+    pub fn new(
+        sources: Sources,
+        config: Arc<ConfigRegistry>,
+        telemetry: Arc<Telemetry>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Cache> {
+        let buckets = BucketId::ALL
+            .into_iter()
+            .map(|id| {
+                (
+                    id,
+                    Bucket {
+                        data: ArcSwapOption::empty(),
+                        state: Mutex::new(State::default()),
+                    },
+                )
+            })
+            .collect();
+        let alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
+        let cache = Arc::new(Cache {
+            buckets,
+            sources,
+            config,
+            telemetry,
+            metrics: metrics.clone(),
+            alerts: arc_swap::ArcSwap::from_pointee(alerts),
+        });
+        let weak = Arc::downgrade(&cache);
+        metrics.add_sampler(Box::new(move |m| {
+            if let Some(c) = weak.upgrade() {
+                for v in c.views() {
+                    let labels = BucketLabels {
+                        bucket: v.bucket.as_str(),
+                    };
+                    m.cache_age
+                        .get_or_create(&labels)
+                        .set(v.age_sec.unwrap_or(0) as f64);
+                    m.cache_items
+                        .get_or_create(&labels)
+                        .set(v.item_count.unwrap_or(0) as i64);
+                }
+            }
+        }));
+        cache
+    }
+
+    /// Where alerts go once Discord is up.
+    pub fn set_alerts(&self, alerts: Arc<dyn AlertSink>) {
+        self.alerts.store(Arc::new(alerts));
+    }
+
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    fn data(&self, id: BucketId) -> Option<Arc<Data>> {
+        self.buckets[&id].data.load_full()
+    }
+
+    pub fn clans(&self) -> Option<Arc<ClanList>> {
+        match self.data(BucketId::Clans)?.as_ref() {
+            Data::Clans(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn templates(&self) -> Option<Arc<Templates>> {
+        match self.data(BucketId::Templates)?.as_ref() {
+            Data::Templates(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn clan_tags(&self) -> Option<Arc<Vec<String>>> {
+        match self.data(BucketId::ClanTags)?.as_ref() {
+            Data::ClanTags(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn questions(&self) -> Option<Arc<QuestionSet>> {
+        match self.data(BucketId::OnboardingQuestions)?.as_ref() {
+            Data::Questions(q) => Some(q.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn views(&self) -> Vec<BucketView> {
+        let cfg = self.config.get();
+        let now = Utc::now();
+        self.buckets
+            .iter()
+            .map(|(id, b)| {
+                let s = lock(&b.state).clone();
+                let (schedule, _) = id.schedule(&cfg);
+                let ttl = ttl_of(&schedule, now);
+                let age = s.data_at.map(|t| (now - t).to_std().unwrap_or_default());
+                BucketView {
+                    bucket: *id,
+                    tab: id.tab(&cfg),
+                    workbook: id.workbook(),
+                    ttl_sec: ttl.as_secs(),
+                    age_sec: age.map(|a| a.as_secs()),
+                    stale: age.is_none_or(|a| a > ttl),
+                    last_refresh_at: s.last_refresh_at,
+                    last_result: s.last_result,
+                    retries: s.retries,
+                    last_actor: s.last_actor,
+                    last_trigger: s.last_trigger,
+                    last_error: s.last_error,
+                    item_count: b.data.load().as_ref().map(|d| d.items()),
+                    latency_ms: s.latency.map(|l| l.as_millis() as u64),
+                    warnings: s.warnings,
+                    refreshing: s.refreshing,
+                    next_refresh_at: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Refreshes `ids`: one read per workbook, concurrently. With `wait`, returns after
+    /// at most that long; buckets whose read is still running are reported as failed
+    /// and `pending` (they finish, and record their result, in the background).
+    pub async fn refresh(
+        self: &Arc<Self>,
+        ids: &[BucketId],
+        trigger: RefreshTrigger,
+        actor: &str,
+        wait: Option<Duration>,
+    ) -> Vec<RefreshReport> {
+        let mut reports = Vec::new();
+        let mut groups: BTreeMap<Workbook, Vec<BucketId>> = BTreeMap::new();
+        for id in ids {
+            let mut s = lock(&self.buckets[id].state);
+            if s.refreshing {
+                reports.push(RefreshReport {
+                    bucket: *id,
+                    result: "skipped",
+                    retries: 0,
+                    items: None,
+                    ms: 0,
+                    error: Some("already refreshing".into()),
+                    pending: false,
+                });
+                continue;
+            }
+            s.refreshing = true;
+            drop(s);
+            groups
+                .entry(self.sources.read_key(id.workbook()))
+                .or_default()
+                .push(*id);
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (wb, ids) in groups {
+            let me = self.clone();
+            let actor = actor.to_owned();
+            let trace =
+                crate::telemetry::current_trace_id().unwrap_or_else(crate::telemetry::new_trace_id);
+            let span = tracing::info_span!("refresh", trace = %trace);
+            let ids2 = ids.clone();
+            let handle = tokio::spawn(tracing::Instrument::instrument(
+                async move { me.refresh_group(wb, &ids2, trigger, &actor, &trace).await },
+                span,
+            ));
+            tasks.push((ids, handle));
+        }
+        for (ids, mut handle) in tasks {
+            let outcome = match wait {
+                Some(w) => tokio::time::timeout(w.saturating_sub(started.elapsed()), &mut handle)
+                    .await
+                    .ok(),
+                None => Some((&mut handle).await),
+            };
+            match outcome {
+                Some(Ok(r)) => reports.extend(r),
+                Some(Err(join)) => {
+                    for id in &ids {
+                        lock(&self.buckets[id].state).refreshing = false;
+                        reports.push(RefreshReport {
+                            bucket: *id,
+                            result: "fail",
+                            retries: 0,
+                            items: None,
+                            ms: started.elapsed().as_millis() as u64,
+                            error: Some(format!("the refresh task failed: {join}")),
+                            pending: false,
+                        });
+                    }
+                }
+                None => {
+                    let w = wait.unwrap_or_default();
+                    for id in &ids {
+                        reports.push(RefreshReport {
+                            bucket: *id,
+                            result: "fail",
+                            retries: 0,
+                            items: None,
+                            ms: started.elapsed().as_millis() as u64,
+                            error: Some(format!("no answer from the {} workbook within {:.1}s; still trying in the background", id.workbook().as_str(), w.as_secs_f64())),
+                            pending: true,
+                        });
+                    }
+                }
+            }
+        }
+        reports.sort_by_key(|r| r.bucket);
+        reports
+    }
+
+    async fn refresh_group(
+        &self,
+        wb: Workbook,
+        ids: &[BucketId],
+        trigger: RefreshTrigger,
+        actor: &str,
+        trace: &str,
+    ) -> Vec<RefreshReport> {
+        let cfg = self.config.get();
+        let mut tabs: Vec<String> = ids.iter().map(|id| id.tab(&cfg)).collect();
+        tabs.sort();
+        tabs.dedup();
+        let t0 = Instant::now();
+        let read = self.sources.get(wb).read_tabs(&tabs).await;
+        let latency = t0.elapsed();
+        let mut reports = Vec::new();
+        for id in ids {
+            let (result, retries, error, items) = match &read {
+                Ok(r) => match parse_bucket(*id, &r.tabs, &cfg) {
+                    Ok(data) => {
+                        let items = data.items();
+                        let warnings = data.warnings();
+                        self.buckets[id].data.store(Some(Arc::new(data)));
+                        let mut s = lock(&self.buckets[id].state);
+                        s.data_at = Some(Utc::now());
+                        s.warnings = warnings;
+                        (
+                            if r.retries > 0 { "retry_ok" } else { "ok" },
+                            r.retries,
+                            None,
+                            Some(items),
+                        )
+                    }
+                    Err(e) => {
+                        self.alert_bad_tab(*id, &e).await;
+                        ("fail", r.retries, Some(e), None)
+                    }
+                },
+                Err(e) => {
+                    if trigger == RefreshTrigger::Schedule {
+                        self.alert_read_failure(*id, &e.to_string()).await;
+                    }
+                    ("fail", 0, Some(e.to_string()), None)
+                }
+            };
+            let previous = lock(&self.buckets[id].state).last_result;
+            if previous == Some("fail") && result != "fail" {
+                self.post_recovered(*id, trigger, actor).await;
+            }
+            {
+                let mut s = lock(&self.buckets[id].state);
+                s.refreshing = false;
+                s.last_refresh_at = Some(Utc::now());
+                s.last_result = Some(result);
+                s.retries = retries;
+                s.last_actor = Some(actor.to_owned());
+                s.last_trigger = Some(trigger);
+                s.last_error = error.clone();
+                s.latency = Some(latency);
+            }
+            self.metrics
+                .refreshes
+                .get_or_create(&BucketResultLabels {
+                    bucket: id.as_str(),
+                    result,
+                })
+                .inc();
+            let kept = self.data(*id).map(|d| d.items());
+            self.telemetry.emit(
+                "cache_refresh",
+                trace,
+                serde_json::json!({
+                    "bucket": id.as_str(),
+                    "trigger": trigger.as_str(),
+                    "actor": actor,
+                    "result": result,
+                    "retries": retries,
+                    "ms": latency.as_millis() as u64,
+                    "items": items,
+                    "kept_items": if items.is_none() { kept } else { None },
+                    "error": error,
+                }),
+            );
+            if result == "fail" {
+                tracing::warn!(
+                    bucket = id.as_str(),
+                    trigger = trigger.as_str(),
+                    actor,
+                    retries,
+                    ms = latency.as_millis() as u64,
+                    error = error.as_deref().unwrap_or(""),
+                    kept_items = kept,
+                    "cache refresh failed; last good data kept"
+                );
+            } else {
+                tracing::info!(
+                    bucket = id.as_str(),
+                    trigger = trigger.as_str(),
+                    actor,
+                    result,
+                    retries,
+                    ms = latency.as_millis() as u64,
+                    items,
+                    "cache refreshed"
+                );
+            }
+            reports.push(RefreshReport {
+                bucket: *id,
+                result,
+                retries,
+                items,
+                ms: latency.as_millis() as u64,
+                error,
+                pending: false,
+            });
+        }
+        reports
+    }
+
+    async fn alert(
+        &self,
+        severity: Severity,
+        id: BucketId,
+        key: &str,
+        title: String,
+        detail: String,
+    ) {
+        let alerts = self.alerts.load_full();
+        alerts
+            .send(Alert::new(
+                severity,
+                format!("refresh:{}:{key}", id.as_str()),
+                title,
+                detail,
+            ))
+            .await;
+    }
+
+    /// What readers get meanwhile, for failure alerts.
+    fn kept_note(&self, id: BucketId) -> String {
+        match self.data(id).map(|d| d.items()) {
+            Some(n) => format!("The last good data ({n} items) stays in use"),
+            None => "There is no earlier data for this bucket".into(),
+        }
+    }
+
+    /// A scheduled refresh could not read its workbook (manual ones answer the caller,
+    /// the startup preload posts its own summary).
+    async fn alert_read_failure(&self, id: BucketId, error: &str) {
+        let detail = format!(
+            "{error}. {}; the next scheduled refresh retries, or run `!ops refresh {}`.",
+            self.kept_note(id),
+            id.as_str()
+        );
+        let title = format!("Scheduled refresh of {} failed", id.as_str());
+        self.alert(Severity::Warning, id, "read", title, detail)
+            .await;
+    }
+
+    async fn post_recovered(&self, id: BucketId, trigger: RefreshTrigger, actor: &str) {
+        let title = format!("Refresh of {} recovered", id.as_str());
+        let detail = format!(
+            "Fresh data again ({} refresh by {actor}).",
+            trigger.as_str()
+        );
+        self.alert(Severity::Info, id, "recovered", title, detail)
+            .await;
+    }
+
+    /// A tab that fails validation: one alert per bucket and problem (the sink
+    /// deduplicates).
+    async fn alert_bad_tab(&self, id: BucketId, error: &str) {
+        let detail = format!(
+            "{error}. {}; fix the tab, then `!ops refresh {}`.",
+            self.kept_note(id),
+            id.as_str()
+        );
+        let title = format!("Refresh of {} failed", id.as_str());
+        self.alert(Severity::Warning, id, "tab", title, detail)
+            .await;
+    }
+}
+
+/// A refresh result table for Discord (`ops refresh`, log-channel summaries).
+pub fn report_table(reports: &[RefreshReport]) -> String {
+    let mut out = String::from("```\nbucket                result    retries  items   ms\n");
+    for r in reports {
+        out.push_str(&format!(
+            "{:<21} {:<9} {:>7} {:>6} {:>5}\n",
+            r.bucket.as_str(),
+            r.result,
+            r.retries,
+            r.items.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            r.ms
+        ));
+    }
+    out.push_str("```");
+    let errors: Vec<String> = reports
+        .iter()
+        .filter_map(|r| {
+            r.error
+                .as_ref()
+                .map(|e| format!("• {}: {e}", r.bucket.as_str()))
+        })
+        .collect();
+    if !errors.is_empty() {
+        out.push('\n');
+        out.push_str(&errors.join("\n"));
+    }
+    out
+}
+
+/// A refresh summary as a log-channel embed.
+pub fn summary_embed(
+    title: &str,
+    trigger: &str,
+    reports: &[RefreshReport],
+) -> crate::discord::embed::Embed {
+    use crate::discord::embed::{COLOR_OK, COLOR_WARN, Embed};
+    let failed = reports.iter().filter(|r| r.result == "fail").count();
+    let color = if failed == 0 { COLOR_OK } else { COLOR_WARN };
+    let head = if failed == 0 {
+        format!("♻️ {} bucket(s) refreshed ({trigger}).", reports.len())
+    } else {
+        format!(
+            "♻️ {failed} of {} bucket(s) failed ({trigger}); their last good data stays in use.",
+            reports.len()
+        )
+    };
+    Embed::new(title)
+        .description(format!("{head}\n{}", report_table(reports)))
+        .color(color)
+}
+
+/// The caches as a health component: degraded while a bucket's last refresh failed.
+pub struct CacheHealth {
+    pub cache: Arc<Cache>,
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
+}
+
+/// Fills each view's next scheduled refresh from the scheduler's jobs.
+pub fn with_next_runs(
+    mut views: Vec<BucketView>,
+    jobs: &[crate::scheduler::JobView],
+) -> Vec<BucketView> {
+    for v in &mut views {
+        let id = v.bucket.job_id();
+        v.next_refresh_at = jobs.iter().find(|j| j.id == id).and_then(|j| j.next_run);
+    }
+    views
+}
+
+impl crate::runtime::ComponentCheck for CacheHealth {
+    fn name(&self) -> &'static str {
+        "caches"
+    }
+
+    fn check(&self) -> crate::runtime::ComponentHealth {
+        use crate::runtime::{ComponentHealth, Level};
+        let views = with_next_runs(self.cache.views(), &self.scheduler.views());
+        let failed: Vec<String> = views
+            .iter()
+            .filter(|v| v.last_result == Some("fail"))
+            .map(|v| {
+                format!(
+                    "{}: {}",
+                    v.bucket.as_str(),
+                    v.last_error.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        let h = if failed.is_empty() {
+            ComponentHealth::new(Level::Ok, format!("{} buckets", views.len()))
+        } else {
+            ComponentHealth::new(
+                Level::Degraded,
+                format!("last refresh failed for {}", failed.join("; ")),
+            )
+        };
+        h.with("buckets", views)
+    }
+}
+
+/// The job that refreshes one bucket on its schedule.
+pub fn refresh_job(
+    cache: Arc<Cache>,
+    id: BucketId,
+    schedule: Schedule,
+) -> crate::scheduler::JobSpec {
+    crate::scheduler::JobSpec::new(
+        &id.job_id(),
+        &format!("Refreshes the {} cache bucket", id.as_str()),
+        schedule,
+        Duration::from_secs(120),
+        move |_ctx| {
+            let cache = cache.clone();
+            async move {
+                let r = cache
+                    .refresh(&[id], RefreshTrigger::Schedule, "scheduler", None)
+                    .await;
+                let r = r.into_iter().next().ok_or("no refresh report")?;
+                match r.result {
+                    "fail" => Err(r.error.unwrap_or_else(|| "refresh failed".into())),
+                    _ => Ok(
+                        serde_json::json!({"result": r.result, "retries": r.retries, "items": r.items}),
+                    ),
+                }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_schedules_and_ttls() {
+        assert_eq!(BucketId::parse("Clan-Tags"), Some(BucketId::ClanTags));
+        assert_eq!(BucketId::parse("nope"), None);
+        let mut cfg = ConfigSnapshot::default();
+        assert_eq!(
+            BucketId::Clans.schedule(&cfg).0,
+            Schedule::every(Duration::from_secs(3 * 3600))
+        );
+        cfg.refresh.insert("clans".into(), "0 */2 * * *".into());
+        cfg.refresh.insert("templates".into(), "whenever".into());
+        let now = Utc::now();
+        assert_eq!(
+            ttl_of(&BucketId::Clans.schedule(&cfg).0, now),
+            Duration::from_secs(7200)
+        );
+        let (s, problem) = BucketId::Templates.schedule(&cfg);
+        assert_eq!(s, Schedule::every(Duration::from_secs(86_400)));
+        assert!(problem.unwrap().starts_with("REFRESH_TEMPLATES"));
+        assert_eq!(
+            BucketId::OnboardingQuestions.workbook(),
+            Workbook::Onboarding
+        );
+    }
+
+    #[test]
+    fn table_lists_each_bucket_and_errors() {
+        let t = report_table(&[
+            RefreshReport {
+                bucket: BucketId::Clans,
+                result: "retry_ok",
+                retries: 2,
+                items: Some(30),
+                ms: 812,
+                error: None,
+                pending: false,
+            },
+            RefreshReport {
+                bucket: BucketId::OnboardingQuestions,
+                result: "fail",
+                retries: 0,
+                items: None,
+                ms: 1500,
+                error: Some("no answer".into()),
+                pending: true,
+            },
+        ]);
+        assert!(
+            t.contains("clans                 retry_ok        2     30   812"),
+            "{t}"
+        );
+        assert!(t.ends_with("• onboarding_questions: no answer"), "{t}");
+    }
+}

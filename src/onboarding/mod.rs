@@ -1,0 +1,4 @@
+//! Onboarding: the questionnaire flows (and, with later features, tickets and the
+//! wizard).
+
+pub mod questions;

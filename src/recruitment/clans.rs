@@ -1,0 +1,322 @@
+//! The Clans tab, by header name (DESIGN §5). A missing required header fails the read
+//! (the caller keeps its last good data); a bad row is skipped with a warning naming the
+//! row and the cell, never guessed at.
+
+use serde::Serialize;
+
+use crate::sheets::{MissingHeaders, Table};
+
+/// Headers a Clans tab must have.
+pub const REQUIRED: &[&str] = &[
+    "tag",
+    "name",
+    "level",
+    "spots",
+    "lead",
+    "playstyle",
+    "cb",
+    "hydra",
+    "chimera",
+    "cvc",
+    "siege",
+];
+/// Headers read when present.
+pub const OPTIONAL: &[&str] = &[
+    "rank",
+    "inactives",
+    "deputies",
+    "requirements",
+    "notes",
+    "open_spots",
+    "reserved",
+    "reserved_by",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clan {
+    /// 1-based sheet row (header = 1), for writes that locate the row by tag.
+    pub row: usize,
+    pub tag: String,
+    pub name: String,
+    pub level: u32,
+    pub rank: Option<u32>,
+    /// Seats open in game (staff-edited).
+    pub spots: u32,
+    pub inactives: u32,
+    pub lead: String,
+    pub deputies: String,
+    pub playstyle: Vec<String>,
+    pub cb: String,
+    pub hydra: String,
+    pub chimera: String,
+    pub cvc: bool,
+    pub siege: bool,
+    pub requirements: String,
+    pub notes: String,
+    /// Bot-written availability columns, as last written.
+    pub open_spots: Option<u32>,
+    pub reserved: Option<u32>,
+    pub reserved_by: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClanList {
+    pub clans: Vec<Clan>,
+    /// Rows skipped or cells ignored, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// A tag as used everywhere: upper case, letters and digits only.
+pub fn normalize_tag(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+fn flag(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "true" | "x" => Some(true),
+        "0" | "no" | "n" | "false" | "" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
+    let cols = table.columns(REQUIRED, OPTIONAL)?;
+    // Positions resolved once: normalising header names per cell dominated large tabs.
+    let at: std::collections::HashMap<&str, Option<usize>> = REQUIRED
+        .iter()
+        .chain(OPTIONAL)
+        .map(|h| (*h, cols.get(h)))
+        .collect();
+    let c = |h: &str| at.get(h).copied().flatten();
+    let mut out = ClanList::default();
+    let mut seen = std::collections::HashSet::with_capacity(table.rows.len());
+    for (i, row) in table.rows.iter().enumerate() {
+        let sheet_row = i + 2;
+        let cell = |h: &str| table.cell(row, c(h));
+        let raw_tag = cell("tag");
+        let name = cell("name");
+        if raw_tag.is_empty() && name.is_empty() {
+            continue;
+        }
+        let tag = normalize_tag(raw_tag);
+        if !(2..=10).contains(&tag.len()) {
+            out.warnings.push(format!(
+                "row {sheet_row}: tag {raw_tag:?} is not 2-10 letters or digits; row skipped"
+            ));
+            continue;
+        }
+        if name.is_empty() {
+            out.warnings.push(format!(
+                "row {sheet_row} ({tag}): name is empty; row skipped"
+            ));
+            continue;
+        }
+        if !seen.insert(tag.clone()) {
+            out.warnings.push(format!(
+                "row {sheet_row}: tag {tag} appears twice; the first row is used"
+            ));
+            continue;
+        }
+        let mut num = |h: &str, required: bool| -> Option<u32> {
+            let v = cell(h);
+            if v.is_empty() {
+                if required {
+                    out.warnings
+                        .push(format!("row {sheet_row} ({tag}): {h} is empty; read as 0"));
+                }
+                return None;
+            }
+            match v.replace([',', ' '], "").parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    out.warnings.push(format!(
+                        "row {sheet_row} ({tag}): {h} {v:?} is not a whole number; ignored"
+                    ));
+                    None
+                }
+            }
+        };
+        let level = num("level", true).unwrap_or(0);
+        let spots = num("spots", true).unwrap_or(0);
+        let rank = num("rank", false);
+        let inactives = num("inactives", false).unwrap_or(0);
+        let open_spots = num("open_spots", false);
+        let reserved = num("reserved", false);
+        let mut boolean = |h: &str| match flag(cell(h)) {
+            Some(b) => b,
+            None => {
+                out.warnings.push(format!(
+                    "row {sheet_row} ({tag}): {h} {:?} is not 1/0 or yes/no; read as no",
+                    cell(h)
+                ));
+                false
+            }
+        };
+        let cvc = boolean("cvc");
+        let siege = boolean("siege");
+        out.clans.push(Clan {
+            row: sheet_row,
+            tag,
+            name: name.to_owned(),
+            level,
+            rank,
+            spots,
+            inactives,
+            lead: cell("lead").to_owned(),
+            deputies: cell("deputies").to_owned(),
+            playstyle: cell("playstyle")
+                .split([',', '|', '/'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            cb: cell("cb").to_owned(),
+            hydra: cell("hydra").to_owned(),
+            chimera: cell("chimera").to_owned(),
+            cvc,
+            siege,
+            requirements: cell("requirements").to_owned(),
+            notes: cell("notes").to_owned(),
+            open_spots,
+            reserved,
+            reserved_by: cell("reserved_by").to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[&[&str]]) -> Table {
+        let headers = [
+            "Tag",
+            "Name",
+            "Level",
+            "Rank",
+            "Spots",
+            "Inactives",
+            "Lead",
+            "Deputies",
+            "Playstyle",
+            "CB",
+            "Hydra",
+            "Chimera",
+            "CvC",
+            "Siege",
+            "Notes",
+        ];
+        let mut raw = vec![headers.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+        raw.extend(
+            rows.iter()
+                .map(|r| r.iter().map(|c| c.to_string()).collect()),
+        );
+        Table::from_rows("Clans", raw)
+    }
+
+    #[test]
+    fn parses_rows_by_header() {
+        let t = table(&[&[
+            "alp",
+            "Alpha Wolves",
+            "42",
+            "120",
+            "3",
+            "1",
+            "Ada",
+            "Sam, Rio",
+            "Competitive, Semi-competitive",
+            "UNM",
+            "NM",
+            "Hard",
+            "1",
+            "0",
+            "tight",
+        ]]);
+        let list = parse(&t).unwrap();
+        assert!(list.warnings.is_empty(), "{:?}", list.warnings);
+        let c = &list.clans[0];
+        assert_eq!(
+            (c.row, c.tag.as_str(), c.level, c.rank, c.spots, c.inactives),
+            (2, "ALP", 42, Some(120), 3, 1)
+        );
+        assert_eq!(c.playstyle, vec!["Competitive", "Semi-competitive"]);
+        assert!(c.cvc && !c.siege);
+        assert_eq!(c.open_spots, None);
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_with_warnings_naming_row_and_cell() {
+        let t = table(&[
+            &[
+                "ALP", "Alpha", "42", "", "3", "", "Ada", "", "Casual", "", "", "", "", "", "",
+            ],
+            &[
+                "?", "No tag", "1", "", "1", "", "", "", "", "", "", "", "", "", "",
+            ],
+            &[
+                "ALP",
+                "Alpha again",
+                "1",
+                "",
+                "1",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "BET", "Beta", "lots", "", "2", "", "", "", "", "", "", "", "maybe", "", "",
+            ],
+            &["", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ]);
+        let list = parse(&t).unwrap();
+        assert_eq!(
+            list.clans
+                .iter()
+                .map(|c| c.tag.as_str())
+                .collect::<Vec<_>>(),
+            ["ALP", "BET"]
+        );
+        assert_eq!(
+            list.warnings,
+            [
+                "row 3: tag \"?\" is not 2-10 letters or digits; row skipped",
+                "row 4: tag ALP appears twice; the first row is used",
+                "row 5 (BET): level \"lots\" is not a whole number; ignored",
+                "row 5 (BET): cvc \"maybe\" is not 1/0 or yes/no; read as no",
+            ]
+        );
+        assert_eq!(list.clans[1].row, 5);
+    }
+
+    #[test]
+    fn a_renamed_required_header_fails_naming_it() {
+        let t = Table::from_rows(
+            "Clans",
+            vec![vec![
+                "tag".into(),
+                "name".into(),
+                "level".into(),
+                "open seats".into(),
+            ]],
+        );
+        let e = parse(&t).unwrap_err();
+        assert!(e.missing.contains(&"spots".to_owned()), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("tab \"Clans\" is missing the header(s) spots"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,572 @@
+//! The workbook through the real google-sheets4 + yup-oauth2 client against the
+//! sandbox's Google side: one token, one batchGet per workbook, retries, the circuit
+//! breaker, header validation, fail-closed toggles, reload, and the ops commands' tiers.
+
+use std::time::{Duration, Instant};
+
+use clanhall::sandbox::faults::HttpFault;
+use clanhall::sandbox::google::DEFAULT_SHEET_ID;
+use clanhall::sandbox::record::{Channel, Entry};
+use clanhall::sandbox::users::Reply;
+use clanhall::sandbox::world;
+use serde_json::Value;
+
+use crate::support::bot::{BotOptions, SAMPLE, TestBot};
+
+const ONBOARDING_ID: &str = "sandbox-onboarding-11111111111111111111111";
+
+/// The sample Config tab with `overrides` applied (added when absent).
+fn config_rows(overrides: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let mut rows =
+        clanhall::sheets::local::read_csv(&std::path::Path::new(SAMPLE).join("Config.csv"))
+            .unwrap();
+    for (k, v) in overrides {
+        match rows.iter_mut().find(|r| r[0] == *k) {
+            Some(r) => r[1] = (*v).to_owned(),
+            None => rows.push(vec![(*k).to_owned(), (*v).to_owned(), String::new()]),
+        }
+    }
+    rows
+}
+
+fn sample_tab(tab: &str) -> Vec<Vec<String>> {
+    clanhall::sheets::local::read_csv(&std::path::Path::new(SAMPLE).join(format!("{tab}.csv")))
+        .unwrap()
+}
+
+fn google() -> BotOptions {
+    BotOptions {
+        google: true,
+        ..Default::default()
+    }
+}
+
+fn batch_gets(bot: &TestBot) -> Vec<Entry> {
+    bot.sandbox
+        .record()
+        .filter(Channel::Google)
+        .into_iter()
+        .filter(|e| e.path.contains("values:batchGet"))
+        .collect()
+}
+
+/// The bot's answer in #general (log-channel posts are left out).
+fn in_general(replies: &[Reply]) -> &Reply {
+    replies
+        .iter()
+        .find(|r| r.channel == "general")
+        .unwrap_or_else(|| panic!("no reply in #general: {replies:?}"))
+}
+
+async fn say(bot: &TestBot, user: &str, line: &str) -> String {
+    let r = bot
+        .sandbox
+        .say_and_wait(user, "general", line)
+        .await
+        .unwrap();
+    in_general(&r).text()
+}
+
+/// A bucket as `/health` reports it.
+async fn bucket(bot: &TestBot, name: &str) -> Value {
+    let (_, h) = bot.get("/health").await;
+    h["components"]["caches"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["bucket"] == name)
+        .cloned()
+        .unwrap()
+}
+
+async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Messages in #ops-log whose first embed's title contains `title`.
+fn ops_log(bot: &TestBot, title: &str) -> Vec<Value> {
+    let ops = world::channel("ops-log").unwrap().id;
+    bot.sandbox
+        .channel_messages(&ops.to_string())
+        .into_iter()
+        .filter(|m| {
+            m["embeds"][0]["title"]
+                .as_str()
+                .is_some_and(|t| t.contains(title))
+        })
+        .collect()
+}
+
+/// The bot on Google with a second spreadsheet for the onboarding tabs.
+async fn two_workbooks() -> TestBot {
+    let mut opts = google();
+    opts.env = vec![("ONBOARDING_SHEET_ID", ONBOARDING_ID.into())];
+    TestBot::start_with(opts, |s| {
+        s.google()
+            .load_folder(ONBOARDING_ID, std::path::Path::new(SAMPLE))
+            .unwrap();
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_token_and_one_batch_get_per_workbook_per_refresh() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    assert_eq!(bot.sandbox.google().token_requests(), 1);
+    // Startup: one read for Config + FeatureToggles, one for every bucket.
+    let startup = batch_gets(&bot);
+    assert_eq!(
+        startup.len(),
+        2,
+        "{:?}",
+        startup.iter().map(|e| &e.path).collect::<Vec<_>>()
+    );
+    assert!(startup.iter().all(|e| e.status == Some(200)));
+    let clans = bucket(&bot, "clans").await;
+    assert_eq!(clans["item_count"], 30);
+    assert_eq!(clans["last_trigger"], "startup");
+    assert!(clans["next_refresh_at"].is_string(), "{clans}");
+
+    let text = say(&bot, "staff", "!ops refresh all").await;
+    assert!(text.contains("Refresh • all"), "{text}");
+    assert_eq!(text.matches(" ok ").count(), 4, "{text}");
+    assert_eq!(batch_gets(&bot).len(), 3, "a full refresh is one request");
+    let text = say(&bot, "staff", "!ops refresh clans templates").await;
+    assert!(text.contains("Refresh • clans, templates"), "{text}");
+    assert_eq!(batch_gets(&bot).len(), 4);
+    let text = say(&bot, "staff", "!ops refresh bogus").await;
+    assert!(
+        text.contains("There is no bucket `bogus`") && text.contains("`onboarding_questions`"),
+        "{text}"
+    );
+    let clans = bucket(&bot, "clans").await;
+    assert_eq!(clans["last_trigger"], "manual");
+    assert!(
+        clans["last_actor"].as_str().unwrap().contains("staff"),
+        "{clans}"
+    );
+    let digest = say(&bot, "staff", "!ops digest").await;
+    assert!(
+        digest.contains("google:…") && digest.contains("circuit closed"),
+        "{digest}"
+    );
+    assert_eq!(
+        bot.sandbox.google().token_requests(),
+        1,
+        "the token is reused"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_workbooks_share_one_token_and_cost_one_request_each() {
+    let bot = two_workbooks().await;
+    let before = batch_gets(&bot).len();
+    let text = say(&bot, "staff", "!ops refresh all").await;
+    assert!(!text.contains("fail"), "{text}");
+    let reads: Vec<Entry> = batch_gets(&bot).split_off(before);
+    assert_eq!(reads.len(), 2, "one batchGet per workbook");
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|e| e.path.contains(ONBOARDING_ID))
+            .count(),
+        1
+    );
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|e| e.path.contains(DEFAULT_SHEET_ID))
+            .count(),
+        1
+    );
+    assert_eq!(bot.sandbox.google().token_requests(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limited_twice_then_ok_is_retry_ok_with_two_retries() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    let before = batch_gets(&bot).len();
+    bot.sandbox.fail_http(
+        Some("GET"),
+        "values:batchGet",
+        HttpFault::RateLimited { retry_after: 1.0 },
+        Some(2),
+    );
+    bot.sandbox
+        .say("staff", "general", "!ops refresh clans")
+        .unwrap();
+    let done = eventually(Duration::from_secs(10), || async {
+        let b = bucket(&bot, "clans").await;
+        b["last_trigger"] == "manual" && b["refreshing"] == false
+    })
+    .await;
+    assert!(done, "the refresh finished");
+    let clans = bucket(&bot, "clans").await;
+    assert_eq!(clans["last_result"], "retry_ok", "{clans}");
+    assert_eq!(clans["retries"], 2);
+    assert_eq!(clans["item_count"], 30);
+    let reads: Vec<Entry> = batch_gets(&bot).split_off(before);
+    let statuses: Vec<Option<u16>> = reads.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Some(429), Some(429), Some(200)]);
+    // Retry-After: 1 was honoured (backoff alone would retry after 250–500 ms).
+    let gap = reads[1].at - reads[0].at;
+    assert!(gap.num_milliseconds() >= 950, "retried after {gap}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn persistent_500_opens_the_circuit_serves_stale_data_and_recovers() {
+    let bot = TestBot::start_with(google(), |s| {
+        s.google().set_tab(
+            DEFAULT_SHEET_ID,
+            "Config",
+            Some(config_rows(&[
+                ("REFRESH_CLANS", "1s"),
+                ("SHEETS_RETRIES", "0"),
+                ("SHEETS_CIRCUIT_THRESHOLD", "2"),
+                ("SHEETS_CIRCUIT_COOLDOWN_SEC", "2"),
+            ])),
+        );
+    })
+    .await;
+    bot.sandbox
+        .fail_http(Some("GET"), "values:batchGet", HttpFault::Status(500), None);
+    let opened = eventually(Duration::from_secs(10), || async {
+        let (_, h) = bot.get("/health").await;
+        h["components"]["sheets"]["status"] == "degraded"
+            && h["components"]["sheets"]["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("circuit open"))
+    })
+    .await;
+    assert!(opened, "the circuit opened");
+    let (code, h) = bot.get("/health").await;
+    assert_eq!(code, 200, "degraded is still serving");
+    assert_eq!(h["status"], "degraded");
+    let summary = h["components"]["sheets"]["summary"].as_str().unwrap();
+    assert!(summary.contains("500"), "the last error shows: {summary}");
+    // Stale data is still served to readers.
+    let clans = bucket(&bot, "clans").await;
+    assert_eq!(clans["last_result"], "fail");
+    assert_eq!(clans["item_count"], 30, "{clans}");
+    let app = bot.app.as_ref().unwrap();
+    assert_eq!(app.cache.clans().unwrap().clans.len(), 30);
+    let digest = say(&bot, "staff", "!ops digest").await;
+    assert!(
+        digest.contains("circuit open") && digest.contains("500"),
+        "{digest}"
+    );
+    // While open, the scheduler's attempts do not reach Google.
+    let n = batch_gets(&bot).len();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        batch_gets(&bot).len() <= n + 1,
+        "at most one half-open probe"
+    );
+
+    bot.sandbox.faults().clear();
+    let recovered = eventually(Duration::from_secs(10), || async {
+        let (_, h) = bot.get("/health").await;
+        h["components"]["sheets"]["status"] == "ok" && h["components"]["caches"]["status"] == "ok"
+    })
+    .await;
+    assert!(recovered, "it recovered by itself after the cooldown");
+    assert_eq!(bucket(&bot, "clans").await["last_result"], "ok");
+    // Staff heard about it once (deduplicated), and heard it recovered.
+    let failed = ops_log(&bot, "Scheduled refresh of clans failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let detail = failed[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(detail.contains("30 items"), "{detail}");
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            ops_log(&bot, "Refresh of clans recovered").len() == 1
+        })
+        .await
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_renamed_clans_header_fails_the_refresh_keeps_old_data_and_alerts_once() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    let mut clans = sample_tab("Clans");
+    let col = clans[0].iter().position(|h| h == "spots").unwrap();
+    clans[0][col] = "seats".into();
+    bot.sandbox
+        .google()
+        .set_tab(DEFAULT_SHEET_ID, "Clans", Some(clans));
+    for _ in 0..2 {
+        let text = say(&bot, "staff", "!ops refresh clans").await;
+        assert!(text.contains("fail"), "{text}");
+        assert!(
+            text.contains("\"Clans\"") && text.contains("spots"),
+            "the error names the tab and the header: {text}"
+        );
+    }
+    let b = bucket(&bot, "clans").await;
+    assert_eq!(b["last_result"], "fail");
+    assert_eq!(b["item_count"], 30, "the last good data stays");
+    assert_eq!(
+        bot.app.as_ref().unwrap().cache.clans().unwrap().clans.len(),
+        30
+    );
+    let alerts = ops_log(&bot, "Refresh of clans failed");
+    assert_eq!(alerts.len(), 1, "one alert for two failures: {alerts:?}");
+    let detail = alerts[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        detail.contains("30 items") && detail.contains("spots"),
+        "{detail}"
+    );
+    let (_, h) = bot.get("/health").await;
+    assert_eq!(h["components"]["caches"]["status"], "degraded");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_toggles_tab_turns_everything_off_with_one_alert() {
+    let bot = TestBot::start_with(google(), |s| {
+        s.google().set_tab(DEFAULT_SHEET_ID, "FeatureToggles", None);
+    })
+    .await;
+    let app = bot.app.as_ref().unwrap();
+    let cfg = app.config.get();
+    assert!(cfg.toggles.failure.is_some());
+    for t in clanhall::config::toggles::KNOWN {
+        assert!(!app.config.enabled(t), "{t} must be off");
+    }
+    let text = say(&bot, "staff", "!ops reload").await;
+    assert!(text.contains("failed closed"), "{text}");
+    let alerts = ops_log(&bot, "Feature toggles failed closed");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let text = say(&bot, "admin", "!ops config").await;
+    assert!(text.contains("all off"), "{text}");
+    let (_, h) = bot.get("/health").await;
+    assert_eq!(h["components"]["config"]["status"], "degraded");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_toggle_edited_in_the_sheet_takes_effect_on_reload() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    let app = bot.app.as_ref().unwrap();
+    assert!(!app.config.enabled("live_queue"));
+    let text = say(&bot, "admin", "!cfg live_queue").await;
+    assert!(text.contains("`off`"), "{text}");
+    let mut toggles = sample_tab("FeatureToggles");
+    let row = toggles.iter_mut().find(|r| r[0] == "live_queue").unwrap();
+    row[1] = "TRUE".into();
+    bot.sandbox
+        .google()
+        .set_tab(DEFAULT_SHEET_ID, "FeatureToggles", Some(toggles));
+    let text = say(&bot, "staff", "!ops reload").await;
+    assert!(text.contains("turned on: live_queue"), "{text}");
+    assert!(app.config.enabled("live_queue"));
+    let text = say(&bot, "admin", "!cfg live_queue").await;
+    assert!(text.contains("`on`"), "{text}");
+    let reloads = ops_log(&bot, "Config reloaded");
+    assert_eq!(reloads.len(), 1);
+    assert_eq!(bot.sandbox.google().token_requests(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn ops_commands_are_denied_to_members_and_reboot_to_staff() {
+    let bot = TestBot::start().await;
+    for line in [
+        "!ops health",
+        "!ops digest",
+        "!ops refresh all",
+        "!ops reload",
+        "!ops config",
+        "!ops jobs",
+        "!cfg PORT",
+        "!perm bot list",
+    ] {
+        let text = say(&bot, "member", line).await;
+        assert!(
+            text.contains("needs the **staff** tier") || text.contains("needs the **admin** tier"),
+            "{line}: {text}"
+        );
+        assert!(text.contains("you are **member**"), "{line}: {text}");
+    }
+    let text = say(&bot, "staff", "!ops reload --reboot").await;
+    assert!(
+        text.contains("needs the **admin** tier; you are **staff**"),
+        "{text}"
+    );
+    assert!(
+        ops_log(&bot, "Config reloaded").is_empty(),
+        "nothing reloaded"
+    );
+    let text = say(&bot, "staff", "!ops reload --now").await;
+    assert!(text.contains("Unknown flag `--now`"), "{text}");
+    assert_eq!(bot.stop().await, 0, "the bot kept running");
+}
+
+#[tokio::test]
+async fn an_admin_reboot_reloads_then_exits_with_the_restart_code() {
+    let bot = TestBot::start().await;
+    let text = say(&bot, "admin", "!ops reload --reboot").await;
+    assert!(
+        text.contains("Config reloaded") && text.contains("graceful restart"),
+        "{text}"
+    );
+    let (code, _dir) = bot.exit_code(Duration::from_secs(15)).await;
+    assert_eq!(code, 75);
+}
+
+#[tokio::test]
+async fn secrets_never_print_in_cfg_ops_config_or_health() {
+    let api_token = "ops-api-token-abcdefghijklmnop";
+    let mut opts = google();
+    opts.env = vec![("OPS_API_TOKEN", api_token.into())];
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    let token = bot.sandbox.token().to_owned();
+    let sa: Value = serde_json::from_str(&bot.sandbox.service_account_json()).unwrap();
+    let key = sa["private_key"].as_str().unwrap();
+    // Long runs of the key's base64 body: none may appear anywhere.
+    let key_parts: Vec<&str> = key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .take(5)
+        .collect();
+    for line in [
+        "!cfg DISCORD_TOKEN",
+        "!cfg GOOGLE_SERVICE_ACCOUNT_JSON",
+        "!cfg OPS_API_TOKEN",
+        "!ops config",
+        "!ops health",
+        "!ops digest",
+    ] {
+        let text = say(&bot, "admin", line).await;
+        assert!(!text.is_empty(), "{line}");
+        for part in token.split('.') {
+            assert!(!text.contains(part), "{line} leaked a token part: {text}");
+        }
+        assert!(!text.contains(api_token), "{line}: {text}");
+        assert!(!text.contains("PRIVATE KEY"), "{line}: {text}");
+        for p in &key_parts {
+            assert!(!text.contains(p), "{line} leaked the private key");
+        }
+    }
+    let text = say(&bot, "admin", "!cfg GOOGLE_SERVICE_ACCOUNT_JSON").await;
+    assert!(text.contains("[redacted"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_all_answers_within_two_seconds_while_a_workbook_hangs() {
+    let bot = two_workbooks().await;
+    bot.sandbox.fail_http(
+        Some("GET"),
+        &format!("{ONBOARDING_ID}/values:batchGet"),
+        HttpFault::Hang,
+        None,
+    );
+    let t0 = Instant::now();
+    let text = say(&bot, "staff", "!ops refresh all").await;
+    let took = t0.elapsed();
+    // say_and_wait also waits 150 ms of quiet after the reply.
+    assert!(
+        took < Duration::from_millis(2150),
+        "answered after {took:?}"
+    );
+    let line = |bucket: &str| {
+        text.lines()
+            .find(|l| l.starts_with(bucket))
+            .unwrap_or_else(|| panic!("no {bucket} row in {text}"))
+            .to_owned()
+    };
+    assert!(line("onboarding_questions").contains("fail"), "{text}");
+    assert!(line("clans ").contains("ok"), "{text}");
+    assert!(
+        text.contains("no answer from the onboarding workbook"),
+        "{text}"
+    );
+    // Readers are not blocked either: the old questions are still there.
+    assert_eq!(
+        bot.app.as_ref().unwrap().cache.questions().unwrap().count(),
+        16
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn mirror_writes_reach_the_sheet_through_update_and_append_with_retries() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    let source = bot.app.as_ref().unwrap().sources.recruitment.clone();
+    // One 503 first: writes retry like reads.
+    bot.sandbox
+        .fail_http(Some("POST"), ":append", HttpFault::Status(503), Some(1));
+    let row = |cells: &[&str]| cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    source
+        .append_rows(
+            "Reservations",
+            vec![
+                row(&[
+                    "900",
+                    "205",
+                    "203",
+                    "C1CA",
+                    "2026-11-30",
+                    "2026-11-23",
+                    "active",
+                    "",
+                    "recruit",
+                ]),
+                row(&[
+                    "901",
+                    "204",
+                    "203",
+                    "C1CB",
+                    "2026-11-30",
+                    "2026-11-23",
+                    "active",
+                    "",
+                    "member",
+                ]),
+            ],
+        )
+        .await
+        .unwrap();
+    // Row 3 (the second reservation), column G (status).
+    source
+        .write_range("Reservations", 3, 7, vec![row(&["released"])])
+        .await
+        .unwrap();
+    let tab = bot.sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()["Reservations"].clone();
+    assert_eq!(tab[0][0], "thread_id", "the header row is untouched");
+    assert_eq!(tab[1][0], "900");
+    assert_eq!(tab[1][6], "active");
+    assert_eq!(tab[2][0], "901");
+    assert_eq!(tab[2][6], "released");
+    let writes: Vec<Option<u16>> = bot
+        .sandbox
+        .record()
+        .filter(Channel::Google)
+        .iter()
+        .filter(|e| e.method != "GET" && e.path.contains("/values"))
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(writes, [Some(503), Some(200), Some(200)]);
+    // A write to a tab that does not exist is an error naming it, not a panic.
+    let err = source
+        .append_rows("NoSuchTab", vec![row(&["x"])])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("NoSuchTab"), "{err}");
+    bot.stop().await;
+}
