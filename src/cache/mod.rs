@@ -189,10 +189,7 @@ pub fn parse_bucket(
         .ok_or_else(|| format!("the workbook has no tab named {tab:?} ({})", tab_key(id)))?;
     Ok(match id {
         BucketId::Clans => Data::Clans(Arc::new(clans::parse(&table).map_err(|e| e.to_string())?)),
-        BucketId::ClanTags => {
-            let list = clans::parse(&table).map_err(|e| e.to_string())?;
-            Data::ClanTags(Arc::new(list.clans.into_iter().map(|c| c.tag).collect()))
-        }
+        BucketId::ClanTags => tags_of(&clans::parse(&table).map_err(|e| e.to_string())?),
         BucketId::Templates => Data::Templates(Arc::new(
             templates::parse(&table).map_err(|e| e.to_string())?,
         )),
@@ -200,6 +197,10 @@ pub fn parse_bucket(
             questions::parse(&table).map_err(|e| e.to_string())?,
         )),
     })
+}
+
+fn tags_of(list: &ClanList) -> Data {
+    Data::ClanTags(Arc::new(list.clans.iter().map(|c| c.tag.clone()).collect()))
 }
 
 fn tab_key(id: BucketId) -> &'static str {
@@ -509,10 +510,19 @@ impl Cache {
         let read = self.sources.get(wb).read_tabs(&tabs).await;
         let latency = t0.elapsed();
         let mut reports = Vec::new();
+        // `clans` and `clan_tags` read the same tab: parse it once per refresh.
+        let mut clans_parsed: Option<Arc<ClanList>> = None;
         for id in ids {
+            let parsed = |r: &crate::sheets::TabsRead| match (id, &clans_parsed) {
+                (BucketId::ClanTags, Some(list)) => Ok(tags_of(list)),
+                _ => parse_bucket(*id, &r.tabs, &cfg),
+            };
             let (result, retries, error, items) = match &read {
-                Ok(r) => match parse_bucket(*id, &r.tabs, &cfg) {
+                Ok(r) => match parsed(r) {
                     Ok(data) => {
+                        if let Data::Clans(list) = &data {
+                            clans_parsed = Some(list.clone());
+                        }
                         let items = data.items();
                         let warnings = data.warnings();
                         self.buckets[id].data.store(Some(Arc::new(data)));

@@ -563,22 +563,13 @@ async fn a_sigkill_during_store_writes_loses_no_committed_row() {
     assert_eq!(marked as u64, interrupted);
 }
 
-async fn replies_in(bot: &TestBot, user: &str, channel: &str, line: &str) -> Vec<String> {
-    bot.sandbox
-        .say_and_wait(user, channel, line)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.channel == channel)
-        .map(|r| r.text())
-        .collect()
-}
-
 #[tokio::test]
 async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
     let bot = TestBot::start().await;
     let welcome = clanhall::sandbox::world::channel("welcome").unwrap().id;
-    let r = replies_in(&bot, "admin", "general", "!perm bot deny #welcome").await;
+    let r = bot
+        .say_in("admin", "general", "!perm bot deny #welcome")
+        .await;
     assert!(r[0].contains(&format!("Changed: <#{welcome}>")), "{r:?}");
     // Denied channel: silent for features; a thread under it inherits the denial.
     bot.assert_silent("member", "welcome", "!ping").await;
@@ -587,12 +578,11 @@ async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     bot.assert_silent("member", "W0001-ana", "!ping").await;
-    assert_eq!(
-        replies_in(&bot, "member", "general", "!ping").await.len(),
-        1
-    );
+    assert_eq!(bot.say_in("member", "general", "!ping").await.len(), 1);
     // Platform commands still work there, so an admin can always undo it.
-    let r = replies_in(&bot, "admin", "welcome", "!perm bot list --json").await;
+    let r = bot
+        .say_in("admin", "welcome", "!perm bot list --json")
+        .await;
     let json: Value = serde_json::from_str(
         r[0].trim_start_matches("```json")
             .trim_end_matches("```")
@@ -604,15 +594,13 @@ async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(on_disk["deny"][0], welcome);
     // An allow list restricts the bot to the listed channels.
-    replies_in(&bot, "admin", "general", "!perm bot allow #recruiters").await;
+    bot.say_in("admin", "general", "!perm bot allow #recruiters")
+        .await;
     bot.assert_silent("member", "general", "!ping").await;
-    assert_eq!(
-        replies_in(&bot, "member", "recruiters", "!ping")
-            .await
-            .len(),
-        1
-    );
-    let r = replies_in(&bot, "admin", "general", "!perm bot allow #nope").await;
+    assert_eq!(bot.say_in("member", "recruiters", "!ping").await.len(), 1);
+    let r = bot
+        .say_in("admin", "general", "!perm bot allow #nope")
+        .await;
     assert!(r[0].contains("cannot find a channel"), "{r:?}");
     let (_, dir) = bot.stop_keep_dir().await;
     // After a restart on the same DATA_DIR the lists are still in force.
@@ -622,11 +610,6 @@ async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
     };
     let bot = TestBot::start_with(opts, |_| ()).await;
     bot.assert_silent("member", "general", "!ping").await;
-    assert_eq!(
-        replies_in(&bot, "member", "recruiters", "!ping")
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(bot.say_in("member", "recruiters", "!ping").await.len(), 1);
     bot.stop().await;
 }

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use clanhall::sandbox::faults::HttpFault;
 use clanhall::sandbox::google::DEFAULT_SHEET_ID;
 use clanhall::sandbox::record::{Channel, Entry};
-use clanhall::sandbox::users::Reply;
 use clanhall::sandbox::world;
 use serde_json::Value;
 
@@ -51,20 +50,10 @@ fn batch_gets(bot: &TestBot) -> Vec<Entry> {
 }
 
 /// The bot's answer in #general (log-channel posts are left out).
-fn in_general(replies: &[Reply]) -> &Reply {
-    replies
-        .iter()
-        .find(|r| r.channel == "general")
-        .unwrap_or_else(|| panic!("no reply in #general: {replies:?}"))
-}
-
 async fn say(bot: &TestBot, user: &str, line: &str) -> String {
-    let r = bot
-        .sandbox
-        .say_and_wait(user, "general", line)
-        .await
-        .unwrap();
-    in_general(&r).text()
+    let texts = bot.say_in(user, "general", line).await;
+    assert!(!texts.is_empty(), "no reply in #general to {line}");
+    texts.join("\n")
 }
 
 /// A bucket as `/health` reports it.

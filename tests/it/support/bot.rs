@@ -133,6 +133,19 @@ impl TestBot {
         )
     }
 
+    /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
+    /// (log-channel posts and the like are left out).
+    pub async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
+        self.sandbox
+            .say_and_wait(user, channel, line)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.channel == channel)
+            .map(|r| r.text())
+            .collect()
+    }
+
     /// Asserts the bot does nothing (anywhere) within 1.5 s of `user` saying `line`.
     pub async fn assert_silent(&self, user: &str, channel: &str, line: &str) {
         let mark = self.sandbox.mark();
