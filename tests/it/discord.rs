@@ -19,11 +19,7 @@ fn general() -> u64 {
 #[tokio::test]
 async fn prefix_and_slash_ping() {
     let bot = TestBot::start().await;
-    let replies = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("member", "general", "!ping").await;
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert!(
         replies[0].content().starts_with("🏓 Pong!"),
@@ -32,11 +28,7 @@ async fn prefix_and_slash_ping() {
     );
     assert_eq!(replies[0].channel, "general");
 
-    let replies = bot
-        .sandbox
-        .slash_and_wait("member", "general", "/ping")
-        .await
-        .unwrap();
+    let replies = bot.ask_slash("member", "general", "/ping").await;
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert!(replies[0].content().starts_with("🏓 Pong!"));
     // The slash reply went through the interaction callback, answered 204.
@@ -55,11 +47,7 @@ async fn prefix_and_slash_ping() {
 #[tokio::test]
 async fn mention_prefix_works() {
     let bot = TestBot::start().await;
-    let replies = bot
-        .sandbox
-        .say_and_wait("recruit", "general", "@clanhall ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("recruit", "general", "@clanhall ping").await;
     assert!(
         replies
             .first()
@@ -82,12 +70,7 @@ async fn help_differs_by_audience_prefix_and_slash() {
     let bot = TestBot::start().await;
     let mut seen = Vec::new();
     for user in ["admin", "staff", "recruiter", "member"] {
-        let text = help_text(
-            &bot.sandbox
-                .say_and_wait(user, "general", "!help")
-                .await
-                .unwrap(),
-        );
+        let text = help_text(&bot.ask(user, "general", "!help").await);
         assert!(
             text.contains("!ping") && text.contains("!help"),
             "{user}: {text}"
@@ -105,39 +88,20 @@ async fn help_differs_by_audience_prefix_and_slash() {
     assert!(!of("recruiter").contains("!ops health"));
 
     // Slash help: same audiences, only the caller sees it.
-    let slash = bot
-        .sandbox
-        .slash_and_wait("member", "general", "/help")
-        .await
-        .unwrap();
+    let slash = bot.ask_slash("member", "general", "/help").await;
     assert!(slash[0].ephemeral);
     assert!(help_text(&slash).contains("audience: member"));
-    let admin = help_text(
-        &bot.sandbox
-            .slash_and_wait("admin", "general", "/help")
-            .await
-            .unwrap(),
-    );
+    let admin = help_text(&bot.ask_slash("admin", "general", "/help").await);
     assert!(admin.contains("!cfg <key>"));
 
     // One command in detail, with access for the caller.
-    let detail = help_text(
-        &bot.sandbox
-            .say_and_wait("member", "general", "!help ops health")
-            .await
-            .unwrap(),
-    );
+    let detail = help_text(&bot.ask("member", "general", "!help ops health").await);
     assert!(
         detail.contains("help · ops health")
             && detail.contains("Needs the **staff** tier; you are **member**."),
         "{detail}"
     );
-    let detail = help_text(
-        &bot.sandbox
-            .slash_and_wait("staff", "general", "/help command:cfg")
-            .await
-            .unwrap(),
-    );
+    let detail = help_text(&bot.ask_slash("staff", "general", "/help command:cfg").await);
     assert!(detail.contains("`/cfg <key>`"), "{detail}");
     bot.stop().await;
 }
@@ -145,46 +109,26 @@ async fn help_differs_by_audience_prefix_and_slash() {
 #[tokio::test]
 async fn member_is_told_the_tier_a_command_needs() {
     let bot = TestBot::start().await;
-    let r = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ops health")
-        .await
-        .unwrap();
+    let r = bot.ask("member", "general", "!ops health").await;
     assert_eq!(
         r[0].content(),
         "🔒 `!ops health` needs the **staff** tier; you are **member**. Ask an admin if you need access."
     );
-    let r = bot
-        .sandbox
-        .slash_and_wait("member", "general", "/ops health")
-        .await
-        .unwrap();
+    let r = bot.ask_slash("member", "general", "/ops health").await;
     assert!(r[0].ephemeral);
     assert!(
         r[0].content()
             .starts_with("🔒 `/ops health` needs the **staff** tier")
     );
     // Bare `!ops` is denied too, without listing staff subcommands.
-    let r = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ops")
-        .await
-        .unwrap();
+    let r = bot.ask("member", "general", "!ops").await;
     assert!(
         r[0].content().contains("needs the **staff** tier") && !r[0].content().contains("health")
     );
     // Staff may run it, but not an admin command.
-    let r = bot
-        .sandbox
-        .say_and_wait("staff", "general", "!ops health")
-        .await
-        .unwrap();
+    let r = bot.ask("staff", "general", "!ops health").await;
     assert!(r[0].text().contains("clanhall · health"), "{}", r[0].text());
-    let r = bot
-        .sandbox
-        .say_and_wait("staff", "general", "!cfg PORT")
-        .await
-        .unwrap();
+    let r = bot.ask("staff", "general", "!cfg PORT").await;
     assert!(
         r[0].content()
             .contains("needs the **admin** tier; you are **staff**")
@@ -217,11 +161,7 @@ async fn unknown_commands_are_ignored_silently() {
 async fn cfg_never_prints_a_secret() {
     let bot = TestBot::start().await;
     let token = bot.sandbox.token().to_owned();
-    let r = bot
-        .sandbox
-        .say_and_wait("admin", "general", "!cfg DISCORD_TOKEN")
-        .await
-        .unwrap();
+    let r = bot.ask("admin", "general", "!cfg DISCORD_TOKEN").await;
     let text = r[0].text();
     assert!(
         text.contains("[redacted: ") && text.contains("sandbox"),
@@ -233,16 +173,10 @@ async fn cfg_never_prints_a_secret() {
         assert!(!text.contains(part), "{part} leaked in {text}");
     }
     let r = bot
-        .sandbox
-        .slash_and_wait("admin", "general", "/cfg LOG_CHANNEL_ID")
-        .await
-        .unwrap();
+        .ask_slash("admin", "general", "/cfg LOG_CHANNEL_ID")
+        .await;
     assert!(r[0].text().contains("1200000000000000302") && r[0].text().contains("Config tab, row"));
-    let r = bot
-        .sandbox
-        .say_and_wait("admin", "general", "!cfg NOPE")
-        .await
-        .unwrap();
+    let r = bot.ask("admin", "general", "!cfg NOPE").await;
     assert!(r[0].content().starts_with("There is no setting `NOPE`"));
     bot.stop().await;
 }
@@ -253,11 +187,7 @@ async fn a_500_on_a_reply_is_logged_and_the_next_command_works() {
     let path = format!("/channels/{}/messages", general());
     bot.sandbox
         .fail_http(Some("POST"), &path, HttpFault::Status(500), Some(1));
-    let replies = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("member", "general", "!ping").await;
     // The pong was refused; the error reply (second POST) went through with a reference.
     assert_eq!(replies.len(), 1, "{replies:?}");
     let c = replies[0].content();
@@ -291,11 +221,7 @@ async fn a_500_on_a_reply_is_logged_and_the_next_command_works() {
         .collect();
     assert_eq!(statuses, vec![Some(500), Some(200)]);
     // The bot is fine.
-    let replies = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("member", "general", "!ping").await;
     assert!(replies[0].content().starts_with("🏓 Pong!"));
     bot.stop().await;
 }
@@ -324,11 +250,7 @@ async fn dropped_gateway_resumes_and_ready_goes_503_then_200() {
         identifies >= 1 && identifies + resumes >= 2,
         "identifies={identifies} resumes={resumes}"
     );
-    let replies = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("member", "general", "!ping").await;
     assert!(replies[0].content().contains("Pong"));
     bot.stop().await;
 }
@@ -369,11 +291,7 @@ async fn a_refused_resume_leads_to_a_new_identify() {
     assert!(bot.ready_becomes(200, Duration::from_secs(20)).await);
     let (identifies, resumes) = bot.sandbox.gateway_counts();
     assert_eq!((identifies, resumes), (2, 1));
-    let replies = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let replies = bot.ask("member", "general", "!ping").await;
     assert!(replies[0].content().contains("Pong"));
     bot.stop().await;
 }
@@ -463,11 +381,7 @@ async fn help_diagnostics_posts_the_visibility_table_to_the_log_channel() {
         ..Default::default()
     };
     let bot = TestBot::start_with(opts, |_| ()).await;
-    let r = bot
-        .sandbox
-        .say_and_wait("member", "general", "!help")
-        .await
-        .unwrap();
+    let r = bot.ask("member", "general", "!help").await;
     let posted: Vec<_> = r.iter().filter(|m| m.channel == "ops-log").collect();
     assert_eq!(posted.len(), 1, "{r:?}");
     let table = posted[0].text();
@@ -483,11 +397,7 @@ async fn help_diagnostics_posts_the_visibility_table_to_the_log_channel() {
     assert!(row("ops health").ends_with("no"), "{table}");
     assert!(row("cfg").contains("admin"), "{table}");
     // The same audience asking again inside the window is not posted twice.
-    let r = bot
-        .sandbox
-        .say_and_wait("member", "general", "!help")
-        .await
-        .unwrap();
+    let r = bot.ask("member", "general", "!help").await;
     assert!(r.iter().all(|m| m.channel != "ops-log"), "{r:?}");
     bot.stop().await;
 }

@@ -143,11 +143,7 @@ async fn ops_api_run_shows_in_jobs_and_job_runs_and_pause_resume_persist() {
 #[tokio::test]
 async fn ops_jobs_over_discord_by_tier() {
     let bot = TestBot::start().await;
-    let list = bot
-        .sandbox
-        .say_and_wait("staff", "general", "!ops jobs")
-        .await
-        .unwrap();
+    let list = bot.ask("staff", "general", "!ops jobs").await;
     let text = list[0].text();
     assert!(
         text.contains("Scheduled jobs")
@@ -155,65 +151,41 @@ async fn ops_jobs_over_discord_by_tier() {
             && text.contains("daily 03:30 UTC"),
         "{text}"
     );
-    let slash = bot
-        .sandbox
-        .slash_and_wait("staff", "general", "/ops jobs list")
-        .await
-        .unwrap();
+    let slash = bot.ask_slash("staff", "general", "/ops jobs list").await;
     assert!(slash[0].text().contains("`retention:sweep`"));
-    let denied = bot
-        .sandbox
-        .say_and_wait("member", "general", "!ops jobs")
-        .await
-        .unwrap();
+    let denied = bot.ask("member", "general", "!ops jobs").await;
     assert!(denied[0].content().contains("needs the **staff** tier"));
     let denied = bot
-        .sandbox
-        .say_and_wait("staff", "general", "!ops jobs run retention:sweep")
-        .await
-        .unwrap();
+        .ask("staff", "general", "!ops jobs run retention:sweep")
+        .await;
     assert!(
         denied[0].content().contains("needs the **admin** tier"),
         "{}",
         denied[0].content()
     );
     let ran = bot
-        .sandbox
-        .say_and_wait("admin", "general", "!ops jobs run retention:sweep")
-        .await
-        .unwrap();
+        .ask("admin", "general", "!ops jobs run retention:sweep")
+        .await;
     assert!(
         ran[0].content().starts_with("✅ `retention:sweep` ran"),
         "{}",
         ran[0].content()
     );
     let ran = bot
-        .sandbox
-        .slash_and_wait("admin", "general", "/ops jobs run job:retention:sweep")
-        .await
-        .unwrap();
+        .ask_slash("admin", "general", "/ops jobs run job:retention:sweep")
+        .await;
     assert!(
         ran.iter()
             .any(|r| r.content().starts_with("✅ `retention:sweep` ran")),
         "{ran:?}"
     );
     let paused = bot
-        .sandbox
-        .say_and_wait("admin", "general", "!ops jobs pause retention:sweep")
-        .await
-        .unwrap();
+        .ask("admin", "general", "!ops jobs pause retention:sweep")
+        .await;
     assert!(paused[0].content().starts_with("⏸️"));
-    let list = bot
-        .sandbox
-        .say_and_wait("staff", "general", "!ops jobs")
-        .await
-        .unwrap();
+    let list = bot.ask("staff", "general", "!ops jobs").await;
     assert!(list[0].text().contains("⏸️ paused"));
-    let unknown = bot
-        .sandbox
-        .say_and_wait("admin", "general", "!ops jobs run nope")
-        .await
-        .unwrap();
+    let unknown = bot.ask("admin", "general", "!ops jobs run nope").await;
     assert!(
         unknown[0].content().contains("there is no job \"nope\""),
         "{}",
@@ -235,14 +207,8 @@ async fn ops_jobs_over_discord_by_tier() {
 #[tokio::test]
 async fn metrics_parse_as_prometheus_text_and_count_commands_and_jobs() {
     let bot = TestBot::start_with(with_token(), |_| ()).await;
-    bot.sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
-    bot.sandbox
-        .say_and_wait("member", "general", "!ops health")
-        .await
-        .unwrap();
+    bot.ask("member", "general", "!ping").await;
+    bot.ask("member", "general", "!ops health").await;
     api(&bot, "POST", "/ops/jobs/retention:sweep/run", Some(TOKEN)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let resp = http()
@@ -316,18 +282,10 @@ async fn metrics_parse_as_prometheus_text_and_count_commands_and_jobs() {
 #[tokio::test]
 async fn every_telemetry_line_is_json_with_ts_event_trace() {
     let bot = TestBot::start().await;
-    bot.sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
-    bot.sandbox
-        .say_and_wait("member", "general", "!ops health")
-        .await
-        .unwrap();
-    bot.sandbox
-        .say_and_wait("admin", "general", "!ops jobs run retention:sweep")
-        .await
-        .unwrap();
+    bot.ask("member", "general", "!ping").await;
+    bot.ask("member", "general", "!ops health").await;
+    bot.ask("admin", "general", "!ops jobs run retention:sweep")
+        .await;
     let path = bot.dir.path().join("logs/telemetry.jsonl");
     let dir = bot.dir.path().to_path_buf();
     // Stopping flushes the writer; keep the temp dir alive to read it.
@@ -404,10 +362,8 @@ async fn report_retention_and_export_from_the_cli() {
     let before = cli(&["report", "retention"]);
     assert_eq!(before.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&before.stderr).contains("no retention report"));
-    bot.sandbox
-        .say_and_wait("admin", "general", "!ops jobs run retention:sweep")
-        .await
-        .unwrap();
+    bot.ask("admin", "general", "!ops jobs run retention:sweep")
+        .await;
     let after = cli(&["report", "retention"]);
     assert_eq!(
         after.status.code(),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clanhall::app::App;
 use clanhall::runtime::{Shutdown, ShutdownReason};
+use clanhall::sandbox::users::Reply;
 use clanhall::sandbox::{Sandbox, SandboxOptions};
 use clanhall::settings::{Mode, Settings};
 use serde_json::Value;
@@ -133,13 +134,27 @@ impl TestBot {
         )
     }
 
-    /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
-    /// (log-channel posts and the like are left out).
-    pub async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
+    /// `user` says `line` in `channel`; the bot's messages (anywhere) after it.
+    pub async fn ask(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
         self.sandbox
             .say_and_wait(user, channel, line)
             .await
-            .unwrap()
+            .expect("the sandbox knows this user and channel")
+    }
+
+    /// Like [`ask`](Self::ask), as a slash command (`/ops health`).
+    pub async fn ask_slash(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
+        self.sandbox
+            .slash_and_wait(user, channel, line)
+            .await
+            .expect("the sandbox knows this user, channel and command")
+    }
+
+    /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
+    /// (log-channel posts and the like are left out).
+    pub async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
+        self.ask(user, channel, line)
+            .await
             .into_iter()
             .filter(|r| r.channel == channel)
             .map(|r| r.text())
