@@ -609,3 +609,228 @@ async fn script_exits_non_zero_when_the_bot_never_becomes_ready() {
     assert_ne!(code, 0);
     assert_eq!(code, clanhall::sandbox::run::EXIT_NOT_READY);
 }
+
+/// Forwards every interaction the real serenity client receives to the test.
+struct Interactions(tokio::sync::mpsc::UnboundedSender<serenity::all::Interaction>);
+
+#[serenity::async_trait]
+impl serenity::all::EventHandler for Interactions {
+    async fn interaction_create(
+        &self,
+        _ctx: serenity::all::Context,
+        i: serenity::all::Interaction,
+    ) {
+        let _ = self.0.send(i);
+    }
+}
+
+async fn next_interaction(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<serenity::all::Interaction>,
+) -> serenity::all::Interaction {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("the client received no interaction within 5 s")
+        .expect("the client stopped")
+}
+
+/// The `click`, `select`, `modal` and `submit_modal` helpers, end to end through a real
+/// serenity gateway client: what the sandbox dispatches arrives as serenity's own
+/// component and modal interactions, and the client's answers (update, defer, follow-up,
+/// edit of the original, modal) land in the sandbox world.
+#[tokio::test]
+async fn components_and_modals_round_trip_through_a_real_serenity_client() {
+    use serenity::all::{
+        ActionRowComponent, ButtonStyle, ClientBuilder, ComponentInteractionDataKind,
+        CreateActionRow, CreateButton, CreateInputText, CreateInteractionResponse,
+        CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateModal,
+        CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, EditInteractionResponse,
+        InputTextStyle, Interaction,
+    };
+    let s = sandbox().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut client = ClientBuilder::new_with_http(client(&s), clanhall::discord::intents())
+        .event_handler(Interactions(tx))
+        .await
+        .unwrap();
+    let http = client.http.clone();
+    let shards = client.shard_manager.clone();
+    let running = tokio::spawn(async move { client.start().await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !s.bot_connected() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the client never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let menu = CreateSelectMenu::new(
+        "pick",
+        CreateSelectMenuKind::String {
+            options: ["a", "b", "c"]
+                .into_iter()
+                .map(|v| CreateSelectMenuOption::new(v.to_uppercase(), v))
+                .collect(),
+        },
+    )
+    .max_values(2);
+    let posted = general()
+        .send_message(
+            &http,
+            CreateMessage::new().content("choose").components(vec![
+                CreateActionRow::Buttons(vec![
+                    CreateButton::new("flip").label("Flip"),
+                    CreateButton::new("ask")
+                        .label("Ask")
+                        .style(ButtonStyle::Secondary),
+                    CreateButton::new("off").label("Off").disabled(true),
+                ]),
+                CreateActionRow::SelectMenu(menu),
+            ]),
+        )
+        .await
+        .unwrap();
+    let mid = posted.id.get();
+    let member = world::user("member").unwrap().id;
+
+    // A button click arrives as a component interaction; UpdateMessage edits the message.
+    let clicked = s.click("member", mid, "flip").unwrap();
+    let Interaction::Component(c) = next_interaction(&mut rx).await else {
+        panic!("a click must arrive as a component interaction")
+    };
+    assert_eq!(c.id.get(), clicked);
+    assert_eq!(c.data.custom_id, "flip");
+    assert!(matches!(c.data.kind, ComponentInteractionDataKind::Button));
+    assert_eq!(c.user.id.get(), member);
+    assert_eq!(c.message.id, posted.id);
+    assert_eq!(c.channel_id, general());
+    c.create_response(
+        &http,
+        CreateInteractionResponse::UpdateMessage(
+            CreateInteractionResponseMessage::new().content("flipped"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.message(mid).unwrap()["content"], "flipped");
+
+    // Disabled buttons and values a menu does not offer are refused before dispatch.
+    assert!(s.click("member", mid, "off").is_err());
+    assert!(s.click("member", mid, "nope").is_err());
+    assert!(s.select("member", mid, "pick", &["z"]).is_err());
+
+    // A select: deferred, then a follow-up and an edit of the original response.
+    s.select("member", mid, "pick", &["b", "c"]).unwrap();
+    let Interaction::Component(c) = next_interaction(&mut rx).await else {
+        panic!("a select must arrive as a component interaction")
+    };
+    match &c.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => {
+            assert_eq!(values, &["b".to_owned(), "c".to_owned()])
+        }
+        other => panic!("expected a string select, got {other:?}"),
+    }
+    c.defer(&http).await.unwrap();
+    let follow = c
+        .create_followup(
+            &http,
+            CreateInteractionResponseFollowup::new().content("you picked b and c"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(follow.channel_id, general());
+    let edited = c
+        .edit_response(&http, EditInteractionResponse::new().content("noted"))
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "noted");
+    let contents: Vec<String> = s
+        .channel_messages("general")
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        contents.contains(&"you picked b and c".to_owned()),
+        "{contents:?}"
+    );
+
+    // A modal: opened in answer to a click, submitted with its fields.
+    let asked = s.click("member", mid, "ask").unwrap();
+    let Interaction::Component(c) = next_interaction(&mut rx).await else {
+        panic!("a click must arrive as a component interaction")
+    };
+    assert!(
+        s.modal(asked).is_none(),
+        "no modal before the bot opens one"
+    );
+    c.create_response(
+        &http,
+        CreateInteractionResponse::Modal(CreateModal::new("why-modal", "Tell us").components(
+            vec![
+                CreateActionRow::InputText(CreateInputText::new(
+                    InputTextStyle::Short,
+                    "Why?",
+                    "why",
+                )),
+                CreateActionRow::InputText(
+                    CreateInputText::new(InputTextStyle::Paragraph, "More", "more").required(false),
+                ),
+            ],
+        )),
+    )
+    .await
+    .unwrap();
+    let modal = s.modal(asked).expect("the modal the client opened");
+    assert_eq!(modal["custom_id"], "why-modal");
+    assert!(
+        s.submit_modal("member", asked, &[]).is_err(),
+        "a required field left empty is refused"
+    );
+    assert!(
+        s.submit_modal("member", asked, &[("why", "x"), ("nope", "y")])
+            .is_err(),
+        "a field the modal does not have is refused"
+    );
+    s.submit_modal("member", asked, &[("why", "because")])
+        .unwrap();
+    let Interaction::Modal(m) = next_interaction(&mut rx).await else {
+        panic!("a submitted modal must arrive as a modal interaction")
+    };
+    assert_eq!(m.data.custom_id, "why-modal");
+    assert_eq!(m.user.id.get(), member);
+    let fields: Vec<(String, Option<String>)> = m
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .filter_map(|c| match c {
+            ActionRowComponent::InputText(t) => Some((t.custom_id.clone(), t.value.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("why".to_owned(), Some("because".to_owned())),
+            ("more".to_owned(), Some(String::new())),
+        ]
+    );
+    m.create_response(
+        &http,
+        CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new().content("thanks"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(s.modal(asked).is_none(), "a submitted modal is closed");
+    assert!(
+        s.submit_modal("member", asked, &[("why", "again")])
+            .is_err(),
+        "a closed modal cannot be submitted twice"
+    );
+
+    shards.shutdown_all().await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+    s.stop().await;
+}
