@@ -145,7 +145,8 @@ impl App {
                 return Err(e.into());
             }
         };
-        let snapshot = crate::config::load_initial(&sources).await;
+        let keep = crate::config::LastGood::in_dir(&settings.data_dir);
+        let snapshot = crate::config::load_initial(&sources, &keep).await;
         sources.set_tuning(snapshot.sheets);
         let config = Arc::new(ConfigRegistry::new(snapshot));
         // The log channel is reachable over REST before the gateway connects, so startup

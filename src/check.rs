@@ -127,7 +127,7 @@ pub async fn workbook(
     use crate::config::CONFIG_TAB;
     use crate::sheets::{Workbook, mirror};
 
-    let cfg = crate::config::load(sources).await?;
+    let cfg = crate::config::load(sources, None).await?;
     let mut out = Vec::new();
     let config_problems: Vec<String> = cfg
         .issues

@@ -3,10 +3,12 @@
 //! reload`) takes effect without a restart.
 //!
 //! The first load fails closed: if the workbook cannot be read, the bot starts with
-//! defaults, every toggle off and an ops alert. A later reload that fails keeps the last
-//! good snapshot in use (and says so): a Sheets outage must not switch features off
-//! mid-day.
+//! every toggle off and an ops alert, on the roles and channels of the last good Config
+//! tab kept in `DATA_DIR` ([`last_good`]) or on defaults when there is none. A later
+//! reload that fails keeps the last good snapshot in use (and says so): a Sheets outage
+//! must not switch features off mid-day.
 
+pub mod last_good;
 pub mod snapshot;
 pub mod toggles;
 
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
+pub use last_good::LastGood;
 pub use snapshot::{CONFIG_TAB, ConfigIssue, ConfigSnapshot, Roles};
 pub use toggles::Toggles;
 
@@ -55,17 +58,24 @@ impl ConfigRegistry {
 }
 
 /// Reads Config and FeatureToggles from the recruitment workbook: one request, or two
-/// when the Config tab renames the toggles tab.
-pub async fn load(sources: &Sources) -> Result<ConfigSnapshot, SheetsError> {
+/// when the Config tab renames the toggles tab. A Config tab that parses is kept in
+/// `keep` for the next start during an outage.
+pub async fn load(
+    sources: &Sources,
+    keep: Option<&LastGood>,
+) -> Result<ConfigSnapshot, SheetsError> {
     let source = sources.get(Workbook::Recruitment);
     let default_toggles = snapshot::TabNames::default().feature_toggles;
     let mut read = source
         .read_tabs(&[CONFIG_TAB.to_owned(), default_toggles.clone()])
         .await?;
-    let mut snap = snapshot::parse(
-        read.tabs.remove(CONFIG_TAB).flatten().as_ref(),
-        &source.label(),
-    );
+    let config_tab = read.tabs.remove(CONFIG_TAB).flatten();
+    let mut snap = snapshot::parse(config_tab.as_ref(), &source.label());
+    if let (Some(keep), Some(table)) = (keep, &config_tab)
+        && !snap.entries.is_empty()
+    {
+        keep.save(table, &snap.source, Utc::now());
+    }
     let tab = snap.tabs.feature_toggles.clone();
     let table = if tab == default_toggles {
         read.tabs.remove(&tab).flatten()
@@ -82,21 +92,50 @@ pub async fn load(sources: &Sources) -> Result<ConfigSnapshot, SheetsError> {
     Ok(snap)
 }
 
-/// The first load: a workbook that cannot be read gives defaults with every toggle off.
-pub async fn load_initial(sources: &Sources) -> ConfigSnapshot {
-    match load(sources).await {
+/// The first load. A workbook that cannot be read gives every toggle off, on the last
+/// good Config tab's roles and channels when one was kept, else on defaults.
+pub async fn load_initial(sources: &Sources, keep: &LastGood) -> ConfigSnapshot {
+    match load(sources, Some(keep)).await {
         Ok(s) => s,
-        Err(e) => {
-            let mut s = snapshot::parse(None, &sources.recruitment.label());
-            s.issues = vec![ConfigIssue {
-                key: CONFIG_TAB.into(),
-                value: String::new(),
-                expected: format!("a readable workbook ({e})"),
-            }];
-            s.toggles = Toggles::failed(format!("the workbook could not be read: {e}"));
-            s
-        }
+        Err(e) => unreadable(&sources.recruitment.label(), &e, keep.read()),
     }
+}
+
+/// The snapshot for a workbook that could not be read: `saved` (the last good Config
+/// tab) or defaults, one issue saying which, and every toggle off.
+fn unreadable(label: &str, e: &SheetsError, saved: Option<last_good::Saved>) -> ConfigSnapshot {
+    let (mut s, fallback) = match saved {
+        Some(saved) => {
+            let at = saved.saved_at.format("%Y-%m-%d %H:%M UTC");
+            let s = snapshot::parse(
+                Some(&saved.table),
+                &format!("last good copy of {} saved {at}", saved.source),
+            );
+            (
+                s,
+                format!("; roles and channels come from the last good copy saved {at}"),
+            )
+        }
+        None => {
+            let mut s = snapshot::parse(None, label);
+            // The "no Config tab" issue would mislead: the tab may be fine, Sheets is not.
+            s.issues.clear();
+            (
+                s,
+                "; no last good copy was kept, so roles and channels are unset".to_owned(),
+            )
+        }
+    };
+    s.issues.insert(
+        0,
+        ConfigIssue {
+            key: CONFIG_TAB.into(),
+            value: String::new(),
+            expected: format!("a readable workbook ({e}){fallback}"),
+        },
+    );
+    s.toggles = Toggles::failed(format!("the workbook could not be read: {e}"));
+    s
 }
 
 /// Logs a snapshot's problems and alerts ops when the toggles failed closed.
@@ -187,5 +226,50 @@ impl crate::runtime::ComponentCheck for ConfigHealth {
             .with("issues", issues)
             .with("unknown_keys", &snap.unknown_keys)
             .with("toggle_warnings", snap.toggles.warnings())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheets::table::Table;
+
+    #[test]
+    fn an_unreadable_workbook_uses_the_kept_tab_or_says_there_is_none() {
+        let e = SheetsError::Api {
+            status: 503,
+            message: "backend error".into(),
+        };
+        let none = unreadable("google:abc", &e, None);
+        assert_eq!(none.issues.len(), 1, "{:?}", none.issues);
+        assert!(none.issues[0].expected.contains("503"));
+        assert!(none.issues[0].expected.contains("no last good copy"));
+        assert!(none.roles.staff.is_empty());
+        assert!(none.toggles.failure.is_some());
+
+        let saved = last_good::Saved {
+            saved_at: "2026-11-20T08:00:00Z".parse().unwrap(),
+            source: "google:abc".into(),
+            table: Table::from_rows(
+                CONFIG_TAB,
+                vec![
+                    vec!["Key".into(), "Value".into()],
+                    vec!["STAFF_ROLE_IDS".into(), "1200000000000000102".into()],
+                    vec!["LOG_CHANNEL_ID".into(), "1200000000000000302".into()],
+                ],
+            ),
+        };
+        let kept = unreadable("google:abc", &e, Some(saved));
+        assert_eq!(kept.roles.staff, vec![1200000000000000102]);
+        assert_eq!(kept.channels.log, Some(1200000000000000302));
+        assert_eq!(
+            kept.source,
+            "last good copy of google:abc saved 2026-11-20 08:00 UTC"
+        );
+        assert!(kept.issues[0].expected.contains("last good copy saved"));
+        assert!(
+            kept.toggles.failure.is_some(),
+            "toggles are never restored from the copy"
+        );
     }
 }

@@ -66,7 +66,8 @@ impl ReloadReport {
 
 pub async fn reload(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
     let before = data.config.get();
-    let snap = match crate::config::load(data.cache.sources()).await {
+    let keep = crate::config::LastGood::in_dir(&data.settings.data_dir);
+    let snap = match crate::config::load(data.cache.sources(), Some(&keep)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(actor, error = %e, "config reload failed; the previous config stays in use");

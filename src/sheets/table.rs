@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 /// One tab: the first row holds the headers, the rest are data rows (padded to the
 /// header width so a missing trailing cell reads as empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     pub name: String,
     pub headers: Vec<String>,

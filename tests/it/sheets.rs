@@ -559,3 +559,74 @@ async fn mirror_writes_reach_the_sheet_through_update_and_append_with_retries() 
     assert!(err.to_string().contains("NoSuchTab"), "{err}");
     bot.stop().await;
 }
+
+/// A restart during a Google outage: boot still completes (the preload never blocks it),
+/// commands answer, every toggle is off, staff roles and the log channel come from the
+/// Config tab kept by the previous run, and staff get one startup summary naming each
+/// failed bucket.
+#[tokio::test]
+async fn a_restart_during_an_outage_boots_on_the_last_good_config_and_posts_one_summary() {
+    let first = TestBot::start_with(google(), |_| ()).await;
+    let kept = first.dir.path().join("data/config_last_good.json");
+    assert!(kept.exists(), "a good Config tab is kept");
+    let (_, dir) = first.stop_keep_dir().await;
+
+    let mut opts = google();
+    opts.env = vec![("DATA_DIR", dir.path().join("data").display().to_string())];
+    let started = Instant::now();
+    let bot = TestBot::start_with(opts, |s| {
+        s.fail_http(Some("GET"), "values:batchGet", HttpFault::Status(500), None);
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "boot took {:?}",
+        started.elapsed()
+    );
+    let (code, _) = bot.get("/ready").await;
+    assert_eq!(code, 200, "ready despite the workbook being down");
+    assert!(say(&bot, "member", "!ping").await.contains("Pong"));
+    let (code, h) = bot.get("/health").await;
+    assert_eq!(code, 200);
+    assert_eq!(h["status"], "degraded", "{h}");
+    let config = &h["components"]["config"];
+    assert!(
+        config["source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("last good copy of google:")),
+        "{config}"
+    );
+    let clans = bucket(&bot, "clans").await;
+    assert_eq!(clans["last_result"], "fail", "{clans}");
+    assert_eq!(clans["last_trigger"], "startup");
+    assert!(clans["item_count"].is_null(), "never loaded: {clans}");
+    let app = bot.app.as_ref().unwrap();
+    assert!(
+        app.cache.clans().is_none(),
+        "no data rather than made-up data"
+    );
+    let cfg = app.config.get();
+    assert!(cfg.toggles.failure.is_some(), "toggles fail closed");
+    assert!(!cfg.toggles.enabled("welcome_enabled"));
+    // Staff keep their tier: the roles came from the kept Config tab.
+    let text = say(&bot, "staff", "!ops health").await;
+    assert!(!text.contains("needs the"), "{text}");
+    let text = say(&bot, "admin", "!ops config").await;
+    assert!(text.contains("last good copy"), "{text}");
+
+    let ok = eventually(Duration::from_secs(5), || async {
+        !ops_log(&bot, "Startup refresh").is_empty()
+    })
+    .await;
+    assert!(ok, "the startup summary was posted to the kept log channel");
+    let summary = ops_log(&bot, "Startup refresh");
+    assert_eq!(summary.len(), 1, "{summary:?}");
+    let text = summary[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(text.contains("4 of 4 bucket(s) failed"), "{text}");
+    for b in ["clans", "templates", "clan_tags", "onboarding_questions"] {
+        assert!(text.contains(b), "{b} missing from {text}");
+    }
+    assert_eq!(ops_log(&bot, "Feature toggles failed closed").len(), 1);
+    bot.stop().await;
+    drop(dir);
+}
