@@ -154,18 +154,40 @@ pub fn detail(e: &HelpEntry, tier: Tier) -> Embed {
     embed.field("Access", access, false)
 }
 
-/// Finds a command by name, qualified name or a unique prefix of it.
-pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<&'a HelpEntry, String> {
-    let q = query.trim().trim_start_matches(['!', '/']).to_lowercase();
+/// What a `help` query names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    One(&'a HelpEntry),
+    /// A command group such as `ops jobs`, with its commands.
+    Group(String, Vec<&'a HelpEntry>),
+}
+
+/// Finds a command by name, qualified name or a unique prefix of it, or a group by its
+/// full name.
+pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<Found<'a>, String> {
+    let q = query
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches(['!', '/'])
+        .to_lowercase();
     if let Some(e) = entries.iter().find(|e| e.name == q) {
-        return Ok(e);
+        return Ok(Found::One(e));
+    }
+    let group_prefix = format!("{q} ");
+    let members: Vec<&HelpEntry> = entries
+        .iter()
+        .filter(|e| e.name.starts_with(&group_prefix))
+        .collect();
+    if !members.is_empty() {
+        return Ok(Found::Group(q, members));
     }
     let matches: Vec<&HelpEntry> = entries
         .iter()
         .filter(|e| e.name.starts_with(&q) || e.name.split(' ').next_back() == Some(q.as_str()))
         .collect();
     match matches.as_slice() {
-        [one] => Ok(one),
+        [one] => Ok(Found::One(one)),
         [] => Err(format!(
             "There is no command `{q}`. `!help` lists the ones you can run."
         )),
@@ -177,6 +199,31 @@ pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<&'a HelpEntry, 
                 .join(", ")
         )),
     }
+}
+
+/// A command group: the commands in it the caller may run, as the overview lists them
+/// (a member asking about `ops` learns the tier it needs, not the staff commands).
+pub fn group(name: &str, members: &[&HelpEntry], tier: Tier) -> Result<Embed, String> {
+    let lines: Vec<String> = members
+        .iter()
+        .filter(|e| tier >= e.tier)
+        .map(|e| line(e))
+        .collect();
+    let hidden = members.len() - lines.len();
+    if lines.is_empty() {
+        let needed = members.iter().map(|e| e.tier).min().unwrap_or(Tier::Admin);
+        return Err(format!(
+            "🔒 `{name}` commands need the **{needed}** tier; you are **{tier}**."
+        ));
+    }
+    let mut embed = Embed::new(format!("help · {name}"))
+        .description(format!("`!help {name} <command>` explains one of these."))
+        .color(COLOR_INFO)
+        .field("Commands", lines.join("\n"), false);
+    if hidden > 0 {
+        embed = embed.footer(format!("{hidden} more need a higher tier than {tier}"));
+    }
+    Ok(embed)
 }
 
 /// The help-visibility table (`HELP_DIAGNOSTICS`): every command, the tier it needs and
@@ -235,7 +282,11 @@ pub async fn help(
     let reply = match command.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => Reply::embeds(overview(&all, tier, &bot)),
         Some(q) => match find(&all, q) {
-            Ok(e) => Reply::embed(detail(e, tier)),
+            Ok(Found::One(e)) => Reply::embed(detail(e, tier)),
+            Ok(Found::Group(name, members)) => match group(&name, &members, tier) {
+                Ok(embed) => Reply::embed(embed),
+                Err(msg) => return Err(CommandError::user(msg)),
+            },
             Err(msg) => return Err(CommandError::user(msg)),
         },
     };
@@ -273,6 +324,32 @@ mod tests {
             e("ops health", Tier::Staff, &[]),
             e("ping", Tier::Member, &[]),
         ]
+    }
+
+    #[test]
+    fn a_group_lists_its_commands_and_marks_what_the_caller_cannot_run() {
+        let mut entries = all();
+        entries.push(e("ops jobs list", Tier::Staff, &[]));
+        entries.push(e("ops jobs run", Tier::Admin, &[("job", true)]));
+        let Ok(Found::Group(name, members)) = find(&entries, "  !ops   jobs ") else {
+            panic!("ops jobs is a group")
+        };
+        assert_eq!(name, "ops jobs");
+        let g = group(&name, &members, Tier::Staff).unwrap();
+        assert_eq!(g.title, "help · ops jobs");
+        assert_eq!(g.fields[0].value, "`!ops jobs list` — does ops jobs list");
+        assert_eq!(g.footer, "1 more need a higher tier than staff");
+        let g = group(&name, &members, Tier::Admin).unwrap();
+        assert!(g.fields[0].value.contains("`!ops jobs run <job>`"));
+        assert_eq!(g.footer, "");
+        assert_eq!(
+            group(&name, &members, Tier::Member).unwrap_err(),
+            "🔒 `ops jobs` commands need the **staff** tier; you are **member**."
+        );
+        // `ops` groups every ops command, nested groups included.
+        assert!(matches!(find(&entries, "ops"), Ok(Found::Group(_, m)) if m.len() == 3));
+        // A leaf still wins over a group of the same prefix.
+        assert!(matches!(find(&entries, "ops jobs run"), Ok(Found::One(_))));
     }
 
     #[test]
@@ -324,14 +401,19 @@ mod tests {
     #[test]
     fn detail_shows_usage_and_access() {
         let entries = all();
-        let cfg = find(&entries, "!cfg").unwrap();
+        let Ok(Found::One(cfg)) = find(&entries, "!cfg") else {
+            panic!("cfg is one command")
+        };
         let d = detail(cfg, Tier::Staff);
         assert_eq!(d.fields[0].value, "`!cfg <key>`\n`/cfg <key>`");
         assert_eq!(
             d.fields.last().unwrap().value,
             "Needs the **admin** tier; you are **staff**."
         );
-        assert_eq!(find(&entries, "health").unwrap().name, "ops health");
+        assert!(matches!(
+            find(&entries, "health"),
+            Ok(Found::One(e)) if e.name == "ops health"
+        ));
         assert!(
             find(&entries, "nothing")
                 .unwrap_err()

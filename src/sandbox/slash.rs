@@ -230,15 +230,25 @@ pub fn build(
         let inner = s["options"].as_array().cloned().unwrap_or_default();
         let nested = if s["type"] == 2 {
             // A subcommand group: one more level.
+            let leaves = || {
+                inner
+                    .iter()
+                    .filter_map(|o| o["name"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let Some((leaf, rest)) = rest.split_first() else {
-                return Err(format!("/{name} {sub} needs a subcommand"));
+                return Err(format!("/{name} {sub} needs a subcommand: {}", leaves()));
             };
             let Some(l) = inner.iter().find(|o| {
                 o["name"]
                     .as_str()
                     .is_some_and(|n| n.eq_ignore_ascii_case(leaf))
             }) else {
-                return Err(format!("/{name} {sub} has no subcommand {leaf:?}"));
+                return Err(format!(
+                    "/{name} {sub} has no subcommand {leaf:?}; try: {}",
+                    leaves()
+                ));
             };
             let params = l["options"].as_array().cloned().unwrap_or_default();
             vec![
@@ -279,7 +289,11 @@ mod tests {
             {"id": "1", "name": "help", "type": 1, "options": [{"type": 3, "name": "command", "description": "d", "required": false}]},
             {"id": "2", "name": "ops", "type": 1, "options": [
                 {"type": 1, "name": "health", "description": "d", "options": []},
-                {"type": 1, "name": "refresh", "description": "d", "options": [{"type": 3, "name": "buckets", "description": "d", "required": true}]}
+                {"type": 1, "name": "refresh", "description": "d", "options": [{"type": 3, "name": "buckets", "description": "d", "required": true}]},
+                {"type": 2, "name": "jobs", "description": "d", "options": [
+                    {"type": 1, "name": "list", "description": "d", "options": []},
+                    {"type": 1, "name": "run", "description": "d", "options": [{"type": 3, "name": "job", "description": "d", "required": true}]}
+                ]}
             ]},
             {"id": "3", "name": "reserve", "type": 1, "options": [
                 {"type": 3, "name": "tag", "description": "d", "required": true},
@@ -320,7 +334,22 @@ mod tests {
         assert!(
             build(&commands(), "/ops", &R)
                 .unwrap_err()
-                .contains("needs a subcommand: health, refresh")
+                .contains("needs a subcommand: health, refresh, jobs")
+        );
+        let (d, _) = build(&commands(), "/ops jobs run retention:sweep", &R).unwrap();
+        assert_eq!(d["options"][0]["name"], "jobs");
+        assert_eq!(d["options"][0]["options"][0]["name"], "run");
+        assert_eq!(
+            d["options"][0]["options"][0]["options"][0]["value"],
+            "retention:sweep"
+        );
+        assert_eq!(
+            build(&commands(), "/ops jobs", &R).unwrap_err(),
+            "/ops jobs needs a subcommand: list, run"
+        );
+        assert_eq!(
+            build(&commands(), "/ops jobs nope", &R).unwrap_err(),
+            "/ops jobs has no subcommand \"nope\"; try: list, run"
         );
         assert!(
             build(&commands(), "/nope", &R)

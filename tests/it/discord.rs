@@ -103,6 +103,21 @@ async fn help_differs_by_audience_prefix_and_slash() {
     );
     let detail = help_text(&bot.ask_slash("staff", "general", "/help command:cfg").await);
     assert!(detail.contains("`/cfg <key>`"), "{detail}");
+    // A group lists what the caller may run in it.
+    let jobs = help_text(&bot.ask("staff", "general", "!help ops jobs").await);
+    assert!(
+        jobs.contains("`!ops jobs list`")
+            && !jobs.contains("ops jobs run")
+            && jobs.contains("3 more need a higher tier than staff"),
+        "{jobs}"
+    );
+    let r = bot.ask("member", "general", "!help ops").await;
+    assert!(
+        r[0].content()
+            .contains("`ops` commands need the **staff** tier; you are **member**."),
+        "{:?}",
+        r[0].text()
+    );
     bot.stop().await;
 }
 
