@@ -181,6 +181,37 @@ async fn tell(ctx: Ctx<'_>, text: String) {
     }
 }
 
+/// Says what was wrong with a command's arguments in the caller's terms: which ones are
+/// missing, or which input could not be read (poise's own wording is for developers).
+fn argument_problem(
+    cmd: &super::Command,
+    error: &(dyn std::error::Error + Send + Sync + 'static),
+    input: Option<&str>,
+    prefix: bool,
+) -> String {
+    let name = format!("{}{}", if prefix { "!" } else { "/" }, cmd.qualified_name);
+    if error.is::<poise::TooFewArguments>() || input.is_some_and(|i| i.trim().is_empty()) {
+        let required: Vec<String> = cmd
+            .parameters
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| format!("`<{}>`", p.name))
+            .collect();
+        return match required.as_slice() {
+            [] => format!("`{name}` needs more arguments."),
+            [one] => format!("`{name}` needs {one}."),
+            many => format!("`{name}` needs {}.", many.join(" ")),
+        };
+    }
+    if error.is::<poise::TooManyArguments>() {
+        return format!("`{name}` got more arguments than it takes.");
+    }
+    match input {
+        Some(i) => format!("I could not read `{}`: {error}.", i.replace('`', "'")),
+        None => format!("The arguments could not be read: {error}."),
+    }
+}
+
 async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
     let trace = current_trace_id().unwrap_or_default();
     match error {
@@ -216,12 +247,9 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
         FrameworkError::ArgumentParse {
             error, input, ctx, ..
         } => {
-            let usage =
-                super::help::usage_line(ctx.command(), matches!(ctx, poise::Context::Prefix(_)));
-            let what = match input {
-                Some(i) => format!("I could not read `{i}`: {error}."),
-                None => format!("Something is missing: {error}."),
-            };
+            let prefix = matches!(ctx, poise::Context::Prefix(_));
+            let usage = super::help::usage_line(ctx.command(), prefix);
+            let what = argument_problem(ctx.command(), error.as_ref(), input.as_deref(), prefix);
             record(ctx, "bad_arguments", Some(what.clone())).await;
             tracing::info!(command = %ctx.command().qualified_name, outcome = "bad_arguments", "command arguments did not parse");
             tell(
@@ -349,5 +377,57 @@ impl serenity::framework::Framework for Traced {
         let span =
             tracing::info_span!("event", trace = %new_trace_id(), event = event.snake_case_name());
         self.0.dispatch(ctx, event).instrument(span).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registered command by its path (`ops jobs pause`), with the qualified name the
+    /// framework would give it.
+    fn command(path: &str) -> super::super::Command {
+        let mut cmds = super::super::commands::all();
+        let mut names = path.split(' ').peekable();
+        loop {
+            let name = names.next().expect("a non-empty path");
+            let i = cmds
+                .iter()
+                .position(|c| c.name == name)
+                .expect("a registered command");
+            let mut c = cmds.swap_remove(i);
+            if names.peek().is_none() {
+                c.qualified_name = path.to_owned().into();
+                return c;
+            }
+            cmds = std::mem::take(&mut c.subcommands);
+        }
+    }
+
+    #[test]
+    fn argument_problems_name_what_is_missing_or_unreadable() {
+        let cfg = command("cfg");
+        assert_eq!(
+            argument_problem(&cfg, &poise::TooFewArguments::default(), None, true),
+            "`!cfg` needs `<key>`."
+        );
+        assert_eq!(
+            argument_problem(
+                &command("ops jobs pause"),
+                &poise::TooFewArguments::default(),
+                Some(""),
+                false
+            ),
+            "`/ops jobs pause` needs `<job>`."
+        );
+        assert_eq!(
+            argument_problem(&cfg, &poise::TooManyArguments::default(), None, true),
+            "`!cfg` got more arguments than it takes."
+        );
+        let bad: Box<dyn std::error::Error + Send + Sync> = "not a number".into();
+        assert_eq!(
+            argument_problem(&cfg, bad.as_ref(), Some("a`b"), true),
+            "I could not read `a'b`: not a number."
+        );
     }
 }

@@ -416,3 +416,28 @@ async fn help_diagnostics_posts_the_visibility_table_to_the_log_channel() {
     assert!(r.iter().all(|m| m.channel != "ops-log"), "{r:?}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn missing_or_unreadable_arguments_are_named_with_the_usage() {
+    let bot = TestBot::start().await;
+    let r = bot.ask("admin", "general", "!cfg").await;
+    assert_eq!(
+        r[0].content(),
+        "`!cfg` needs `<key>`.\nUsage: `!cfg <key>` (see `!help cfg`)"
+    );
+    let r = bot.ask("admin", "general", "!ops jobs pause").await;
+    assert!(
+        r[0].content()
+            .starts_with("`!ops jobs pause` needs `<job>`."),
+        "{}",
+        r[0].content()
+    );
+    // The command still works afterwards.
+    let r = bot.ask("admin", "general", "!cfg LOG_CHANNEL_ID").await;
+    assert!(
+        r[0].text().contains("1200000000000000302"),
+        "{}",
+        r[0].text()
+    );
+    bot.stop().await;
+}
