@@ -102,6 +102,7 @@ pub fn router(ctx: Arc<HealthContext>, extra: Router) -> Router {
         .with_state(ctx.clone())
         .merge(extra)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(label_route))
         .layer(middleware::from_fn_with_state(ctx, trace_and_log))
 }
@@ -304,6 +305,16 @@ async fn not_found(req: Request) -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(json!({"error": "not found", "path": req.uri().path(), "routes": ["/healthz", "/ready", "/health", "/metrics"]})),
+    )
+        .into_response()
+}
+
+/// A known path with the wrong method: JSON like every other answer here (axum adds
+/// the `Allow` header naming the methods the path takes).
+async fn method_not_allowed(req: Request) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"error": "method not allowed", "method": req.method().as_str(), "path": req.uri().path()})),
     )
         .into_response()
 }

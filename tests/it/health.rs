@@ -314,6 +314,18 @@ async fn every_response_has_a_unique_trace_id() {
     let (code, body, _) = s.get("/nope", &[]).await;
     assert_eq!(code, 404);
     assert_eq!(body["error"], "not found");
+    // A known path with the wrong method: JSON, the Allow header, and a trace id.
+    let resp = http()
+        .post(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["allow"], "GET,HEAD");
+    assert!(resp.headers().contains_key("x-trace-id"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "method not allowed");
+    assert_eq!(body["method"], "POST");
     s.stop().await;
 }
 
