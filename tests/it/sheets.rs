@@ -630,3 +630,49 @@ async fn a_restart_during_an_outage_boots_on_the_last_good_config_and_posts_one_
     bot.stop().await;
     drop(dir);
 }
+
+/// A slow slash command is deferred within Discord's 3 s (the sandbox answers "Unknown
+/// interaction" after that, as Discord does), then answered when the work is done.
+#[tokio::test]
+async fn a_slow_slash_reload_is_deferred_and_answered_after_three_seconds() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    bot.sandbox.fail_http(
+        Some("GET"),
+        "values:batchGet",
+        HttpFault::Delay(Duration::from_millis(3500)),
+        Some(1),
+    );
+    let started = Instant::now();
+    let mark = bot.sandbox.mark();
+    bot.sandbox
+        .slash("staff", "general", "/ops reload")
+        .unwrap();
+    let mut answer = None;
+    while answer.is_none() && started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answer = bot
+            .sandbox
+            .replies_after(mark, Duration::ZERO, Duration::ZERO)
+            .await
+            .into_iter()
+            .find(|r| r.channel == "general" && r.text().contains("Config reloaded"));
+    }
+    let answer = answer.expect("the deferred reload was answered");
+    assert!(
+        started.elapsed() >= Duration::from_millis(3500),
+        "the work really took longer than 3 s"
+    );
+    assert!(answer.text().contains("Config reloaded"));
+    // The acknowledgement was the defer (callback type 5), accepted in time.
+    let callbacks: Vec<Entry> = bot
+        .sandbox
+        .record()
+        .filter(Channel::Rest)
+        .into_iter()
+        .filter(|e| e.path.contains("/callback"))
+        .collect();
+    assert_eq!(callbacks.len(), 1, "{callbacks:?}");
+    assert_eq!(callbacks[0].status, Some(204));
+    assert_eq!(callbacks[0].body["type"], 5);
+    bot.stop().await;
+}
