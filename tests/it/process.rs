@@ -278,3 +278,95 @@ fn a_panic_is_logged_as_one_json_line() {
     assert!(l["location"].as_str().unwrap().contains("process.rs"));
     assert!(!stdout.contains("child-secret-value-1234"));
 }
+
+/// `clanhall run`, the production command, against a Discord-compatible server given by
+/// `DISCORD_PROXY_URL` (here the sandbox, started by the test): it connects, registers its
+/// commands, answers, keeps `/health` details behind the token (no loopback allowlist
+/// outside the sandbox command), never logs the token, and exits 0 on SIGTERM.
+#[tokio::test]
+async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
+    use clanhall::sandbox::{Sandbox, SandboxOptions, world};
+    let sandbox = Sandbox::start(SandboxOptions {
+        workbook_dir: Some(crate::support::bot::SAMPLE.into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ops_token = "ops-token-for-the-run-test-0123456789";
+    let guild = world::GUILD_ID.to_string();
+    let mut p = Proc::spawn(
+        &["run"],
+        &env_with(
+            dir.path(),
+            &[
+                ("WORKBOOK_DIR", crate::support::bot::SAMPLE),
+                ("DISCORD_TOKEN", sandbox.token()),
+                ("DISCORD_PROXY_URL", sandbox.base_url()),
+                ("GUILD_IDS", &guild),
+                ("OPS_API_TOKEN", ops_token),
+            ],
+        ),
+    );
+    let port = p.port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let code = http()
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if code == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready; log:\n{}",
+            p.seen.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!sandbox.registered_commands().is_empty());
+    let replies = sandbox
+        .say_and_wait("member", "general", "!ping")
+        .await
+        .unwrap();
+    assert!(
+        replies.iter().any(|r| r.content().contains("Pong")),
+        "{:?}",
+        replies.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+
+    let plain: Value = http()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain.as_object().map(|o| o.len()), Some(1), "{plain}");
+    let detailed: Value = http()
+        .get(format!("{base}/health"))
+        .bearer_auth(ops_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(detailed["components"].is_object(), "{detailed}");
+    assert_eq!(
+        detailed["components"]["discord"]["stage"], "connected",
+        "{detailed}"
+    );
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.exit_code(Duration::from_secs(15)).await, 0);
+    let log = p.seen.join("\n");
+    assert!(!log.contains(sandbox.token()), "the bot token was logged");
+    assert!(!log.contains(ops_token), "the ops token was logged");
+    sandbox.stop().await;
+}
