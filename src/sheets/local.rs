@@ -124,6 +124,22 @@ impl CsvFolder {
     }
 }
 
+/// Above 2^53 a spreadsheet number is no longer an exact integer.
+const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// A cell as text. Discord ids (about 1.2e18) typed as numbers have already lost their
+/// last digits in the file; such a cell is passed on marked, never as a plausible but
+/// wrong id, so config validation names it instead of the bot posting to the wrong
+/// channel.
+fn cell_text(d: &calamine::Data) -> String {
+    match d {
+        calamine::Data::Float(f) if f.abs() >= EXACT_INTEGER_LIMIT => format!(
+            "{f:.0} (a number cell: its last digits are lost; format the column as text and retype it)"
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// Reads named sheets from an `.xlsx`/`.xls`/`.ods` file.
 fn read_spreadsheet(
     file: &Path,
@@ -153,7 +169,7 @@ fn read_spreadsheet(
         let mut rows: Vec<Vec<String>> = vec![Vec::new(); r0 as usize];
         for r in range.rows() {
             let mut row = vec![String::new(); c0 as usize];
-            row.extend(r.iter().map(|d| d.to_string()));
+            row.extend(r.iter().map(cell_text));
             rows.push(row);
         }
         out.insert(tab.clone(), Some(Table::from_rows(tab.clone(), rows)));
@@ -421,7 +437,14 @@ mod tests {
         write_xlsx(
             &file,
             &[
-                ("Config", &[&["Key", "Value"], &["CLANS_TAB", "Clans"]]),
+                (
+                    "Config",
+                    &[
+                        &["Key", "Value"],
+                        &["CLANS_TAB", "Clans"],
+                        &["LOG_CHANNEL_ID", "1200000000000000302"],
+                    ],
+                ),
                 (
                     "Clans",
                     &[&["tag", "name", "spots"], &["ALP", "Alpha", "3"]],
@@ -437,9 +460,18 @@ mod tests {
         let clans = read.tabs["Clans"].as_ref().unwrap();
         assert_eq!(clans.headers, vec!["tag", "name", "spots"]);
         assert_eq!(clans.rows, vec![vec!["ALP", "Alpha", "3"]]);
+        let config = read.tabs["config"]
+            .as_ref()
+            .expect("tab names match case-insensitively");
+        // An id typed as a number is marked, not passed on as a wrong but valid id.
+        let id = &config.rows[1][1];
+        assert!(id.contains("a number cell"), "{id}");
+        assert_eq!(crate::config::snapshot::parse_snowflake(id), None);
+        let snap = crate::config::snapshot::parse(Some(config), "test");
         assert!(
-            read.tabs["config"].is_some(),
-            "tab names match case-insensitively"
+            snap.issues.iter().any(|i| i.key == "LOG_CHANNEL_ID"),
+            "{:?}",
+            snap.issues
         );
         assert!(read.tabs["Missing"].is_none());
         // The spreadsheet itself is never rewritten: written tabs go to <file>.writes/.
