@@ -71,10 +71,16 @@ pub async fn load(
         .await?;
     let config_tab = read.tabs.remove(CONFIG_TAB).flatten();
     let mut snap = snapshot::parse(config_tab.as_ref(), &source.label());
-    if let (Some(keep), Some(table)) = (keep, &config_tab)
+    if let (Some(keep), Some(table)) = (keep, config_tab)
         && !snap.entries.is_empty()
     {
-        keep.save(table, &snap.source, Utc::now());
+        // A small file, but written with fsync: off the async workers.
+        let (keep, source) = (keep.clone(), snap.source.clone());
+        let saved =
+            tokio::task::spawn_blocking(move || keep.save(&table, &source, Utc::now())).await;
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "could not keep the last good Config tab");
+        }
     }
     let tab = snap.tabs.feature_toggles.clone();
     let table = if tab == default_toggles {
