@@ -339,24 +339,16 @@ async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
         replies.iter().map(|r| r.text()).collect::<Vec<_>>()
     );
 
-    let plain: Value = http()
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = |token: Option<&str>| {
+        let mut req = http().get(format!("{base}/health"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let plain = health(None).await;
     assert_eq!(plain.as_object().map(|o| o.len()), Some(1), "{plain}");
-    let detailed: Value = http()
-        .get(format!("{base}/health"))
-        .bearer_auth(ops_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detailed = health(Some(ops_token)).await;
     assert!(detailed["components"].is_object(), "{detailed}");
     assert_eq!(
         detailed["components"]["discord"]["stage"], "connected",
