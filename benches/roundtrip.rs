@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use clanhall::app::App;
 use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::sandbox::activity::Kind;
-use clanhall::sandbox::{Sandbox, SandboxOptions};
 use clanhall::settings::{LogFormat, Mode, Settings, log_filter_directive};
 use clanhall::telemetry::logging::{LineSink, init_with};
+use clanhall_sandbox::activity::Kind;
+use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
 
 /// Counts lines instead of printing them: the formatting cost stays in the measurement,
@@ -76,7 +76,7 @@ fn main() {
         ]);
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("settings");
         let shutdown = Shutdown::new();
-        let app = App::start(sandbox.bot_settings(settings), Mode::Sandbox, shutdown.clone()).await.expect("app");
+        let app = App::start(clanhall::sandbox::run::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone()).await.expect("app");
         assert!(app.wait_ready(Duration::from_secs(30)).await, "bot not ready");
         // Warm-up: caches, connection pools, first-use allocations.
         measure(&sandbox, "member", "!ping", 100).await;

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use clanhall::app::App;
 use clanhall::cache::{BucketId, RefreshTrigger};
 use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::sandbox::google::DEFAULT_SHEET_ID;
-use clanhall::sandbox::record::Channel;
-use clanhall::sandbox::{Sandbox, SandboxOptions};
 use clanhall::settings::{Mode, Settings};
 use clanhall::sheets::Table;
+use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+use clanhall_sandbox::record::Channel;
+use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
 
 /// The sample header row and `n` realistic rows (every 10th clan full, some blanks).
@@ -127,7 +127,7 @@ fn main() {
         ]);
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("settings");
         let shutdown = Shutdown::new();
-        let app = App::start(sandbox.bot_settings(settings), Mode::Sandbox, shutdown.clone())
+        let app = App::start(clanhall::sandbox::run::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone())
             .await
             .expect("app");
         assert!(app.wait_ready(Duration::from_secs(30)).await, "bot not ready");

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod recruitment;
 pub mod redact;
 pub mod runtime;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod scheduler;
 pub mod settings;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clanhall::app::{App, VERSION};
 use clanhall::runtime::{Shutdown, shutdown::spawn_signal_listener};
+#[cfg(feature = "sandbox")]
 use clanhall::sandbox::{self, run::Frontend};
 use clanhall::settings::{self, Mode, Problem, Settings};
 use clanhall::telemetry::logging;
@@ -35,6 +36,7 @@ enum Command {
     /// Run in production: connect to Discord with DISCORD_TOKEN.
     Run,
     /// Run locally against the built-in sandbox (no Discord account needed).
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// Validate the settings (and the workbook) and print one JSON summary; exit 1 on problems.
     Check(CheckArgs),
@@ -65,6 +67,7 @@ struct ExportArgs {
     out: std::path::PathBuf,
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 struct SandboxArgs {
     /// Run a script (`user: text` per line; `-` reads stdin) and print the transcript.
@@ -95,15 +98,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::register_env_secrets(&|k| std::env::var(k).ok());
     match cli.command {
-        Command::Run => serve(Mode::Run, None),
-        Command::Sandbox(args) => {
-            let frontend = match (args.script, args.serve) {
-                (Some(s), _) => Frontend::Script(s),
-                (None, true) => Frontend::Serve,
-                (None, false) => Frontend::Console,
-            };
-            serve(Mode::Sandbox, Some(frontend))
-        }
+        Command::Run => serve(Launch::Bot),
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => serve(Launch::Sandbox(match (args.script, args.serve) {
+            (Some(s), _) => Frontend::Script(s),
+            (None, true) => Frontend::Serve,
+            (None, false) => Frontend::Console,
+        })),
         Command::Report(ReportKind::Retention { day }) => report_retention(day),
         Command::Export(args) => export(args),
         Command::Check(args) => check(match args.mode {
@@ -123,7 +124,34 @@ fn report_problems(problems: &[Problem]) {
     );
 }
 
-fn serve(mode: Mode, frontend: Option<Frontend>) -> ExitCode {
+/// What `serve` starts: the bot on its settings, or the sandbox with the bot pointed at it.
+enum Launch {
+    Bot,
+    #[cfg(feature = "sandbox")]
+    Sandbox(Frontend),
+}
+
+impl Launch {
+    fn mode(&self) -> Mode {
+        match self {
+            Launch::Bot => Mode::Run,
+            #[cfg(feature = "sandbox")]
+            Launch::Sandbox(_) => Mode::Sandbox,
+        }
+    }
+
+    /// The console and script transcripts own stdout.
+    fn interactive(&self) -> bool {
+        match self {
+            Launch::Bot => false,
+            #[cfg(feature = "sandbox")]
+            Launch::Sandbox(f) => matches!(f, Frontend::Console | Frontend::Script(_)),
+        }
+    }
+}
+
+fn serve(launch: Launch) -> ExitCode {
+    let mode = launch.mode();
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -134,7 +162,7 @@ fn serve(mode: Mode, frontend: Option<Frontend>) -> ExitCode {
     };
     // The console and script transcripts own stdout: logs go to stderr, and only
     // warnings unless LOG_LEVEL was set.
-    let interactive = matches!(frontend, Some(Frontend::Console | Frontend::Script(_)));
+    let interactive = launch.interactive();
     let explicit_level = settings
         .views()
         .get("LOG_LEVEL")
@@ -175,7 +203,8 @@ fn serve(mode: Mode, frontend: Option<Frontend>) -> ExitCode {
             tracing::error!(error = %e, "cannot listen for signals");
             return 1;
         }
-        if let Some(frontend) = frontend {
+        #[cfg(feature = "sandbox")]
+        if let Launch::Sandbox(frontend) = launch {
             return sandbox::run::run(settings, frontend, shutdown).await;
         }
         match App::start(settings, mode, shutdown).await {

@@ -8,8 +8,9 @@
 //! pairs whose key says it is secret). Masks name the kind of secret so operators can
 //! still tell what was there.
 
+use parking_lot::RwLock;
 use std::borrow::Cow;
-use std::sync::{LazyLock, RwLock};
+use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
@@ -26,7 +27,7 @@ pub fn register_secret(value: &str) {
     if value.len() < MIN_KNOWN_SECRET_LEN {
         return;
     }
-    let mut known = KNOWN_SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    let mut known = KNOWN_SECRETS.write();
     if !known.iter().any(|k| k == value) {
         known.push(value.to_owned());
         // Longest first, so a secret that contains another is masked whole.
@@ -151,7 +152,7 @@ const KEY_COMPOUNDS: [&str; 5] = [
 pub fn redact(input: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(input);
     {
-        let known = KNOWN_SECRETS.read().unwrap_or_else(|e| e.into_inner());
+        let known = KNOWN_SECRETS.read();
         for secret in known.iter() {
             if out.contains(secret.as_str()) {
                 out = Cow::Owned(out.replace(secret.as_str(), "[redacted]"));

@@ -8,8 +8,9 @@
 //! the budget the process stays up, reports itself degraded in `/health` and says why,
 //! and restarts once the window has room again (or never, if nothing is wrong by then).
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -191,11 +192,11 @@ impl WatchdogState {
     }
 
     fn update(&self, f: impl FnOnce(&mut StateInner)) {
-        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.inner.lock())
     }
 
     pub fn snapshot(&self) -> StateInner {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.lock().clone()
     }
 
     pub fn degraded_reason(&self) -> Option<String> {
@@ -412,7 +413,7 @@ mod tests {
     #[async_trait::async_trait]
     impl AlertSink for RecordedAlerts {
         async fn send(&self, alert: Alert) {
-            self.0.lock().unwrap().push(alert);
+            self.0.lock().push(alert);
         }
     }
 
@@ -467,7 +468,7 @@ mod tests {
             .heartbeat_ack(r.clock.now(), Some(Duration::from_millis(42)));
         r.clock.advance(secs(170));
         assert_eq!(r.dog.check().await, Outcome::Healthy);
-        assert!(r.alerts.0.lock().unwrap().is_empty());
+        assert!(r.alerts.0.lock().is_empty());
         assert_eq!(r.state.snapshot().last_result.as_deref(), Some("healthy"));
     }
 
@@ -481,7 +482,7 @@ mod tests {
             panic!("expected a restart")
         };
         assert!(reason.contains("no heartbeat ACK for 181s"), "{reason}");
-        let alerts = r.alerts.0.lock().unwrap();
+        let alerts = r.alerts.0.lock();
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].severity, Severity::Critical);
         assert!(
@@ -553,7 +554,7 @@ mod tests {
         // Held again: still degraded, alerted only once.
         r.clock.advance(secs(60));
         assert!(matches!(r.dog.check().await, Outcome::Held(_)));
-        assert_eq!(r.alerts.0.lock().unwrap().len(), 1);
+        assert_eq!(r.alerts.0.lock().len(), 1);
         // The oldest restart leaves the window: the restart goes ahead.
         r.clock.advance(secs(600));
         assert!(matches!(r.dog.check().await, Outcome::Restart(_)));

@@ -12,8 +12,9 @@
 //!   `fail`), retries, last actor and trigger, last error, item count, latency,
 //!   row warnings. The next scheduled refresh comes from the scheduler.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -278,8 +279,8 @@ pub struct Cache {
     alerts: arc_swap::ArcSwap<Arc<dyn AlertSink>>,
 }
 
-fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(m: &Mutex<State>) -> parking_lot::MutexGuard<'_, State> {
+    m.lock()
 }
 
 impl Cache {

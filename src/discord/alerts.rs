@@ -1,8 +1,9 @@
 //! Posts ops alerts to the log channel (from the Config tab) as embeds, at most once per
 //! key inside a dedupe window; every alert is logged as well.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serenity::all::{ChannelId, CreateMessage, Http};
@@ -35,7 +36,7 @@ impl DiscordAlerts {
 
     /// Whether this key was posted inside the window (and records it if not).
     fn duplicate(&self, key: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = self.seen.lock();
         let now = Instant::now();
         seen.retain(|_, t| now.duration_since(*t) < DEDUPE_WINDOW);
         if seen.contains_key(key) {

@@ -44,7 +44,7 @@ pub struct BotData {
     /// The bot access lists in force (`perm bot …`), mirrored from `DATA_DIR`.
     pub access: arc_swap::ArcSwap<crate::ops::perms::AccessLists>,
     /// Per-guild cooldowns (`ops refresh all`): key → last use.
-    pub cooldowns: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    pub cooldowns: parking_lot::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 pub type Ctx<'a> = poise::Context<'a, BotData, CommandError>;

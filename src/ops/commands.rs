@@ -215,7 +215,7 @@ pub async fn refresh(
             "refresh-all:{}",
             ctx.guild_id().map(|g| g.get()).unwrap_or(0)
         );
-        let mut cd = data.cooldowns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cd = data.cooldowns.lock();
         if let Some(last) = cd.get(&key).filter(|t| t.elapsed() < REFRESH_ALL_COOLDOWN) {
             let wait = REFRESH_ALL_COOLDOWN - last.elapsed();
             return Err(CommandError::user(format!(

@@ -1,7 +1,7 @@
 //! Time as a dependency, so the watchdog and health decisions can be tested with a clock
 //! the test moves by hand instead of by sleeping.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -43,11 +43,11 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) += by;
+        *self.offset.lock() += by;
     }
 
     fn offset(&self) -> Duration {
-        *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+        *self.offset.lock()
     }
 }
 

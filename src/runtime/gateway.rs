@@ -6,7 +6,7 @@
 //! never from user messages: the predecessor's "time since the last message" made quiet
 //! servers look dead.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -91,7 +91,7 @@ impl GatewayTracker {
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut GatewaySnapshot) -> R) -> R {
-        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.inner.lock())
     }
 
     pub fn set_stage(&self, stage: GatewayStage, now: Instant) {

@@ -7,8 +7,9 @@ pub mod gateway;
 pub mod phases;
 pub mod shutdown;
 
+use parking_lot::RwLock;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -138,30 +139,19 @@ impl RuntimeStatus {
 
     /// Makes readiness depend on this gateway connection.
     pub fn set_gateway(&self, probe: Arc<dyn GatewayProbe>) {
-        *self.gateway.write().unwrap_or_else(|e| e.into_inner()) = Some(probe);
+        *self.gateway.write() = Some(probe);
     }
 
     pub fn gateway(&self) -> Option<GatewaySnapshot> {
-        self.gateway
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|g| g.snapshot())
+        self.gateway.read().as_ref().map(|g| g.snapshot())
     }
 
     pub fn add_component(&self, check: Arc<dyn ComponentCheck>) {
-        self.components
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(check);
+        self.components.write().push(check);
     }
 
     pub fn component_reports(&self) -> Vec<(&'static str, ComponentHealth)> {
-        let checks = self
-            .components
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let checks = self.components.read().clone();
         checks.iter().map(|c| (c.name(), c.check())).collect()
     }
 

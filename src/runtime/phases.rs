@@ -1,7 +1,7 @@
 //! Startup phases, in order. Each is visible in `/ready` until done, so an operator can
 //! see where a slow or stuck boot is (the predecessor's `/ready` never said).
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -62,7 +62,7 @@ impl Phases {
     }
 
     fn update(&self, name: &str, f: impl FnOnce(&mut Phase)) {
-        let mut phases = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut phases = self.inner.lock();
         match phases.iter_mut().find(|p| p.name == name) {
             Some(p) => f(p),
             None => tracing::error!(phase = name, "unknown startup phase"),
@@ -102,7 +102,7 @@ impl Phases {
     }
 
     pub fn views(&self) -> Vec<PhaseView> {
-        let phases = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let phases = self.inner.lock();
         phases
             .iter()
             .map(|p| PhaseView {

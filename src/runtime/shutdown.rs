@@ -5,7 +5,8 @@
 //! restarts the service); 2 for invalid settings (set in `main`); 75 after an operator
 //! asked for a reboot.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -56,7 +57,7 @@ impl Shutdown {
     /// watchdog is already restarting does not turn exit 1 into exit 0.
     pub fn trigger(&self, reason: ShutdownReason) {
         {
-            let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = self.reason.lock();
             if slot.is_some() {
                 return;
             }
@@ -67,10 +68,7 @@ impl Shutdown {
     }
 
     pub fn reason(&self) -> Option<ShutdownReason> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.reason.lock().clone()
     }
 
     pub fn token(&self) -> CancellationToken {

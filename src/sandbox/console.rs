@@ -5,10 +5,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::activity::Kind;
+use clanhall_sandbox::activity::Kind;
+use clanhall_sandbox::{Reply, Sandbox, world};
+
 use super::render::{ComponentRef, render, render_modal};
-use super::users::Reply;
-use super::{Sandbox, world};
 
 /// How long to wait for the bot: the first sign of a reply, then quiet.
 #[derive(Debug, Clone, Copy)]
@@ -282,14 +282,7 @@ impl<'a> Session<'a> {
     }
 
     fn thread_exists(&self, name: &str) -> bool {
-        self.sandbox
-            .inner
-            .world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .channels
-            .values()
-            .any(|c| c.name.eq_ignore_ascii_case(name))
+        self.sandbox.channel_id(name).is_some()
     }
 
     /// Renders the bot's replies: each message once, in its final state.

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Sandbox, SandboxOptions, console, world};
+use clanhall_sandbox::{Sandbox, SandboxOptions, world};
+
+use super::console;
 use crate::app::App;
 use crate::runtime::{Shutdown, ShutdownReason};
 use crate::settings::{Mode, Secret, Settings};
@@ -23,17 +25,17 @@ pub const EXIT_NOT_READY: i32 = 3;
 /// How long the bot has to become ready in the sandbox.
 pub const READY_WITHIN: Duration = Duration::from_secs(30);
 
-impl Sandbox {
-    /// `settings` pointed at this sandbox: its token, its REST base, its guild.
-    pub fn bot_settings(&self, mut settings: Settings) -> Settings {
-        settings.discord_token = Some(Secret::new(self.token()));
-        settings.discord_proxy_url = Some(self.base_url().to_owned());
-        settings.guild_ids = vec![world::GUILD_ID];
-        settings.record_override("DISCORD_TOKEN", self.token());
-        settings.record_override("DISCORD_PROXY_URL", self.base_url());
-        settings.record_override("GUILD_IDS", &world::GUILD_ID.to_string());
-        settings
-    }
+/// `settings` pointed at `sandbox`: its token, its REST base, its guild. The token is
+/// registered with the redactor, as a real one from the environment would be.
+pub fn bot_settings(sandbox: &Sandbox, mut settings: Settings) -> Settings {
+    crate::redact::register_secret(sandbox.token());
+    settings.discord_token = Some(Secret::new(sandbox.token()));
+    settings.discord_proxy_url = Some(sandbox.base_url().to_owned());
+    settings.guild_ids = vec![world::GUILD_ID];
+    settings.record_override("DISCORD_TOKEN", sandbox.token());
+    settings.record_override("DISCORD_PROXY_URL", sandbox.base_url());
+    settings.record_override("GUILD_IDS", &world::GUILD_ID.to_string());
+    settings
 }
 
 fn read_script(source: &str) -> Result<String, String> {
@@ -101,7 +103,7 @@ pub async fn run_with(
     };
     prepare(&sandbox);
     let app = match App::start(
-        sandbox.bot_settings(settings),
+        bot_settings(&sandbox, settings),
         Mode::Sandbox,
         shutdown.clone(),
     )

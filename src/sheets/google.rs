@@ -10,7 +10,8 @@
 //! that tab is then marked missing and the read repeated without it. This costs a second
 //! request only when the workbook is misconfigured.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -75,8 +76,8 @@ pub struct GoogleWorkbook {
     metrics: Arc<Metrics>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(m: &Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
+    m.lock()
 }
 
 /// A range covering a whole tab, quoted so any tab name works.

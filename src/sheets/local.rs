@@ -6,9 +6,9 @@
 //! the folder itself, or for a spreadsheet file into a folder beside it named
 //! `<file>.writes/`. A tab written there is read from there afterwards.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -241,12 +241,10 @@ impl LocalWorkbook {
     fn done<T>(&self, r: Result<T, SheetsError>) -> Result<T, SheetsError> {
         match &r {
             Ok(_) => {
-                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Utc::now());
+                *self.last_error.lock() = None;
+                *self.last_success.lock() = Some(Utc::now());
             }
-            Err(e) => {
-                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
-            }
+            Err(e) => *self.last_error.lock() = Some(e.to_string()),
         }
         r
     }
@@ -316,12 +314,8 @@ impl WorkbookSource for LocalWorkbook {
             kind: "local",
             label: self.label(),
             circuit: None,
-            last_success: *self.last_success.lock().unwrap_or_else(|e| e.into_inner()),
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            last_success: *self.last_success.lock(),
+            last_error: self.last_error.lock().clone(),
             requests: 0,
             last_latency_ms: None,
         }

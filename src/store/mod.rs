@@ -9,9 +9,10 @@
 //! SQLite calls are blocking; they run on tokio's blocking pool behind one connection
 //! (the bot's write rate is a few rows a minute).
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -226,14 +227,13 @@ impl Store {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let mut c = conn.lock();
             f(&mut c)
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))
         .and_then(|r| r);
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-            result.as_ref().err().map(|e| e.to_string());
+        *self.last_error.lock() = result.as_ref().err().map(|e| e.to_string());
         if let Err(e) = &result {
             tracing::error!(error = %e, "state store call failed");
         }
@@ -242,10 +242,7 @@ impl Store {
 
     /// The last call's error, if the last call failed.
     pub fn last_error(&self) -> Option<String> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.last_error.lock().clone()
     }
 
     /// Records the start of a run; returns its id. Committed when this returns.

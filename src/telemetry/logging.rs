@@ -8,8 +8,9 @@
 //! can never collide with the reserved keys (a collision once killed the predecessor's
 //! jobs), and every string passes through [`crate::redact`] before it is written.
 
+use parking_lot::Mutex;
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -65,16 +66,13 @@ pub struct CaptureSink(Arc<Mutex<Vec<String>>>);
 
 impl CaptureSink {
     pub fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().clone()
     }
 }
 
 impl LineSink for CaptureSink {
     fn write_line(&self, line: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(line.to_owned());
+        self.0.lock().push(line.to_owned());
     }
 }
 

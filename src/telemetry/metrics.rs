@@ -95,7 +95,7 @@ pub type Sampler = Box<dyn Fn(&Metrics) + Send + Sync>;
 
 pub struct Metrics {
     registry: Registry,
-    samplers: std::sync::Mutex<Vec<Sampler>>,
+    samplers: parking_lot::Mutex<Vec<Sampler>>,
     pub commands: Family<CommandLabels, Counter>,
     pub command_duration: Family<NameLabel, Histogram>,
     pub refreshes: Family<BucketResultLabels, Counter>,
@@ -265,7 +265,7 @@ impl Metrics {
         );
         Self {
             registry,
-            samplers: std::sync::Mutex::new(Vec::new()),
+            samplers: parking_lot::Mutex::new(Vec::new()),
             commands,
             command_duration,
             refreshes,
@@ -314,10 +314,7 @@ impl Metrics {
 
     /// Adds a function run before every scrape.
     pub fn add_sampler(&self, f: Sampler) {
-        self.samplers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(f);
+        self.samplers.lock().push(f);
     }
 
     /// Counts a finished command.
@@ -361,12 +358,7 @@ impl Metrics {
 
     /// Renders every metric, after sampling the present-tense figures.
     pub fn render(&self, figures: &RuntimeFigures) -> String {
-        for sample in self
-            .samplers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for sample in self.samplers.lock().iter() {
             sample(self);
         }
         self.uptime.set(figures.uptime_seconds);

@@ -33,14 +33,15 @@ pub fn new_trace_id() -> String {
 /// so hot paths can label metrics without allocating. Each distinct value is leaked
 /// once; callers must only pass values from a bounded set.
 pub fn intern(value: &str) -> &'static str {
+    use parking_lot::RwLock;
     use std::collections::HashSet;
-    use std::sync::{OnceLock, RwLock};
+    use std::sync::OnceLock;
     static SET: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
     let set = SET.get_or_init(Default::default);
-    if let Some(v) = set.read().unwrap_or_else(|e| e.into_inner()).get(value) {
+    if let Some(v) = set.read().get(value) {
         return v;
     }
-    let mut w = set.write().unwrap_or_else(|e| e.into_inner());
+    let mut w = set.write();
     if let Some(v) = w.get(value) {
         return v;
     }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use clanhall::sandbox::activity::Kind;
-use clanhall::sandbox::faults::HttpFault;
-use clanhall::sandbox::record::Channel;
-use clanhall::sandbox::world;
+use clanhall_sandbox::activity::Kind;
+use clanhall_sandbox::faults::HttpFault;
+use clanhall_sandbox::record::Channel;
+use clanhall_sandbox::world;
 use serde_json::Value;
 
 use crate::support::bot::{BotOptions, TestBot};
@@ -57,7 +57,7 @@ async fn mention_prefix_works() {
     bot.stop().await;
 }
 
-fn help_text(replies: &[clanhall::sandbox::users::Reply]) -> String {
+fn help_text(replies: &[clanhall_sandbox::Reply]) -> String {
     replies
         .iter()
         .map(|r| r.text())

@@ -522,7 +522,7 @@ async fn a_sigkill_during_store_writes_loses_no_committed_row() {
 #[tokio::test]
 async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
     let bot = TestBot::start().await;
-    let welcome = clanhall::sandbox::world::channel("welcome").unwrap().id;
+    let welcome = clanhall_sandbox::world::channel("welcome").unwrap().id;
     let r = bot
         .say_in("admin", "general", "!perm bot deny #welcome")
         .await;

@@ -285,7 +285,7 @@ fn a_panic_is_logged_as_one_json_line() {
 /// outside the sandbox command), never logs the token, and exits 0 on SIGTERM.
 #[tokio::test]
 async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
-    use clanhall::sandbox::{Sandbox, SandboxOptions, world};
+    use clanhall_sandbox::{Sandbox, SandboxOptions, world};
     let sandbox = Sandbox::start(SandboxOptions {
         workbook_dir: Some(crate::support::bot::SAMPLE.into()),
         ..Default::default()

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use clanhall::sandbox::faults::HttpFault;
-use clanhall::sandbox::google::DEFAULT_SHEET_ID;
-use clanhall::sandbox::record::Channel;
-use clanhall::sandbox::{Sandbox, SandboxOptions, world};
+use clanhall_sandbox::faults::HttpFault;
+use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+use clanhall_sandbox::record::Channel;
+use clanhall_sandbox::{Sandbox, SandboxOptions, world};
 use serenity::all::{
     ChannelId, CreateMessage, CreateThread, EditMessage, EditThread, GuildId, Http, MessageId,
     ReactionType, RoleId, UserId,
@@ -419,14 +419,7 @@ async fn google_rejects_a_foreign_key_and_unknown_ranges() {
     // A key that is not the sandbox's: same e-mail, different private key.
     let forged = {
         let mut v: serde_json::Value = serde_json::from_str(&s.service_account_json()).unwrap();
-        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        use rsa::pkcs8::EncodePrivateKey as _;
-        v["private_key"] = serde_json::json!(
-            other
-                .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
-                .unwrap()
-                .to_string()
-        );
+        v["private_key"] = serde_json::json!(clanhall_sandbox::google::UNTRUSTED_KEY_PEM);
         v.to_string()
     };
     let bad = hub(&s, &forged).await;

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use clanhall::sandbox::faults::HttpFault;
-use clanhall::sandbox::google::DEFAULT_SHEET_ID;
-use clanhall::sandbox::record::{Channel, Entry};
-use clanhall::sandbox::world;
+use clanhall_sandbox::faults::HttpFault;
+use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+use clanhall_sandbox::record::{Channel, Entry};
+use clanhall_sandbox::world;
 use serde_json::Value;
 
 use crate::support::bot::{BotOptions, SAMPLE, TestBot};

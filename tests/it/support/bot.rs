@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use clanhall::app::App;
 use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::sandbox::users::Reply;
-use clanhall::sandbox::{Sandbox, SandboxOptions};
 use clanhall::settings::{Mode, Settings};
+use clanhall_sandbox::Reply;
+use clanhall_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
 pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
@@ -83,7 +83,7 @@ impl TestBot {
             );
             env.insert(
                 "RECRUITMENT_SHEET_ID".into(),
-                clanhall::sandbox::google::DEFAULT_SHEET_ID.into(),
+                clanhall_sandbox::google::DEFAULT_SHEET_ID.into(),
             );
             env.insert("GOOGLE_SHEETS_API_URL".into(), sandbox.base_url().into());
         }
@@ -93,7 +93,7 @@ impl TestBot {
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let shutdown = Shutdown::new();
         let app = App::start(
-            sandbox.bot_settings(settings),
+            clanhall::sandbox::run::bot_settings(&sandbox, settings),
             Mode::Sandbox,
             shutdown.clone(),
         )

@@ -173,8 +173,8 @@ fn mentionize(w: &World, content: &str) -> String {
 }
 
 impl Sandbox {
-    fn world(&self) -> std::sync::MutexGuard<'_, World> {
-        self.inner.world.lock().unwrap_or_else(|e| e.into_inner())
+    fn world(&self) -> parking_lot::MutexGuard<'_, World> {
+        self.inner.world.lock()
     }
 
     fn resolve(
@@ -594,6 +594,11 @@ impl Sandbox {
                 .collect(),
             None => Vec::new(),
         }
+    }
+
+    /// A channel or thread by name (with or without `#`) or id.
+    pub fn channel_id(&self, name: &str) -> Option<u64> {
+        find_channel(&self.world(), name)
     }
 
     /// A channel's name by id (threads included).

@@ -2,7 +2,7 @@
 //! interaction callbacks, modals, reactions, command registrations, channel and role
 //! changes. Tests and the console wait on it for "the bot's reply".
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -73,7 +73,7 @@ pub struct ActivityLog {
 impl ActivityLog {
     pub fn push(&self, kind: Kind) -> u64 {
         let seq = {
-            let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+            let mut items = self.items.lock();
             let seq = items.len() as u64 + 1;
             items.push(Activity { seq, kind });
             seq
@@ -84,11 +84,11 @@ impl ActivityLog {
 
     /// The sequence number of the latest activity (0 when none).
     pub fn mark(&self) -> u64 {
-        self.items.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+        self.items.lock().len() as u64
     }
 
     pub fn since(&self, mark: u64) -> Vec<Activity> {
-        let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        let items = self.items.lock();
         items.iter().filter(|a| a.seq > mark).cloned().collect()
     }
 

@@ -5,8 +5,9 @@
 //! session. Dispatches are numbered per session and buffered so a RESUME can replay
 //! whatever was sent while the socket was down.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -51,13 +52,13 @@ struct HubState {
 
 /// Connection and session bookkeeping.
 #[derive(Debug, Default)]
-pub struct GatewayHub {
+pub(crate) struct GatewayHub {
     state: Mutex<HubState>,
 }
 
 impl GatewayHub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HubState> {
+        self.state.lock()
     }
 
     fn open(&self, tx: mpsc::UnboundedSender<Outgoing>) -> u64 {
@@ -86,7 +87,7 @@ impl GatewayHub {
 
     /// Numbers, buffers and sends a dispatch to the live session. Returns whether a
     /// session existed (sent now, or buffered for its RESUME).
-    pub fn dispatch(&self, inner: &Inner, t: &str, d: Value) -> bool {
+    pub(crate) fn dispatch(&self, inner: &Inner, t: &str, d: Value) -> bool {
         let mut s = self.lock();
         let Some(sess) = s.session.as_mut() else {
             inner.record.push(
@@ -115,26 +116,26 @@ impl GatewayHub {
     }
 
     /// Drops every connection without a close frame; sessions stay resumable.
-    pub fn drop_all(&self) {
+    pub(crate) fn drop_all(&self) {
         for tx in self.lock().conns.values() {
             let _ = tx.send(Outgoing::Drop);
         }
     }
 
     /// Asks the client to reconnect (op 7), as Discord does before maintenance.
-    pub fn request_reconnect(&self) {
+    pub(crate) fn request_reconnect(&self) {
         for tx in self.lock().conns.values() {
             let _ = tx.send(Outgoing::Text(json!({"op": 7, "d": null}).to_string()));
         }
     }
 
-    pub fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         let s = self.lock();
         s.session.as_ref().is_some_and(|sess| sess.conn.is_some())
     }
 
     /// (identifies, resumes) seen so far.
-    pub fn counts(&self) -> (u64, u64) {
+    pub(crate) fn counts(&self) -> (u64, u64) {
         let s = self.lock();
         (s.identifies, s.resumes)
     }
@@ -297,7 +298,7 @@ fn identify(inner: &Arc<Inner>, conn: u64, d: &Value) {
         });
     }
     let (ready, guild) = {
-        let w = inner.world.lock().unwrap_or_else(|e| e.into_inner());
+        let w = inner.world.lock();
         let bot = w.users[&super::world::BOT_ID].clone();
         let channels: Vec<_> = w.channels.values().cloned().collect();
         (

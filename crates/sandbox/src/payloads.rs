@@ -11,23 +11,23 @@ use super::state::{ChannelState, MemberState, UserState};
 use super::world::{self, DISCORD_EPOCH_MS, GUILD_ID, GUILD_NAME, OWNER_ID, RoleDef};
 
 /// Snowflakes travel as strings.
-pub fn sf(id: u64) -> Value {
+pub(crate) fn sf(id: u64) -> Value {
     Value::String(id.to_string())
 }
 
-pub fn timestamp(t: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The creation time encoded in a snowflake.
-pub fn snowflake_time(id: u64) -> DateTime<Utc> {
+pub(crate) fn snowflake_time(id: u64) -> DateTime<Utc> {
     let ms = (id >> 22) + DISCORD_EPOCH_MS;
     Utc.timestamp_millis_opt(ms as i64)
         .single()
         .unwrap_or_else(Utc::now)
 }
 
-pub fn user(u: &UserState) -> Value {
+pub(crate) fn user(u: &UserState) -> Value {
     json!({
         "id": sf(u.id),
         "username": u.username,
@@ -41,7 +41,7 @@ pub fn user(u: &UserState) -> Value {
 }
 
 /// A guild member; `with_user` is false inside MESSAGE_CREATE (the author is separate).
-pub fn member(m: &MemberState, u: &UserState, with_user: bool) -> Value {
+pub(crate) fn member(m: &MemberState, u: &UserState, with_user: bool) -> Value {
     let mut v = json!({
         "nick": null,
         "avatar": null,
@@ -59,7 +59,7 @@ pub fn member(m: &MemberState, u: &UserState, with_user: bool) -> Value {
     v
 }
 
-pub fn role(r: &RoleDef) -> Value {
+pub(crate) fn role(r: &RoleDef) -> Value {
     json!({
         "id": sf(r.id),
         "name": r.name,
@@ -76,7 +76,7 @@ pub fn role(r: &RoleDef) -> Value {
     })
 }
 
-pub fn everyone_role() -> Value {
+pub(crate) fn everyone_role() -> Value {
     role(&RoleDef {
         key: "everyone",
         id: GUILD_ID,
@@ -87,7 +87,7 @@ pub fn everyone_role() -> Value {
     })
 }
 
-pub fn channel(c: &ChannelState) -> Value {
+pub(crate) fn channel(c: &ChannelState) -> Value {
     let mut v = json!({
         "id": sf(c.id),
         "type": c.kind,
@@ -119,7 +119,7 @@ pub fn channel(c: &ChannelState) -> Value {
     v
 }
 
-pub fn thread_member(thread_id: u64, user_id: u64) -> Value {
+pub(crate) fn thread_member(thread_id: u64, user_id: u64) -> Value {
     json!({
         "id": sf(thread_id),
         "user_id": sf(user_id),
@@ -128,7 +128,7 @@ pub fn thread_member(thread_id: u64, user_id: u64) -> Value {
     })
 }
 
-pub fn guild_create(
+pub(crate) fn guild_create(
     members: &[(MemberState, UserState)],
     channels: &[ChannelState],
     joined_at: DateTime<Utc>,
@@ -180,7 +180,7 @@ pub fn guild_create(
     })
 }
 
-pub fn application(bot: &UserState, owner: &UserState) -> Value {
+pub(crate) fn application(bot: &UserState, owner: &UserState) -> Value {
     json!({
         "id": sf(bot.id),
         "name": bot.username,
@@ -206,7 +206,7 @@ pub fn application(bot: &UserState, owner: &UserState) -> Value {
     })
 }
 
-pub fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Value {
+pub(crate) fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Value {
     json!({
         "v": 10,
         "user": {
@@ -233,7 +233,7 @@ pub fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Value {
 /// A message as returned by REST and sent in MESSAGE_CREATE (with `guild_id`/`member`
 /// added for the latter by the caller).
 #[allow(clippy::too_many_arguments)]
-pub fn message(
+pub(crate) fn message(
     id: u64,
     channel_id: u64,
     author: &UserState,
@@ -269,7 +269,7 @@ pub fn message(
     v
 }
 
-pub struct InteractionBase<'a> {
+pub(crate) struct InteractionBase<'a> {
     pub id: u64,
     pub token: &'a str,
     pub channel: &'a ChannelState,
@@ -313,12 +313,12 @@ fn interaction(base: &InteractionBase<'_>, kind: u8, data: Value) -> Value {
 }
 
 /// APPLICATION_COMMAND (type 2). `data` is `{id, name, type, options, resolved?}`.
-pub fn command_interaction(base: &InteractionBase<'_>, data: Value) -> Value {
+pub(crate) fn command_interaction(base: &InteractionBase<'_>, data: Value) -> Value {
     interaction(base, 2, data)
 }
 
 /// MESSAGE_COMPONENT (type 3) on `message`.
-pub fn component_interaction(
+pub(crate) fn component_interaction(
     base: &InteractionBase<'_>,
     custom_id: &str,
     component_type: u8,
@@ -335,7 +335,7 @@ pub fn component_interaction(
 }
 
 /// MODAL_SUBMIT (type 5).
-pub fn modal_interaction(
+pub(crate) fn modal_interaction(
     base: &InteractionBase<'_>,
     custom_id: &str,
     fields: &[(String, String)],
@@ -347,7 +347,7 @@ pub fn modal_interaction(
     interaction(base, 5, json!({"custom_id": custom_id, "components": rows}))
 }
 
-pub fn reaction_add(
+pub(crate) fn reaction_add(
     user_id: u64,
     channel_id: u64,
     message_id: u64,
@@ -370,14 +370,14 @@ pub fn reaction_add(
 }
 
 /// Discord's error body for REST failures.
-pub fn error(code: u32, message: &str) -> Value {
+pub(crate) fn error(code: u32, message: &str) -> Value {
     json!({"code": code, "message": message})
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::state::World;
+    use crate::state::World;
     use serenity::all as s;
 
     fn world() -> World {
@@ -434,7 +434,7 @@ mod tests {
             ChannelState {
                 id: thread_id,
                 name: "W0001-rue".into(),
-                kind: crate::sandbox::state::PRIVATE_THREAD,
+                kind: crate::state::PRIVATE_THREAD,
                 parent_id: Some(world::channel("welcome").unwrap().id),
                 topic: None,
                 position: 0,
@@ -597,7 +597,7 @@ mod tests {
         let t = ChannelState {
             id,
             name: "W0002-max-member".into(),
-            kind: crate::sandbox::state::PUBLIC_THREAD,
+            kind: crate::state::PUBLIC_THREAD,
             parent_id: Some(world::channel("welcome").unwrap().id),
             topic: None,
             position: 0,

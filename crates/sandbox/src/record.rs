@@ -2,8 +2,8 @@
 //! status, and each gateway frame in both directions. Tests assert on it ("the bot
 //! fetched the token once", "no message was posted", "it resumed instead of identifying").
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -50,7 +50,7 @@ impl Record {
         status: Option<u16>,
         body: Value,
     ) {
-        let mut g = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.entries.lock();
         g.0 += 1;
         let seq = g.0;
         if g.1.len() >= CAPACITY {
@@ -68,13 +68,7 @@ impl Record {
     }
 
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .iter()
-            .cloned()
-            .collect()
+        self.entries.lock().1.iter().cloned().collect()
     }
 
     pub fn filter(&self, channel: Channel) -> Vec<Entry> {

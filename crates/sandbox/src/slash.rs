@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 /// Looks up names typed by a person: `@staff`, `#general`, `@&Staff`.
-pub trait Resolver {
+pub(crate) trait Resolver {
     fn user(&self, s: &str) -> Option<u64>;
     fn channel(&self, s: &str) -> Option<u64>;
     fn role(&self, s: &str) -> Option<u64>;
@@ -13,14 +13,14 @@ pub trait Resolver {
 
 /// Ids mentioned by the options, for the interaction's `resolved` map.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Mentioned {
+pub(crate) struct Mentioned {
     pub users: Vec<u64>,
     pub channels: Vec<u64>,
     pub roles: Vec<u64>,
 }
 
 /// Splits on whitespace, keeping "double quoted" runs together.
-pub fn tokenize(line: &str) -> Vec<String> {
+pub(crate) fn tokenize(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -80,7 +80,7 @@ fn convert(opt: &Value, raw: &str, r: &dyn Resolver, m: &mut Mentioned) -> Resul
         3 => json!(raw),
         4 => json!(raw.parse::<i64>().map_err(|_| bad("a whole number"))?),
         10 => json!(raw.parse::<f64>().map_err(|_| bad("a number"))?),
-        5 => json!(crate::settings::parse_bool(raw).map_err(|_| bad("true or false"))?),
+        5 => json!(parse_bool(raw).ok_or_else(|| bad("true or false"))?),
         6 => {
             let id = r.user(raw).ok_or_else(|| bad("a member of the guild"))?;
             m.users.push(id);
@@ -179,7 +179,7 @@ fn fill(
 }
 
 /// Builds the interaction `data` for `line` (with or without the leading `/`).
-pub fn build(
+pub(crate) fn build(
     commands: &[Value],
     line: &str,
     r: &dyn Resolver,
@@ -265,6 +265,15 @@ pub fn build(
         json!({"id": cmd["id"], "name": cmd["name"], "type": cmd["type"].as_u64().unwrap_or(1), "guild_id": cmd["guild_id"], "options": options}),
         mentioned,
     ))
+}
+
+/// A boolean option as Discord's client accepts it typed.
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! prove the bot copes (a 429 with `retry_after`, a 500, a slow or hanging endpoint, a
 //! dropped gateway socket, a refused RESUME, heartbeats that are never acknowledged).
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,20 +49,17 @@ impl Faults {
         fault: HttpFault,
         times: Option<u32>,
     ) {
-        self.http
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(HttpRule {
-                method: method.map(|m| m.to_ascii_uppercase()),
-                path_contains: path_contains.to_owned(),
-                fault,
-                remaining: times,
-            });
+        self.http.lock().push(HttpRule {
+            method: method.map(|m| m.to_ascii_uppercase()),
+            path_contains: path_contains.to_owned(),
+            fault,
+            remaining: times,
+        });
     }
 
     /// The fault to apply to this request, consuming one use of the rule.
     pub fn take_http(&self, method: &str, path: &str) -> Option<HttpFault> {
-        let mut rules = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rules = self.http.lock();
         let i = rules.iter().position(|r| {
             r.method
                 .as_deref()
@@ -81,35 +78,28 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.http.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        *self.gateway.lock().unwrap_or_else(|e| e.into_inner()) = GatewayFaults::default();
+        self.http.lock().clear();
+        *self.gateway.lock() = GatewayFaults::default();
     }
 
     pub fn refuse_gateway_for(&self, d: Duration) {
-        self.gateway
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .refuse_until = Some(Instant::now() + d);
+        self.gateway.lock().refuse_until = Some(Instant::now() + d);
     }
 
     pub fn gateway_refused(&self) -> bool {
         self.gateway
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .refuse_until
             .is_some_and(|t| Instant::now() < t)
     }
 
     pub fn refuse_resume(&self, times: u32) {
-        self.gateway
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .refuse_resume = times;
+        self.gateway.lock().refuse_resume = times;
     }
 
     /// Whether this RESUME must be refused (consumes one).
     pub fn take_refuse_resume(&self) -> bool {
-        let mut g = self.gateway.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.gateway.lock();
         if g.refuse_resume > 0 {
             g.refuse_resume -= 1;
             true
@@ -119,17 +109,11 @@ impl Faults {
     }
 
     pub fn set_stop_acks(&self, stop: bool) {
-        self.gateway
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop_acks = stop;
+        self.gateway.lock().stop_acks = stop;
     }
 
     pub fn acks_stopped(&self) -> bool {
-        self.gateway
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop_acks
+        self.gateway.lock().stop_acks
     }
 }
 
