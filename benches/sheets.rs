@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use clanhall::app::App;
-use clanhall::cache::{BucketId, RefreshTrigger};
+use clanhall::cache::{BucketId, RefreshOutcome, RefreshTrigger};
 use clanhall::runtime::{Shutdown, ShutdownReason};
 use clanhall::settings::{Mode, Settings};
 use clanhall::sheets::Table;
@@ -76,7 +76,7 @@ fn parse_bench(rows: &[Vec<String>], n: usize) {
         let t0 = Instant::now();
         // Building the table (blank-row filtering, padding) is part of every read.
         let table = Table::from_rows("Clans", raw);
-        let list = clanhall::recruitment::clans::parse(&table).expect("valid headers");
+        let list = clanhall::tabs::clans::parse(&table).expect("valid headers");
         times.push(t0.elapsed());
         count = std::hint::black_box(list).clans.len();
     }
@@ -149,7 +149,7 @@ fn main() {
                 .refresh(&BucketId::ALL, RefreshTrigger::Manual, "bench", None)
                 .await;
             times.push(t0.elapsed());
-            assert!(reports.iter().all(|r| r.result == "ok"), "{reports:?}");
+            assert!(reports.iter().all(|r| r.result == RefreshOutcome::Ok), "{reports:?}");
         }
         let requests = reads() - before;
         times.sort();

@@ -44,6 +44,9 @@ pub enum FileError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// The blocking-pool task doing the file work failed (it panicked or was cancelled).
+    #[error("file worker failed: {0}")]
+    Worker(String),
 }
 
 /// Replaces `path` with `bytes` atomically (temp file + fsync + rename + dir fsync).

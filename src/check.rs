@@ -85,7 +85,7 @@ pub fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
         json: json!({
             "ok": ok,
             "mode": mode,
-            "version": crate::app::VERSION,
+            "version": crate::VERSION,
             "problems": problems,
             "settings": settings,
         }),
@@ -127,7 +127,7 @@ pub async fn workbook(
     use crate::config::CONFIG_TAB;
     use crate::sheets::{Workbook, mirror};
 
-    let cfg = crate::config::load(sources, None).await?;
+    let cfg = crate::config::load(sources, None, chrono::Utc::now()).await?;
     let mut out = Vec::new();
     let config_problems: Vec<String> = cfg
         .issues
@@ -187,7 +187,7 @@ pub async fn workbook(
         wanted
             .entry(sources.read_key(m.workbook))
             .or_default()
-            .push(m.tab(&cfg));
+            .push(m.tab(&cfg.tabs));
     }
     let mut tabs = std::collections::BTreeMap::new();
     for (wb, names) in wanted {
@@ -224,7 +224,7 @@ pub async fn workbook(
         });
     }
     for m in mirror::ALL {
-        let tab = m.tab(&cfg);
+        let tab = m.tab(&cfg.tabs);
         let (status, rows, problems) = match tabs.get(&tab).cloned().flatten() {
             None => ("missing", 0, vec![missing(&tab)]),
             Some(t) => match m.validate(&t) {
@@ -250,7 +250,7 @@ pub async fn check_workbook(summary: Summary, settings: &Settings) -> Summary {
     let clock: std::sync::Arc<dyn crate::runtime::Clock> =
         std::sync::Arc::new(crate::runtime::SystemClock);
     let metrics = std::sync::Arc::new(crate::telemetry::metrics::Metrics::new(
-        crate::app::VERSION,
+        crate::VERSION,
         &settings.env_name,
     ));
     let sources = match crate::sheets::Sources::from_settings(settings, clock, metrics).await {

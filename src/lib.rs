@@ -21,9 +21,8 @@ pub mod check;
 pub mod config;
 pub mod discord;
 pub mod health;
-pub mod onboarding;
+pub mod message;
 pub mod ops;
-pub mod recruitment;
 pub mod redact;
 pub mod runtime;
 #[cfg(feature = "sandbox")]
@@ -32,5 +31,10 @@ pub mod scheduler;
 pub mod settings;
 pub mod sheets;
 pub mod store;
+pub mod tabs;
 pub mod telemetry;
+pub mod util;
 pub mod watchdog;
+
+/// The version of this build, shown by `--version`, `ops health` and `/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

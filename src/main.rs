@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use clanhall::app::{App, VERSION};
+use clanhall::VERSION;
+use clanhall::app::App;
 use clanhall::runtime::{Shutdown, shutdown::spawn_signal_listener};
 #[cfg(feature = "sandbox")]
 use clanhall::sandbox::{self, run::Frontend};

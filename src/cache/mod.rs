@@ -22,14 +22,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{ConfigRegistry, ConfigSnapshot};
-use crate::onboarding::questions::{self, QuestionSet};
-use crate::ops::alerts::{Alert, AlertSink, LogAlerts, Severity};
-use crate::recruitment::clans::{self, ClanList};
-use crate::recruitment::templates::{self, Templates};
-use crate::scheduler::Schedule;
+use crate::message::alert::{Alert, AlertSink, LogAlerts, Severity};
+use crate::runtime::Clock;
+use crate::scheduler::{JobError, Schedule};
 use crate::sheets::{Sources, Table, Workbook};
+use crate::tabs::clans::{self, ClanList};
+use crate::tabs::questions::{self, QuestionSet};
+use crate::tabs::templates::{self, Templates};
 use crate::telemetry::events::Telemetry;
 use crate::telemetry::metrics::{BucketLabels, BucketResultLabels, Metrics};
+use tokio_util::task::TaskTracker;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +149,44 @@ impl RefreshTrigger {
     }
 }
 
+/// How one bucket's refresh ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum RefreshOutcome {
+    /// Fresh data, first try.
+    #[serde(rename = "ok")]
+    Ok,
+    /// Fresh data after retries.
+    #[serde(rename = "retry_ok")]
+    RetryOk,
+    /// No fresh data; the last good data stays in use.
+    #[serde(rename = "fail")]
+    Failed,
+    /// Not attempted: the bucket was already refreshing.
+    #[serde(rename = "skipped")]
+    Skipped,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshOutcome::Ok => "ok",
+            RefreshOutcome::RetryOk => "retry_ok",
+            RefreshOutcome::Failed => "fail",
+            RefreshOutcome::Skipped => "skipped",
+        }
+    }
+
+    pub fn failed(self) -> bool {
+        self == RefreshOutcome::Failed
+    }
+}
+
+impl std::fmt::Display for RefreshOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What a bucket holds.
 #[derive(Debug, Clone)]
 pub enum Data {
@@ -215,7 +255,7 @@ fn tab_key(id: BucketId) -> &'static str {
 #[derive(Debug, Clone, Default)]
 struct State {
     last_refresh_at: Option<DateTime<Utc>>,
-    last_result: Option<&'static str>,
+    last_result: Option<RefreshOutcome>,
     retries: u32,
     last_actor: Option<String>,
     last_trigger: Option<RefreshTrigger>,
@@ -243,7 +283,7 @@ pub struct BucketView {
     pub age_sec: Option<u64>,
     pub stale: bool,
     pub last_refresh_at: Option<DateTime<Utc>>,
-    pub last_result: Option<&'static str>,
+    pub last_result: Option<RefreshOutcome>,
     pub retries: u32,
     pub last_actor: Option<String>,
     pub last_trigger: Option<RefreshTrigger>,
@@ -260,8 +300,7 @@ pub struct BucketView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefreshReport {
     pub bucket: BucketId,
-    /// `ok`, `retry_ok`, `fail`, or `skipped` (already refreshing).
-    pub result: &'static str,
+    pub result: RefreshOutcome,
     pub retries: u32,
     pub items: Option<usize>,
     pub ms: u64,
@@ -270,26 +309,68 @@ pub struct RefreshReport {
     pub pending: bool,
 }
 
+impl RefreshReport {
+    fn fresh(bucket: BucketId, retries: u32, items: usize, ms: u64) -> Self {
+        RefreshReport {
+            bucket,
+            result: if retries > 0 {
+                RefreshOutcome::RetryOk
+            } else {
+                RefreshOutcome::Ok
+            },
+            retries,
+            items: Some(items),
+            ms,
+            error: None,
+            pending: false,
+        }
+    }
+
+    fn failed(bucket: BucketId, retries: u32, error: String, ms: u64) -> Self {
+        RefreshReport {
+            bucket,
+            result: RefreshOutcome::Failed,
+            retries,
+            items: None,
+            ms,
+            error: Some(error),
+            pending: false,
+        }
+    }
+}
+
+/// What the cache is built from.
+pub struct CacheDeps {
+    pub sources: Sources,
+    pub config: Arc<ConfigRegistry>,
+    pub telemetry: Arc<Telemetry>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    /// Refreshes run as tasks on the process's tracker, so shutdown waits for them.
+    pub tasks: TaskTracker,
+}
+
 pub struct Cache {
     buckets: BTreeMap<BucketId, Bucket>,
     sources: Sources,
     config: Arc<ConfigRegistry>,
     telemetry: Arc<Telemetry>,
     metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    tasks: TaskTracker,
     alerts: arc_swap::ArcSwap<Arc<dyn AlertSink>>,
 }
 
-fn lock(m: &Mutex<State>) -> parking_lot::MutexGuard<'_, State> {
-    m.lock()
-}
-
 impl Cache {
-    pub fn new(
-        sources: Sources,
-        config: Arc<ConfigRegistry>,
-        telemetry: Arc<Telemetry>,
-        metrics: Arc<Metrics>,
-    ) -> Arc<Cache> {
+    pub fn new(deps: CacheDeps) -> Arc<Cache> {
+        let CacheDeps {
+            sources,
+            config,
+            telemetry,
+            metrics,
+            clock,
+            tasks,
+        } = deps;
         let buckets = BucketId::ALL
             .into_iter()
             .map(|id| {
@@ -309,6 +390,8 @@ impl Cache {
             config,
             telemetry,
             metrics: metrics.clone(),
+            clock,
+            tasks,
             alerts: arc_swap::ArcSwap::from_pointee(alerts),
         });
         let weak = Arc::downgrade(&cache);
@@ -373,11 +456,11 @@ impl Cache {
 
     pub fn views(&self) -> Vec<BucketView> {
         let cfg = self.config.get();
-        let now = Utc::now();
+        let now = self.clock.utc();
         self.buckets
             .iter()
             .map(|(id, b)| {
-                let s = lock(&b.state).clone();
+                let s = b.state.lock().clone();
                 let (schedule, _) = id.schedule(&cfg);
                 let ttl = ttl_of(&schedule, now);
                 let age = s.data_at.map(|t| (now - t).to_std().unwrap_or_default());
@@ -417,16 +500,11 @@ impl Cache {
         let mut reports = Vec::new();
         let mut groups: BTreeMap<Workbook, Vec<BucketId>> = BTreeMap::new();
         for id in ids {
-            let mut s = lock(&self.buckets[id].state);
+            let mut s = self.buckets[id].state.lock();
             if s.refreshing {
                 reports.push(RefreshReport {
-                    bucket: *id,
-                    result: "skipped",
-                    retries: 0,
-                    items: None,
-                    ms: 0,
-                    error: Some("already refreshing".into()),
-                    pending: false,
+                    result: RefreshOutcome::Skipped,
+                    ..RefreshReport::failed(*id, 0, "already refreshing".into(), 0)
                 });
                 continue;
             }
@@ -446,7 +524,7 @@ impl Cache {
                 crate::telemetry::current_trace_id().unwrap_or_else(crate::telemetry::new_trace_id);
             let span = tracing::info_span!("refresh", trace = %trace);
             let ids2 = ids.clone();
-            let handle = tokio::spawn(tracing::Instrument::instrument(
+            let handle = self.tasks.spawn(tracing::Instrument::instrument(
                 async move { me.refresh_group(wb, &ids2, trigger, &actor, &trace).await },
                 span,
             ));
@@ -463,29 +541,31 @@ impl Cache {
                 Some(Ok(r)) => reports.extend(r),
                 Some(Err(join)) => {
                     for id in &ids {
-                        lock(&self.buckets[id].state).refreshing = false;
-                        reports.push(RefreshReport {
-                            bucket: *id,
-                            result: "fail",
-                            retries: 0,
-                            items: None,
-                            ms: started.elapsed().as_millis() as u64,
-                            error: Some(format!("the refresh task failed: {join}")),
-                            pending: false,
-                        });
+                        self.buckets[id].state.lock().refreshing = false;
+                        reports.push(RefreshReport::failed(
+                            *id,
+                            0,
+                            format!("the refresh task failed: {join}"),
+                            started.elapsed().as_millis() as u64,
+                        ));
                     }
                 }
                 None => {
                     let w = wait.unwrap_or_default();
                     for id in &ids {
+                        let why = format!(
+                            "no answer from the {} workbook within {:.1}s; still trying in the background",
+                            id.workbook().as_str(),
+                            w.as_secs_f64()
+                        );
                         reports.push(RefreshReport {
-                            bucket: *id,
-                            result: "fail",
-                            retries: 0,
-                            items: None,
-                            ms: started.elapsed().as_millis() as u64,
-                            error: Some(format!("no answer from the {} workbook within {:.1}s; still trying in the background", id.workbook().as_str(), w.as_secs_f64())),
                             pending: true,
+                            ..RefreshReport::failed(
+                                *id,
+                                0,
+                                why,
+                                started.elapsed().as_millis() as u64,
+                            )
                         });
                     }
                 }
@@ -509,118 +589,120 @@ impl Cache {
         tabs.dedup();
         let t0 = Instant::now();
         let read = self.sources.get(wb).read_tabs(&tabs).await;
-        let latency = t0.elapsed();
+        let ms = t0.elapsed().as_millis() as u64;
         let mut reports = Vec::new();
         // `clans` and `clan_tags` read the same tab: parse it once per refresh.
         let mut clans_parsed: Option<Arc<ClanList>> = None;
         for id in ids {
-            let parsed = |r: &crate::sheets::TabsRead| match (id, &clans_parsed) {
-                (BucketId::ClanTags, Some(list)) => Ok(tags_of(list)),
-                _ => parse_bucket(*id, &r.tabs, &cfg),
-            };
-            let (result, retries, error, items) = match &read {
-                Ok(r) => match parsed(r) {
-                    Ok(data) => {
-                        if let Data::Clans(list) = &data {
-                            clans_parsed = Some(list.clone());
+            let report = match &read {
+                Ok(r) => {
+                    let parsed = match (id, &clans_parsed) {
+                        (BucketId::ClanTags, Some(list)) => Ok(tags_of(list)),
+                        _ => parse_bucket(*id, &r.tabs, &cfg),
+                    };
+                    match parsed {
+                        Ok(data) => {
+                            if let Data::Clans(list) = &data {
+                                clans_parsed = Some(list.clone());
+                            }
+                            let items = self.install(*id, data);
+                            RefreshReport::fresh(*id, r.retries, items, ms)
                         }
-                        let items = data.items();
-                        let warnings = data.warnings();
-                        self.buckets[id].data.store(Some(Arc::new(data)));
-                        let mut s = lock(&self.buckets[id].state);
-                        s.data_at = Some(Utc::now());
-                        s.warnings = warnings;
-                        (
-                            if r.retries > 0 { "retry_ok" } else { "ok" },
-                            r.retries,
-                            None,
-                            Some(items),
-                        )
+                        Err(e) => {
+                            self.alert_bad_tab(*id, &e).await;
+                            RefreshReport::failed(*id, r.retries, e, ms)
+                        }
                     }
-                    Err(e) => {
-                        self.alert_bad_tab(*id, &e).await;
-                        ("fail", r.retries, Some(e), None)
-                    }
-                },
+                }
                 Err(e) => {
                     if trigger == RefreshTrigger::Schedule {
                         self.alert_read_failure(*id, &e.to_string()).await;
                     }
-                    ("fail", 0, Some(e.to_string()), None)
+                    RefreshReport::failed(*id, 0, e.to_string(), ms)
                 }
             };
-            let previous = lock(&self.buckets[id].state).last_result;
-            if previous == Some("fail") && result != "fail" {
-                self.post_recovered(*id, trigger, actor).await;
-            }
-            {
-                let mut s = lock(&self.buckets[id].state);
-                s.refreshing = false;
-                s.last_refresh_at = Some(Utc::now());
-                s.last_result = Some(result);
-                s.retries = retries;
-                s.last_actor = Some(actor.to_owned());
-                s.last_trigger = Some(trigger);
-                s.last_error = error.clone();
-                s.latency = Some(latency);
-            }
-            self.metrics
-                .refreshes
-                .get_or_create(&BucketResultLabels {
-                    bucket: id.as_str(),
-                    result,
-                })
-                .inc();
-            let kept = self.data(*id).map(|d| d.items());
-            self.telemetry.emit(
-                "cache_refresh",
-                trace,
-                serde_json::json!({
-                    "bucket": id.as_str(),
-                    "trigger": trigger.as_str(),
-                    "actor": actor,
-                    "result": result,
-                    "retries": retries,
-                    "ms": latency.as_millis() as u64,
-                    "items": items,
-                    "kept_items": if items.is_none() { kept } else { None },
-                    "error": error,
-                }),
-            );
-            if result == "fail" {
-                tracing::warn!(
-                    bucket = id.as_str(),
-                    trigger = trigger.as_str(),
-                    actor,
-                    retries,
-                    ms = latency.as_millis() as u64,
-                    error = error.as_deref().unwrap_or(""),
-                    kept_items = kept,
-                    "cache refresh failed; last good data kept"
-                );
-            } else {
-                tracing::info!(
-                    bucket = id.as_str(),
-                    trigger = trigger.as_str(),
-                    actor,
-                    result,
-                    retries,
-                    ms = latency.as_millis() as u64,
-                    items,
-                    "cache refreshed"
-                );
-            }
-            reports.push(RefreshReport {
-                bucket: *id,
-                result,
-                retries,
-                items,
-                ms: latency.as_millis() as u64,
-                error,
-                pending: false,
-            });
+            self.record(&report, trigger, actor, trace).await;
+            reports.push(report);
         }
         reports
+    }
+
+    /// Swaps fresh data in; returns how many items it holds.
+    fn install(&self, id: BucketId, data: Data) -> usize {
+        let items = data.items();
+        let warnings = data.warnings();
+        self.buckets[&id].data.store(Some(Arc::new(data)));
+        let mut s = self.buckets[&id].state.lock();
+        s.data_at = Some(self.clock.utc());
+        s.warnings = warnings;
+        items
+    }
+
+    /// Records one bucket's refresh: its state, metrics, telemetry, the log line, and a
+    /// "recovered" post when it had been failing.
+    async fn record(&self, r: &RefreshReport, trigger: RefreshTrigger, actor: &str, trace: &str) {
+        let id = r.bucket;
+        let previous = self.buckets[&id].state.lock().last_result;
+        if previous.is_some_and(RefreshOutcome::failed) && !r.result.failed() {
+            self.post_recovered(id, trigger, actor).await;
+        }
+        {
+            let mut s = self.buckets[&id].state.lock();
+            s.refreshing = false;
+            s.last_refresh_at = Some(self.clock.utc());
+            s.last_result = Some(r.result);
+            s.retries = r.retries;
+            s.last_actor = Some(actor.to_owned());
+            s.last_trigger = Some(trigger);
+            s.last_error = r.error.clone();
+            s.latency = Some(Duration::from_millis(r.ms));
+        }
+        self.metrics
+            .refreshes
+            .get_or_create(&BucketResultLabels {
+                bucket: id.as_str(),
+                result: r.result.as_str(),
+            })
+            .inc();
+        let kept = self.data(id).map(|d| d.items());
+        self.telemetry.emit(
+            "cache_refresh",
+            trace,
+            serde_json::json!({
+                "bucket": id.as_str(),
+                "trigger": trigger.as_str(),
+                "actor": actor,
+                "result": r.result,
+                "retries": r.retries,
+                "ms": r.ms,
+                "items": r.items,
+                "kept_items": if r.items.is_none() { kept } else { None },
+                "error": r.error,
+            }),
+        );
+        if r.result.failed() {
+            tracing::warn!(
+                bucket = id.as_str(),
+                trigger = trigger.as_str(),
+                actor,
+                retries = r.retries,
+                ms = r.ms,
+                error = r.error.as_deref().unwrap_or(""),
+                kept_items = kept,
+                "cache refresh failed; last good data kept"
+            );
+        } else {
+            tracing::info!(
+                bucket = id.as_str(),
+                trigger = trigger.as_str(),
+                actor,
+                result = r.result.as_str(),
+                retries = r.retries,
+                ms = r.ms,
+                items = r.items,
+                "cache refreshed"
+            );
+        }
     }
 
     async fn alert(
@@ -687,57 +769,6 @@ impl Cache {
     }
 }
 
-/// A refresh result table for Discord (`ops refresh`, log-channel summaries).
-pub fn report_table(reports: &[RefreshReport]) -> String {
-    let mut out = String::from("```\nbucket                result    retries  items   ms\n");
-    for r in reports {
-        out.push_str(&format!(
-            "{:<21} {:<9} {:>7} {:>6} {:>5}\n",
-            r.bucket.as_str(),
-            r.result,
-            r.retries,
-            r.items.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-            r.ms
-        ));
-    }
-    out.push_str("```");
-    let errors: Vec<String> = reports
-        .iter()
-        .filter_map(|r| {
-            r.error
-                .as_ref()
-                .map(|e| format!("• {}: {e}", r.bucket.as_str()))
-        })
-        .collect();
-    if !errors.is_empty() {
-        out.push('\n');
-        out.push_str(&errors.join("\n"));
-    }
-    out
-}
-
-/// A refresh summary as a log-channel embed.
-pub fn summary_embed(
-    title: &str,
-    trigger: &str,
-    reports: &[RefreshReport],
-) -> crate::discord::embed::Embed {
-    use crate::discord::embed::{COLOR_OK, COLOR_WARN, Embed};
-    let failed = reports.iter().filter(|r| r.result == "fail").count();
-    let color = if failed == 0 { COLOR_OK } else { COLOR_WARN };
-    let head = if failed == 0 {
-        format!("♻️ {} bucket(s) refreshed ({trigger}).", reports.len())
-    } else {
-        format!(
-            "♻️ {failed} of {} bucket(s) failed ({trigger}); their last good data stays in use.",
-            reports.len()
-        )
-    };
-    Embed::new(title)
-        .description(format!("{head}\n{}", report_table(reports)))
-        .color(color)
-}
-
 /// The caches as a health component: degraded while a bucket's last refresh failed.
 pub struct CacheHealth {
     pub cache: Arc<Cache>,
@@ -766,7 +797,7 @@ impl crate::runtime::ComponentCheck for CacheHealth {
         let views = with_next_runs(self.cache.views(), &self.scheduler.views());
         let failed: Vec<String> = views
             .iter()
-            .filter(|v| v.last_result == Some("fail"))
+            .filter(|v| v.last_result.is_some_and(RefreshOutcome::failed))
             .map(|v| {
                 format!(
                     "{}: {}",
@@ -801,16 +832,21 @@ pub fn refresh_job(
         move |_ctx| {
             let cache = cache.clone();
             async move {
-                let r = cache
+                let reports = cache
                     .refresh(&[id], RefreshTrigger::Schedule, "scheduler", None)
                     .await;
-                let r = r.into_iter().next().ok_or("no refresh report")?;
-                match r.result {
-                    "fail" => Err(r.error.unwrap_or_else(|| "refresh failed".into())),
-                    _ => Ok(
-                        serde_json::json!({"result": r.result, "retries": r.retries, "items": r.items}),
-                    ),
+                let Some(r) = reports.into_iter().next() else {
+                    return Err(JobError::Incomplete(format!(
+                        "the refresh of {} reported nothing",
+                        id.as_str()
+                    )));
+                };
+                if r.result.failed() {
+                    return Err(JobError::Incomplete(
+                        r.error.unwrap_or_else(|| "refresh failed".into()),
+                    ));
                 }
+                Ok(serde_json::json!({"result": r.result, "retries": r.retries, "items": r.items}))
             }
         },
     )
@@ -843,34 +879,5 @@ mod tests {
             BucketId::OnboardingQuestions.workbook(),
             Workbook::Onboarding
         );
-    }
-
-    #[test]
-    fn table_lists_each_bucket_and_errors() {
-        let t = report_table(&[
-            RefreshReport {
-                bucket: BucketId::Clans,
-                result: "retry_ok",
-                retries: 2,
-                items: Some(30),
-                ms: 812,
-                error: None,
-                pending: false,
-            },
-            RefreshReport {
-                bucket: BucketId::OnboardingQuestions,
-                result: "fail",
-                retries: 0,
-                items: None,
-                ms: 1500,
-                error: Some("no answer".into()),
-                pending: true,
-            },
-        ]);
-        assert!(
-            t.contains("clans                 retry_ok        2     30   812"),
-            "{t}"
-        );
-        assert!(t.ends_with("• onboarding_questions: no answer"), "{t}");
     }
 }

@@ -21,19 +21,22 @@ pub use last_good::LastGood;
 pub use snapshot::{CONFIG_TAB, ConfigIssue, ConfigSnapshot, Roles};
 pub use toggles::Toggles;
 
-use crate::ops::alerts::{Alert, AlertSink, Severity};
+use crate::message::alert::{Alert, AlertSink, Severity};
+use crate::runtime::Clock;
 use crate::sheets::{SheetsError, Sources, Workbook};
 
 pub struct ConfigRegistry {
     current: ArcSwap<ConfigSnapshot>,
     loaded_at: ArcSwap<DateTime<Utc>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl ConfigRegistry {
-    pub fn new(initial: ConfigSnapshot) -> Self {
+    pub fn new(initial: ConfigSnapshot, clock: Arc<dyn Clock>) -> Self {
         Self {
             current: ArcSwap::from_pointee(initial),
-            loaded_at: ArcSwap::from_pointee(Utc::now()),
+            loaded_at: ArcSwap::from_pointee(clock.utc()),
+            clock,
         }
     }
 
@@ -48,7 +51,7 @@ impl ConfigRegistry {
 
     pub fn replace(&self, next: ConfigSnapshot) {
         self.current.store(Arc::new(next));
-        self.loaded_at.store(Arc::new(Utc::now()));
+        self.loaded_at.store(Arc::new(self.clock.utc()));
     }
 
     /// Whether a feature toggle is on right now.
@@ -63,9 +66,10 @@ impl ConfigRegistry {
 pub async fn load(
     sources: &Sources,
     keep: Option<&LastGood>,
+    now: DateTime<Utc>,
 ) -> Result<ConfigSnapshot, SheetsError> {
     let source = sources.get(Workbook::Recruitment);
-    let default_toggles = snapshot::TabNames::default().feature_toggles;
+    let default_toggles = crate::sheets::TabNames::default().feature_toggles;
     let mut read = source
         .read_tabs(&[CONFIG_TAB.to_owned(), default_toggles.clone()])
         .await?;
@@ -76,8 +80,7 @@ pub async fn load(
     {
         // A small file, but written with fsync: off the async workers.
         let (keep, source) = (keep.clone(), snap.source.clone());
-        let saved =
-            tokio::task::spawn_blocking(move || keep.save(&table, &source, Utc::now())).await;
+        let saved = tokio::task::spawn_blocking(move || keep.save(&table, &source, now)).await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, "could not keep the last good Config tab");
         }
@@ -100,8 +103,12 @@ pub async fn load(
 
 /// The first load. A workbook that cannot be read gives every toggle off, on the last
 /// good Config tab's roles and channels when one was kept, else on defaults.
-pub async fn load_initial(sources: &Sources, keep: &LastGood) -> ConfigSnapshot {
-    match load(sources, Some(keep)).await {
+pub async fn load_initial(
+    sources: &Sources,
+    keep: &LastGood,
+    now: DateTime<Utc>,
+) -> ConfigSnapshot {
+    match load(sources, Some(keep), now).await {
         Ok(s) => s,
         Err(e) => unreadable(&sources.recruitment.label(), &e, keep.read()),
     }

@@ -9,32 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::sheets::Table;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TabNames {
-    pub clans: String,
-    pub templates: String,
-    pub feature_toggles: String,
-    pub reservations: String,
-    pub questions: String,
-    pub tickets: String,
-    pub sessions: String,
-}
-
-impl Default for TabNames {
-    fn default() -> Self {
-        Self {
-            clans: "Clans".into(),
-            templates: "WelcomeTemplates".into(),
-            feature_toggles: "FeatureToggles".into(),
-            reservations: "Reservations".into(),
-            questions: "Questions".into(),
-            tickets: "WelcomeTickets".into(),
-            sessions: "OnboardingSessions".into(),
-        }
-    }
-}
+use crate::sheets::{TabNames, Table};
+use crate::util::duration;
+use crate::util::ids::{parse_id_list, parse_snowflake};
 
 /// Role ids per tier, and the user ids of clan leads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -193,64 +170,6 @@ pub fn is_known_key(key: &str) -> bool {
         || key.strip_prefix("REFRESH_").is_some_and(|b| !b.is_empty())
 }
 
-/// Parses one Discord id: digits (17-20), or a mention such as `<@&123…>` / `<#123…>`.
-pub fn parse_snowflake(s: &str) -> Option<u64> {
-    let t = s
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim_start_matches(['@', '#', '&', '!']);
-    ((17..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| t.parse().ok())
-        .flatten()
-}
-
-/// Parses a list of ids separated by commas, semicolons or whitespace. Returns the valid
-/// ids and the entries that are not ids.
-pub fn parse_id_list(s: &str) -> (Vec<u64>, Vec<String>) {
-    let mut ids = Vec::new();
-    let mut bad = Vec::new();
-    for part in s
-        .split([',', ';', ' ', '\n', '\t'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        match parse_snowflake(part) {
-            Some(id) if !ids.contains(&id) => ids.push(id),
-            Some(_) => {}
-            None => bad.push(part.to_owned()),
-        }
-    }
-    (ids, bad)
-}
-
-/// Parses `90s`, `15m`, `3h`, `1d`, `2w` (a bare number is hours, the predecessor's habit
-/// for the ladder keys).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s.as_str(), "h"),
-    };
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "s" | "sec" | "secs" => n,
-        "m" | "min" | "mins" => n * 60,
-        "h" | "hr" | "hrs" | "hour" | "hours" => n * 3600,
-        "d" | "day" | "days" => n * 86_400,
-        "w" | "week" | "weeks" => n * 604_800,
-        _ => return None,
-    };
-    (secs > 0).then(|| Duration::from_secs(secs))
-}
-
-/// Parses `HH:MM` (24 h, UTC).
-pub fn parse_time_of_day(s: &str) -> Option<(u8, u8)> {
-    let (h, m) = s.trim().split_once(':')?;
-    let (h, m): (u8, u8) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60 && s.trim().len() <= 5).then_some((h, m))
-}
-
 /// Parses the Config tab. `table` is `None` when the tab is missing; the snapshot is then
 /// all defaults with one issue saying so.
 pub fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
@@ -385,7 +304,7 @@ fn apply(snap: &mut ConfigSnapshot) {
     }
 
     if let Some(v) = get("REPORT_DAILY_POST_TIME") {
-        match parse_time_of_day(v) {
+        match duration::parse_time_of_day(v) {
             Some(t) => snap.report_daily_post_time = Some(t),
             None => issue(
                 "REPORT_DAILY_POST_TIME",
@@ -401,9 +320,9 @@ fn apply(snap: &mut ConfigSnapshot) {
         ("ONB_CLOSE_AFTER", &mut ladder.close_after),
     ] {
         if let Some(v) = get(key) {
-            match parse_duration(v) {
-                Some(d) => *slot = d,
-                None => issue(key, v, "a duration such as 3h, 24h or 2d"),
+            match duration::parse(v) {
+                Ok(d) => *slot = d,
+                Err(e) => issue(key, v, &format!("a duration such as 3h, 24h or 2d ({e})")),
             }
         }
     }
@@ -554,22 +473,6 @@ mod tests {
                 .contains("missing the header(s) key, value"),
             "{:?}",
             snap.issues
-        );
-    }
-
-    #[test]
-    fn small_parsers() {
-        assert_eq!(parse_duration("36h"), Some(Duration::from_secs(36 * 3600)));
-        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3 * 3600)));
-        assert_eq!(parse_duration("0h"), None);
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_time_of_day("09:30"), Some((9, 30)));
-        assert_eq!(parse_time_of_day("9:5"), Some((9, 5)));
-        assert_eq!(parse_time_of_day("24:00"), None);
-        assert_eq!(
-            parse_id_list("1, 1200000000000000101;1200000000000000101").0,
-            vec![1200000000000000101]
         );
     }
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serenity::all::{ChannelId, CreateMessage, Http};
 
-use super::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed, paginate};
 use crate::config::ConfigRegistry;
-use crate::ops::alerts::{Alert, AlertSink, LogAlerts, Severity};
+use crate::message::alert::{Alert, AlertSink, LogAlerts, Severity};
+use crate::message::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed, paginate};
 
 /// Same-key alerts inside this window are posted once.
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(60);

@@ -11,6 +11,13 @@ pub enum CommandError {
     User(String),
     #[error("needs the {needed} tier (caller is {have})")]
     Denied { needed: Tier, have: Tier },
+    /// The command is allowed, one of its flags is not.
+    #[error("{flag} needs the {needed} tier (caller is {have})")]
+    FlagDenied {
+        flag: &'static str,
+        needed: Tier,
+        have: Tier,
+    },
     /// The channel is outside the bot access lists: the bot stays silent there.
     #[error("channel {0} is outside the bot access lists")]
     OutsideAccessLists(u64),
@@ -45,6 +52,9 @@ impl CommandError {
             CommandError::Denied { needed, have } => format!(
                 "🔒 `{command}` needs the **{needed}** tier; you are **{have}**. Ask an admin if you need access."
             ),
+            CommandError::FlagDenied { flag, needed, have } => format!(
+                "🔒 `{command} {flag}` needs the **{needed}** tier; you are **{have}**. Without `{flag}` the command is yours to run."
+            ),
             // Never sent: the framework stays silent outside the lists.
             CommandError::OutsideAccessLists(_) => String::new(),
             CommandError::Discord(_) | CommandError::Internal(_) => format!(
@@ -71,6 +81,15 @@ mod tests {
         assert_eq!(
             d.public_message("!ops health", "x"),
             "🔒 `!ops health` needs the **staff** tier; you are **member**. Ask an admin if you need access."
+        );
+        let f = CommandError::FlagDenied {
+            flag: "--reboot",
+            needed: Tier::Admin,
+            have: Tier::Staff,
+        };
+        assert_eq!(
+            f.public_message("!ops reload", "x"),
+            "🔒 `!ops reload --reboot` needs the **admin** tier; you are **staff**. Without `--reboot` the command is yours to run."
         );
     }
 }

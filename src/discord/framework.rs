@@ -95,25 +95,55 @@ fn channel_ancestry(ctx: Ctx<'_>) -> Vec<u64> {
     ids
 }
 
-/// The framework-wide check: the bot access lists, then the command's tier against the
-/// caller's.
+/// The words a command was given, for flag checks: the prefix arguments, or the values
+/// of a slash command's string options.
+fn argument_words(ctx: Ctx<'_>) -> Vec<String> {
+    match ctx {
+        poise::Context::Prefix(p) => p.args.split_whitespace().map(str::to_owned).collect(),
+        poise::Context::Application(a) => a
+            .args
+            .iter()
+            .filter_map(|o| match &o.value {
+                serenity::all::ResolvedValue::String(s) => Some(*s),
+                _ => None,
+            })
+            .flat_map(str::split_whitespace)
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// The framework-wide check, the only place tiers are enforced: the channel gate (unless
+/// the command is a platform command), the command's tier, then the tiers of any flags
+/// it was given, all from the command's metadata.
 async fn check_tier(ctx: Ctx<'_>) -> Result<bool, CommandError> {
-    let root = ctx.command().qualified_name.split(' ').next().unwrap_or("");
-    if ctx.guild_id().is_some() && !crate::ops::perms::PLATFORM_COMMANDS.contains(&root) {
+    let meta = meta_of(ctx.command());
+    let platform = meta.platform || ctx.parent_commands().iter().any(|c| meta_of(c).platform);
+    if ctx.guild_id().is_some() && !platform {
         let ids = channel_ancestry(ctx);
-        if !ctx.data().access.load().allows(&ids) {
+        if !ctx.data().gate.allows(&ids) {
             return Err(CommandError::OutsideAccessLists(ids[0]));
         }
     }
-    let needed = meta_of(ctx.command()).tier;
-    if needed == Tier::Member {
+    if meta.tier == Tier::Member && meta.flags.is_empty() {
         return Ok(true);
     }
     let have = caller_tier(ctx).await;
-    if have >= needed {
-        Ok(true)
-    } else {
-        Err(CommandError::Denied { needed, have })
+    if have < meta.tier {
+        return Err(CommandError::Denied {
+            needed: meta.tier,
+            have,
+        });
+    }
+    let words = argument_words(ctx);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match meta.forbidden_flag(&words, have) {
+        Some(flag) => Err(CommandError::FlagDenied {
+            flag: flag.name,
+            needed: flag.tier,
+            have,
+        }),
+        None => Ok(true),
     }
 }
 
@@ -364,19 +394,48 @@ pub fn options(commands: Vec<super::Command>) -> poise::FrameworkOptions<BotData
 }
 
 /// poise inside a span per gateway event, so every log line of a command (and any REST
-/// call it makes) carries one trace id.
-pub struct Traced(pub poise::Framework<BotData, CommandError>);
+/// call it makes) carries one trace id; each event is recorded as handled when poise
+/// returns from it.
+pub struct Traced {
+    pub framework: poise::Framework<BotData, CommandError>,
+    pub handled: std::sync::Arc<super::HandledEvents>,
+}
+
+/// The message or interaction an event is about.
+fn event_ids(event: &FullEvent) -> (Option<u64>, Option<u64>) {
+    match event {
+        FullEvent::Message { new_message } => (Some(new_message.id.get()), None),
+        FullEvent::InteractionCreate { interaction } => (None, Some(interaction.id().get())),
+        _ => (None, None),
+    }
+}
 
 #[serenity::async_trait]
 impl serenity::framework::Framework for Traced {
     async fn init(&mut self, client: &serenity::all::Client) {
-        self.0.init(client).await;
+        self.framework.init(client).await;
     }
 
     async fn dispatch(&self, ctx: SerenityContext, event: FullEvent) {
-        let span =
-            tracing::info_span!("event", trace = %new_trace_id(), event = event.snake_case_name());
-        self.0.dispatch(ctx, event).instrument(span).await;
+        let name = event.snake_case_name();
+        let (message_id, interaction_id) = event_ids(&event);
+        let span = tracing::info_span!("event", trace = %new_trace_id(), event = name);
+        let t0 = Instant::now();
+        self.framework.dispatch(ctx, event).instrument(span).await;
+        if message_id.is_some() || interaction_id.is_some() {
+            tracing::debug!(
+                event = name,
+                message_id,
+                interaction_id,
+                ms = t0.elapsed().as_millis() as u64,
+                "gateway event handled"
+            );
+            self.handled.push(super::Handled {
+                event: name,
+                message_id,
+                interaction_id,
+            });
+        }
     }
 }
 
@@ -384,36 +443,43 @@ impl serenity::framework::Framework for Traced {
 mod tests {
     use super::*;
 
-    /// A registered command by its path (`ops jobs pause`), with the qualified name the
-    /// framework would give it.
-    fn command(path: &str) -> super::super::Command {
-        let mut cmds = super::super::commands::all();
-        let mut names = path.split(' ').peekable();
-        loop {
-            let name = names.next().expect("a non-empty path");
-            let i = cmds
-                .iter()
-                .position(|c| c.name == name)
-                .expect("a registered command");
-            let mut c = cmds.swap_remove(i);
-            if names.peek().is_none() {
-                c.qualified_name = path.to_owned().into();
-                return c;
-            }
-            cmds = std::mem::take(&mut c.subcommands);
-        }
+    /// Looks up one setting.
+    #[poise::command(prefix_command, slash_command, custom_data = super::super::tiers::Meta::admin())]
+    async fn cfg(
+        _ctx: Ctx<'_>,
+        #[description = "the key"] key: String,
+    ) -> Result<(), CommandError> {
+        let _ = key;
+        Ok(())
+    }
+
+    /// Pauses one job.
+    #[poise::command(prefix_command, slash_command, custom_data = super::super::tiers::Meta::admin())]
+    async fn pause(
+        _ctx: Ctx<'_>,
+        #[description = "the job"] job: String,
+    ) -> Result<(), CommandError> {
+        let _ = job;
+        Ok(())
+    }
+
+    /// A test command as the framework names it (`ops jobs pause`).
+    fn command(make: fn() -> super::super::Command, path: &str) -> super::super::Command {
+        let mut c = make();
+        c.qualified_name = path.to_owned().into();
+        c
     }
 
     #[test]
     fn argument_problems_name_what_is_missing_or_unreadable() {
-        let cfg = command("cfg");
+        let cfg = command(cfg, "cfg");
         assert_eq!(
             argument_problem(&cfg, &poise::TooFewArguments::default(), None, true),
             "`!cfg` needs `<key>`."
         );
         assert_eq!(
             argument_problem(
-                &command("ops jobs pause"),
+                &command(pause, "ops jobs pause"),
                 &poise::TooFewArguments::default(),
                 Some(""),
                 false

@@ -4,12 +4,12 @@
 
 use serde::Serialize;
 
-use super::embed::{COLOR_INFO, Embed};
 use super::errors::CommandError;
 use super::framework::caller_tier;
 use super::reply::{self, Reply};
 use super::tiers::{Tier, meta_of};
 use super::{Command, Ctx};
+use crate::message::embed::{COLOR_INFO, Embed};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Param {

@@ -9,10 +9,12 @@
 
 pub mod alerts;
 pub mod commands;
-pub mod embed;
 pub mod errors;
+pub mod features;
 pub mod framework;
+pub mod gate;
 pub mod gateway_probe;
+pub mod handled;
 pub mod help;
 pub mod reply;
 pub mod tiers;
@@ -28,6 +30,9 @@ use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownRea
 use crate::settings::Settings;
 
 pub use errors::CommandError;
+pub use features::Features;
+pub use gate::{ChannelGate, Everywhere};
+pub use handled::{Handled, HandledEvents};
 
 /// What every command can reach.
 pub struct BotData {
@@ -40,11 +45,11 @@ pub struct BotData {
     pub telemetry: Arc<crate::telemetry::events::Telemetry>,
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
     pub cache: Arc<crate::cache::Cache>,
-    pub alerts: Arc<dyn crate::ops::alerts::AlertSink>,
-    /// The bot access lists in force (`perm bot …`), mirrored from `DATA_DIR`.
-    pub access: arc_swap::ArcSwap<crate::ops::perms::AccessLists>,
-    /// Per-guild cooldowns (`ops refresh all`): key → last use.
-    pub cooldowns: parking_lot::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    pub alerts: Arc<dyn crate::message::alert::AlertSink>,
+    /// Where the bot may act; asked by the dispatcher before every non-platform command.
+    pub gate: Arc<dyn ChannelGate>,
+    /// Each feature's own state, by type.
+    pub features: Features,
 }
 
 pub type Ctx<'a> = poise::Context<'a, BotData, CommandError>;
@@ -97,13 +102,27 @@ pub struct Started {
 /// Builds the client and starts it in the background. The `discord` phase completes on
 /// READY, the `commands` phase once commands are registered in every guild; a failed
 /// registration shuts the process down (never a connected bot that answers nothing).
-pub async fn start(
-    settings: Arc<Settings>,
-    data: BotData,
-    tracker: Arc<GatewayTracker>,
-    clock: Arc<dyn Clock>,
-    tasks: &TaskTracker,
-) -> Result<Started, DiscordError> {
+/// What the Discord client is built from.
+pub struct Wiring {
+    pub settings: Arc<Settings>,
+    pub data: BotData,
+    /// Every command the bot registers (`app::commands`).
+    pub commands: Vec<Command>,
+    pub tracker: Arc<GatewayTracker>,
+    pub clock: Arc<dyn Clock>,
+    /// Where the framework records each event it finished handling.
+    pub handled: Arc<HandledEvents>,
+}
+
+pub async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<Started, DiscordError> {
+    let Wiring {
+        settings,
+        data,
+        commands,
+        tracker,
+        clock,
+        handled,
+    } = wiring;
     let token = settings
         .discord_token
         .as_ref()
@@ -116,7 +135,7 @@ pub async fn start(
     let setup_status = status.clone();
     let setup_shutdown = shutdown.clone();
     let framework = poise::Framework::builder()
-        .options(framework::options(commands::all()))
+        .options(framework::options(commands))
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 setup_status.phases.done("discord");
@@ -144,7 +163,7 @@ pub async fn start(
         })
         .build();
     let mut client = ClientBuilder::new_with_http(http, intents())
-        .framework(framework::Traced(framework))
+        .framework(framework::Traced { framework, handled })
         .event_handler(gateway_probe::StageEvents {
             tracker: tracker.clone(),
             clock: clock.clone(),

@@ -5,8 +5,8 @@ use poise::CreateReply;
 use serenity::all::CreateActionRow;
 
 use super::Ctx;
-use super::embed::{Embed, paginate, split_text};
 use super::errors::CommandError;
+use crate::message::embed::{Embed, paginate, split_text};
 use crate::redact::redact;
 
 /// Discord's limit on message content.

@@ -47,41 +47,69 @@ impl fmt::Display for Tier {
     }
 }
 
-/// Command metadata, stored in poise's `custom_data`.
+/// A flag a command accepts (`--reboot`) that needs a higher tier than the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag {
+    /// As typed, dashes included.
+    pub name: &'static str,
+    pub tier: Tier,
+}
+
+/// Command metadata, stored in poise's `custom_data`. The dispatcher enforces all of it:
+/// a command body never checks a tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
     pub tier: Tier,
     /// Work may take longer than Discord's 3 s: slash invocations are deferred first.
     pub slow: bool,
+    /// Runs wherever the bot is, whatever the channel gate says (ops, perm, cfg), so an
+    /// admin can always repair access.
+    pub platform: bool,
+    /// Flags that need more than `tier`; the dispatcher refuses them to lower tiers.
+    pub flags: &'static [Flag],
 }
 
 impl Meta {
-    pub const fn member() -> Meta {
+    const fn of(tier: Tier) -> Meta {
         Meta {
-            tier: Tier::Member,
+            tier,
             slow: false,
+            platform: false,
+            flags: &[],
         }
+    }
+    pub const fn member() -> Meta {
+        Meta::of(Tier::Member)
     }
     pub const fn recruiter() -> Meta {
-        Meta {
-            tier: Tier::Recruiter,
-            slow: false,
-        }
+        Meta::of(Tier::Recruiter)
     }
     pub const fn staff() -> Meta {
-        Meta {
-            tier: Tier::Staff,
-            slow: false,
-        }
+        Meta::of(Tier::Staff)
     }
     pub const fn admin() -> Meta {
-        Meta {
-            tier: Tier::Admin,
-            slow: false,
-        }
+        Meta::of(Tier::Admin)
     }
     pub const fn slow(self) -> Meta {
         Meta { slow: true, ..self }
+    }
+    pub const fn platform(self) -> Meta {
+        Meta {
+            platform: true,
+            ..self
+        }
+    }
+    pub const fn flags(self, flags: &'static [Flag]) -> Meta {
+        Meta { flags, ..self }
+    }
+
+    /// The first flag among `args` (whole words, any case) that `have` may not use.
+    pub fn forbidden_flag(&self, args: &[&str], have: Tier) -> Option<Flag> {
+        self.flags
+            .iter()
+            .copied()
+            .filter(|f| f.tier > have)
+            .find(|f| args.iter().any(|a| a.eq_ignore_ascii_case(f.name)))
     }
 }
 
@@ -137,6 +165,25 @@ mod tests {
             Tier::Admin,
             "Discord Administrator"
         );
+    }
+
+    #[test]
+    fn flags_above_the_callers_tier_are_found_as_whole_words() {
+        const REBOOT: Flag = Flag {
+            name: "--reboot",
+            tier: Tier::Admin,
+        };
+        let m = Meta::staff().flags(&[REBOOT]);
+        assert_eq!(m.forbidden_flag(&["--reboot"], Tier::Staff), Some(REBOOT));
+        assert_eq!(m.forbidden_flag(&["--REBOOT"], Tier::Staff), Some(REBOOT));
+        assert_eq!(m.forbidden_flag(&["--reboot"], Tier::Admin), None);
+        assert_eq!(
+            m.forbidden_flag(&["reboot"], Tier::Staff),
+            None,
+            "not the flag"
+        );
+        assert_eq!(m.forbidden_flag(&["--rebooting"], Tier::Staff), None);
+        assert_eq!(m.forbidden_flag(&[], Tier::Member), None);
     }
 
     #[test]

@@ -1,31 +1,32 @@
-//! The `ops` commands (staff; some admin) and `cfg` (admin).
+//! The `ops` group (staff; some subcommands admin) and `cfg` (admin): health, digest,
+//! config and jobs here; `refresh` and `reload` have their own modules.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::cache::{BucketId, RefreshTrigger, report_table, summary_embed};
-use crate::discord::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
+use crate::cache::{BucketId, RefreshOutcome};
 use crate::discord::errors::CommandError;
-use crate::discord::framework::caller_tier;
 use crate::discord::reply::{self, Reply};
-use crate::discord::tiers::{Meta, Tier};
+use crate::discord::tiers::Meta;
 use crate::discord::{BotData, Ctx};
 use crate::health::assess;
-use crate::runtime::ShutdownReason;
+use crate::message::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
 
 use super::health_view::{HealthView, bucket_line, health_embed, human, source_line};
-
-/// How long `ops refresh` waits for Sheets before answering.
-pub const REFRESH_WAIT: Duration = Duration::from_millis(1500);
-/// Cooldown of `ops refresh all`, per guild.
-pub const REFRESH_ALL_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// Operations commands for staff.
 #[poise::command(
     prefix_command,
     slash_command,
-    subcommands("health", "digest", "refresh", "reload", "config", "jobs"),
+    subcommands(
+        "health",
+        "digest",
+        "super::refresh::refresh",
+        "super::reload::reload",
+        "config",
+        "jobs"
+    ),
     subcommand_required,
-    custom_data = Meta::staff()
+    custom_data = Meta::staff().platform()
 )]
 pub async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
@@ -33,7 +34,7 @@ pub async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
 
 /// When each bucket's refresh job runs next, from now.
 fn next_refreshes(data: &BotData) -> std::collections::BTreeMap<String, Option<Duration>> {
-    let now = chrono::Utc::now();
+    let now = data.status.clock.utc();
     data.scheduler
         .views()
         .into_iter()
@@ -54,7 +55,7 @@ pub fn health_view(data: &BotData) -> HealthView {
     HealthView {
         bot: data.settings.bot_name.clone(),
         env: data.settings.env_name.clone(),
-        version: crate::app::VERSION.to_owned(),
+        version: crate::VERSION.to_owned(),
         status: a.status,
         reasons: a.reasons,
         uptime: status.uptime(),
@@ -92,7 +93,7 @@ pub async fn health(ctx: Ctx<'_>) -> Result<(), CommandError> {
 
 pub fn digest_embed(data: &BotData) -> Embed {
     let v = health_view(data);
-    let now = chrono::Utc::now();
+    let now = data.status.clock.utc();
     let next = next_refreshes(data);
     let latency = v
         .latency
@@ -105,7 +106,9 @@ pub fn digest_embed(data: &BotData) -> Embed {
         v.gateway_stage.as_deref().unwrap_or("not configured")
     ));
     let views = data.cache.views();
-    let any_failed = views.iter().any(|b| b.last_result == Some("fail"));
+    let any_failed = views
+        .iter()
+        .any(|b| b.last_result.is_some_and(RefreshOutcome::failed));
     let buckets: Vec<String> = views
         .iter()
         .map(|b| bucket_line(b, next.get(b.bucket.as_str()).copied().flatten()))
@@ -159,177 +162,6 @@ pub async fn digest(ctx: Ctx<'_>) -> Result<(), CommandError> {
 
 fn actor(ctx: Ctx<'_>) -> String {
     format!("{} ({})", ctx.author().name, ctx.author().id)
-}
-
-/// Which buckets `words` name (`all` for every one); an unknown word gets the list.
-pub fn parse_buckets(words: &str) -> Result<(Vec<BucketId>, bool), String> {
-    let valid = || {
-        BucketId::ALL
-            .iter()
-            .map(|b| format!("`{}`", b.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let words: Vec<&str> = words
-        .split([' ', ','])
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() {
-        return Err(format!(
-            "Which buckets? `!ops refresh <bucket…|all>`; buckets: {}.",
-            valid()
-        ));
-    }
-    if words.iter().any(|w| w.eq_ignore_ascii_case("all")) {
-        return Ok((BucketId::ALL.to_vec(), true));
-    }
-    let mut ids = Vec::new();
-    for w in words {
-        match BucketId::parse(w) {
-            Some(id) if !ids.contains(&id) => ids.push(id),
-            Some(_) => {}
-            None => {
-                return Err(format!(
-                    "There is no bucket `{w}`. Buckets: {}, or `all`.",
-                    valid()
-                ));
-            }
-        }
-    }
-    Ok((ids, false))
-}
-
-/// Refreshes cache buckets now and shows each result (30 s cooldown on `all`).
-#[poise::command(prefix_command, slash_command, custom_data = Meta::staff().slow())]
-pub async fn refresh(
-    ctx: Ctx<'_>,
-    #[description = "Buckets to refresh (clans, templates, clan_tags, onboarding_questions) or all"]
-    #[rest]
-    buckets: String,
-) -> Result<(), CommandError> {
-    let (ids, all) = parse_buckets(&buckets).map_err(CommandError::user)?;
-    let data = ctx.data();
-    if all {
-        let key = format!(
-            "refresh-all:{}",
-            ctx.guild_id().map(|g| g.get()).unwrap_or(0)
-        );
-        let mut cd = data.cooldowns.lock();
-        if let Some(last) = cd.get(&key).filter(|t| t.elapsed() < REFRESH_ALL_COOLDOWN) {
-            let wait = REFRESH_ALL_COOLDOWN - last.elapsed();
-            return Err(CommandError::user(format!(
-                "⏳ `refresh all` ran {}s ago; it has a {}s cooldown. Try again in {}s, or refresh single buckets.",
-                last.elapsed().as_secs(),
-                REFRESH_ALL_COOLDOWN.as_secs(),
-                wait.as_secs().max(1)
-            )));
-        }
-        cd.insert(key, Instant::now());
-    }
-    let t0 = Instant::now();
-    let reports = data
-        .cache
-        .refresh(
-            &ids,
-            RefreshTrigger::Manual,
-            &actor(ctx),
-            Some(REFRESH_WAIT),
-        )
-        .await;
-    let scope = if all {
-        "all".to_owned()
-    } else {
-        ids.iter()
-            .map(|i| i.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let failed = reports.iter().filter(|r| r.result == "fail").count();
-    let e = Embed::new(format!("Refresh • {scope}"))
-        .description(format!(
-            "actor: {} • trigger: manual\n{}",
-            ctx.author().name,
-            report_table(&reports)
-        ))
-        .color(if failed == 0 { COLOR_OK } else { COLOR_WARN })
-        .footer(format!("total {} ms", t0.elapsed().as_millis()));
-    data.alerts
-        .post(
-            &format!("refresh:manual:{scope}"),
-            summary_embed(
-                &format!("Refresh • {scope}"),
-                &format!("manual, by {}", ctx.author().name),
-                &reports,
-            ),
-        )
-        .await;
-    reply::send(ctx, Reply::embed(e)).await
-}
-
-/// Re-reads Config and FeatureToggles and rebuilds the caches.
-///
-/// `--reboot` (admins only) then restarts the bot gracefully.
-#[poise::command(prefix_command, slash_command, custom_data = Meta::staff().slow())]
-pub async fn reload(
-    ctx: Ctx<'_>,
-    #[description = "--reboot to restart the bot afterwards (admins)"]
-    #[rest]
-    flags: Option<String>,
-) -> Result<(), CommandError> {
-    let flags = flags.unwrap_or_default();
-    let mut reboot = false;
-    for f in flags.split_whitespace() {
-        match f.to_ascii_lowercase().as_str() {
-            "--reboot" | "reboot" => reboot = true,
-            other => {
-                return Err(CommandError::user(format!(
-                    "Unknown flag `{other}`. Usage: `!ops reload [--reboot]`."
-                )));
-            }
-        }
-    }
-    if reboot {
-        let have = caller_tier(ctx).await;
-        if have < Tier::Admin {
-            return Err(CommandError::Denied {
-                needed: Tier::Admin,
-                have,
-            });
-        }
-    }
-    let data = ctx.data();
-    let t0 = Instant::now();
-    let who = actor(ctx);
-    let outcome = super::reload::reload(data, &who).await;
-    let mut e = match &outcome {
-        Ok(r) => Embed::new("Config reloaded")
-            .description(format!("{}\n{}", r.summary(), report_table(&r.refreshes)))
-            .color(if r.ok() { COLOR_OK } else { COLOR_WARN }),
-        Err(err) => Embed::new("Reload failed")
-            .description(format!(
-                "{err}\nThe config loaded at {} UTC stays in use.",
-                data.config.loaded_at().format("%Y-%m-%d %H:%M")
-            ))
-            .color(COLOR_WARN),
-    };
-    e = e.footer(format!(
-        "{} ms • by {}",
-        t0.elapsed().as_millis(),
-        ctx.author().name
-    ));
-    data.alerts.post("reload", e.clone()).await;
-    if reboot {
-        e = e.field(
-            "Reboot",
-            "graceful restart now; back in a few seconds",
-            false,
-        );
-        reply::send(ctx, Reply::embed(e)).await?;
-        data.shutdown.trigger(ShutdownReason::Reboot { actor: who });
-        return Ok(());
-    }
-    reply::send(ctx, Reply::embed(e)).await
 }
 
 fn list_or_none(ids: &[u64], prefix: &str) -> String {
@@ -445,7 +277,7 @@ pub async fn config(ctx: Ctx<'_>) -> Result<(), CommandError> {
 }
 
 /// One setting's value (secrets masked) and where it comes from: env, Config tab or FeatureToggles tab.
-#[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
+#[poise::command(prefix_command, slash_command, custom_data = Meta::admin().platform())]
 pub async fn cfg(
     ctx: Ctx<'_>,
     #[description = "Setting or toggle name, such as LOG_CHANNEL_ID or recruitment_panels"]
@@ -529,7 +361,7 @@ pub async fn jobs(ctx: Ctx<'_>) -> Result<(), CommandError> {
 }
 
 async fn list_jobs(ctx: Ctx<'_>) -> Result<(), CommandError> {
-    let now = chrono::Utc::now();
+    let now = ctx.data().status.clock.utc();
     reply::send(
         ctx,
         Reply::embed(super::jobs_view::jobs_embed(
@@ -620,25 +452,4 @@ pub async fn jobs_resume(
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {
     set_paused(ctx, &job, false).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_arguments() {
-        assert_eq!(
-            parse_buckets("clans TEMPLATES").unwrap(),
-            (vec![BucketId::Clans, BucketId::Templates], false)
-        );
-        assert_eq!(parse_buckets("all").unwrap().0.len(), 4);
-        assert!(parse_buckets("all").unwrap().1);
-        let e = parse_buckets("clans nope").unwrap_err();
-        assert!(
-            e.contains("no bucket `nope`") && e.contains("`clan_tags`"),
-            "{e}"
-        );
-        assert!(parse_buckets("  ").unwrap_err().contains("Which buckets?"));
-    }
 }

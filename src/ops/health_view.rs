@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::discord::embed::{COLOR_ERROR, COLOR_OK, COLOR_WARN, Embed};
+use crate::cache::RefreshOutcome;
+use crate::message::embed::{COLOR_ERROR, COLOR_OK, COLOR_WARN, Embed};
 use crate::runtime::Level;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,20 +27,7 @@ pub struct HealthView {
     pub buckets: Vec<(String, Option<Duration>, Duration, Option<Duration>)>,
 }
 
-/// `3d 4h`, `2h 5m`, `4m 10s`, `12s`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    let (days, hours, mins, secs) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    if days > 0 {
-        format!("{days}d {hours}h")
-    } else if hours > 0 {
-        format!("{hours}h {mins}m")
-    } else if mins > 0 {
-        format!("{mins}m {secs}s")
-    } else {
-        format!("{secs}s")
-    }
-}
+pub use crate::util::duration::human;
 
 pub fn health_embed(v: &HealthView) -> Embed {
     let (word, color) = match v.status {
@@ -105,7 +93,7 @@ pub fn health_embed(v: &HealthView) -> Embed {
 /// One line per bucket for `ops digest`.
 pub fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> String {
     let icon = match v.last_result {
-        Some("fail") => "❌",
+        Some(RefreshOutcome::Failed) => "❌",
         Some(_) if v.stale => "⚠️",
         Some(_) => "✅",
         None => "…",
@@ -120,7 +108,8 @@ pub fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> Stri
     let mut line = format!(
         "{icon} **{}** {} • age {age} • {next} • retries {} • by {} ({})",
         v.bucket.as_str(),
-        v.last_result.unwrap_or("not refreshed"),
+        v.last_result
+            .map_or("not refreshed", RefreshOutcome::as_str),
         v.retries,
         v.last_actor.as_deref().unwrap_or("-"),
         v.last_trigger.map(|t| t.as_str()).unwrap_or("-")
@@ -249,7 +238,7 @@ mod tests {
         assert_eq!(text, expected);
     }
 
-    fn view(result: Option<&'static str>, stale: bool) -> crate::cache::BucketView {
+    fn view(result: Option<RefreshOutcome>, stale: bool) -> crate::cache::BucketView {
         crate::cache::BucketView {
             bucket: crate::cache::BucketId::Clans,
             tab: "Clans".into(),
@@ -274,14 +263,14 @@ mod tests {
     #[test]
     fn bucket_lines_carry_every_telemetry_field() {
         let line = bucket_line(
-            &view(Some("retry_ok"), false),
+            &view(Some(RefreshOutcome::RetryOk), false),
             Some(Duration::from_secs(600)),
         );
         assert_eq!(
             line,
             "✅ **clans** retry_ok • age 5m 0s • next in 10m 0s • retries 2 • by ana (1) (manual) • 30 items"
         );
-        let mut failed = view(Some("fail"), false);
+        let mut failed = view(Some(RefreshOutcome::Failed), false);
         failed.last_error = Some("tab \"Clans\" is missing the header(s) spots".into());
         failed.warnings = vec!["row 7 (ALP): level \"x\" is not a whole number".into()];
         let line = bucket_line(&failed, None);
@@ -289,7 +278,7 @@ mod tests {
         assert!(line.contains("not scheduled"), "{line}");
         assert!(line.contains("\n  ↳ tab \"Clans\" is missing"), "{line}");
         assert!(line.contains("1 row warning(s), first: row 7"), "{line}");
-        assert!(bucket_line(&view(Some("ok"), true), None).starts_with("⚠️"));
+        assert!(bucket_line(&view(Some(RefreshOutcome::Ok), true), None).starts_with("⚠️"));
         assert!(bucket_line(&view(None, false), None).contains("not refreshed"));
     }
 
@@ -324,12 +313,5 @@ mod tests {
             source_line("recruitment", &s, now),
             "**recruitment** local:config/sample • last success 1m 30s ago"
         );
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_secs(5)), "5s");
-        assert_eq!(human(Duration::from_secs(250)), "4m 10s");
-        assert_eq!(human(Duration::from_secs(90_000)), "1d 1h");
     }
 }

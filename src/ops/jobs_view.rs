@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::discord::embed::{COLOR_INFO, COLOR_WARN, Embed};
-use crate::ops::health_view::human;
+use crate::message::embed::{COLOR_INFO, COLOR_WARN, Embed};
 use crate::scheduler::JobView;
+use crate::util::duration::human;
 
 fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = t - now;

@@ -1,10 +1,10 @@
-//! Operations: alerts to staff and the `ops` / `cfg` commands.
+//! Operations: the `ops`, `cfg` and `perm` commands, the ops HTTP API, retention.
 
-pub mod alerts;
 pub mod api;
 pub mod commands;
 pub mod health_view;
 pub mod jobs_view;
 pub mod perms;
+pub mod refresh;
 pub mod reload;
 pub mod retention;

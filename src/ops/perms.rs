@@ -7,16 +7,18 @@
 //! allowed); with no allow entries every channel that is not denied is allowed; with
 //! allow entries only those channels (or channels in those categories) are.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::{self, FileError};
-use crate::discord::Ctx;
-use crate::discord::embed::{COLOR_INFO, Embed};
 use crate::discord::errors::CommandError;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
+use crate::discord::{ChannelGate, Ctx};
+use crate::message::embed::{COLOR_INFO, Embed};
 
 pub const FILE: &str = "bot_access_lists.json";
 
@@ -69,42 +71,101 @@ impl AccessLists {
     }
 }
 
-/// Commands that work in every channel whatever the lists say, so an admin can always
-/// inspect the bot and undo a list that locked it out.
-pub const PLATFORM_COMMANDS: &[&str] = &["ops", "perm", "cfg"];
+/// The lists in force, their file, and the lock that serialises changes. It is the
+/// dispatcher's channel gate, and the `perm bot` commands change it.
+pub struct Access {
+    dir: PathBuf,
+    lists: ArcSwap<AccessLists>,
+    write: tokio::sync::Mutex<()>,
+}
 
-/// The lists in force at startup; a corrupt file is moved aside and reported, and the
-/// bot starts with empty lists (acting everywhere) rather than refusing to start.
-pub fn load_at_startup(data_dir: &Path) -> AccessLists {
-    match load(data_dir) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "bot access lists unreadable; starting with empty lists");
-            AccessLists {
-                version: 1,
-                ..Default::default()
+impl ChannelGate for Access {
+    fn allows(&self, channel_and_ancestors: &[u64]) -> bool {
+        self.lists.load().allows(channel_and_ancestors)
+    }
+}
+
+fn empty() -> AccessLists {
+    AccessLists {
+        version: 1,
+        ..Default::default()
+    }
+}
+
+/// Runs file work on the blocking pool: the writes are fsync'd.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, FileError> + Send + 'static,
+) -> Result<T, FileError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(FileError::Worker(e.to_string())))
+}
+
+impl Access {
+    /// The lists in `data_dir` at startup; a corrupt file is moved aside and reported, and
+    /// the bot starts with empty lists (acting everywhere) rather than refusing to start.
+    pub async fn load(data_dir: &Path) -> Access {
+        let dir = data_dir.to_path_buf();
+        let lists = match blocking({
+            let dir = dir.clone();
+            move || load(&dir)
+        })
+        .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "bot access lists unreadable; starting with empty lists");
+                empty()
             }
+        };
+        Access {
+            dir,
+            lists: ArcSwap::from_pointee(lists),
+            write: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The lists as the file holds them now.
+    async fn read_file(&self) -> Result<AccessLists, FileError> {
+        let dir = self.dir.clone();
+        blocking(move || load(&dir)).await
+    }
+
+    /// Applies `op` to `ids` in the file and in force; returns the new lists and the ids
+    /// that changed. One change at a time.
+    async fn change(
+        &self,
+        op: Op,
+        ids: Vec<u64>,
+        actor: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(AccessLists, Vec<u64>), FileError> {
+        let _guard = self.write.lock().await;
+        let dir = self.dir.clone();
+        let (lists, changed) = blocking(move || {
+            let mut lists = load(&dir)?;
+            let changed = lists.apply(op, &ids);
+            lists.version = 1;
+            lists.updated_at = Some(crate::store::ts(now));
+            lists.updated_by = Some(actor);
+            save(&dir, &lists)?;
+            Ok((lists, changed))
+        })
+        .await?;
+        self.lists.store(Arc::new(lists.clone()));
+        Ok((lists, changed))
     }
 }
 
 /// Reads the lists; a missing file is empty lists. A file that does not parse is moved
 /// aside (kept for inspection) and reported.
 pub fn load(data_dir: &Path) -> Result<AccessLists, FileError> {
-    Ok(
-        atomic_file::read_json(&data_dir.join(FILE))?.unwrap_or(AccessLists {
-            version: 1,
-            ..Default::default()
-        }),
-    )
+    Ok(atomic_file::read_json(&data_dir.join(FILE))?.unwrap_or_else(empty))
 }
 
 pub fn save(data_dir: &Path, lists: &AccessLists) -> Result<(), FileError> {
     atomic_file::write_json(&data_dir.join(FILE), lists)
 }
-
-/// Serialises read-modify-write of the file between concurrent commands.
-static WRITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Resolves `#mentions`, ids and channel names (in the guild) to ids.
 fn resolve(ctx: Ctx<'_>, words: &str) -> Result<Vec<u64>, CommandError> {
@@ -184,22 +245,19 @@ pub fn lists_embed(l: &AccessLists) -> Embed {
 
 async fn change(ctx: Ctx<'_>, op: Op, channels: String) -> Result<(), CommandError> {
     let ids = resolve(ctx, &channels)?;
-    let dir = ctx.data().settings.data_dir.clone();
-    let _guard = WRITE.lock().await;
-    let mut lists = load(&dir).map_err(file_error)?;
-    let changed = lists.apply(op, &ids);
-    lists.version = 1;
-    lists.updated_at = Some(crate::store::ts(chrono::Utc::now()));
-    lists.updated_by = Some(format!("{} ({})", ctx.author().name, ctx.author().id));
-    save(&dir, &lists).map_err(|e| CommandError::Internal(e.to_string()))?;
-    ctx.data().access.store(std::sync::Arc::new(lists.clone()));
+    let data = ctx.data();
+    let access = data.features.get::<Access>()?;
+    let actor = format!("{} ({})", ctx.author().name, ctx.author().id);
+    let (lists, changed) = access
+        .change(op, ids.clone(), actor, data.status.clock.utc())
+        .await
+        .map_err(file_error)?;
     let action = match op {
         Op::Allow => "perm.allow",
         Op::Deny => "perm.deny",
         Op::Remove => "perm.remove",
     };
-    let _ = ctx
-        .data()
+    let _ = data
         .store
         .audit(
             &ctx.author().name,
@@ -225,7 +283,7 @@ async fn change(ctx: Ctx<'_>, op: Op, channels: String) -> Result<(), CommandErr
 }
 
 /// Permission tools for admins.
-#[poise::command(prefix_command, slash_command, subcommands("bot"), subcommand_required, custom_data = Meta::admin())]
+#[poise::command(prefix_command, slash_command, subcommands("bot"), subcommand_required, custom_data = Meta::admin().platform())]
 pub async fn perm(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
 }
@@ -242,7 +300,13 @@ pub async fn list(
     ctx: Ctx<'_>,
     #[description = "--json for the raw file"] flags: Option<String>,
 ) -> Result<(), CommandError> {
-    let lists = load(&ctx.data().settings.data_dir).map_err(file_error)?;
+    let lists = ctx
+        .data()
+        .features
+        .get::<Access>()?
+        .read_file()
+        .await
+        .map_err(file_error)?;
     match flags.as_deref().map(str::trim) {
         None | Some("") => reply::send(ctx, Reply::embed(lists_embed(&lists))).await,
         Some("--json") => {

@@ -1,14 +1,64 @@
-//! `ops reload`: re-reads the Config and FeatureToggles tabs, swaps the config in,
-//! applies new Sheets tuning and refresh cadences, and rebuilds every cache bucket, all
-//! without a restart. A reload that cannot read the workbook changes nothing.
+//! `ops reload [--reboot]`: re-reads the Config and FeatureToggles tabs, swaps the
+//! config in, applies new Sheets tuning and refresh cadences, and rebuilds every cache
+//! bucket, all without a restart. A reload that cannot read the workbook changes
+//! nothing. `--reboot` (admins: the command metadata says so and the dispatcher enforces
+//! it) then restarts the bot gracefully.
+//!
+//! Laid out like `ops refresh`: [`decide`] (pure) → [`apply`] → [`reply_embed`] (pure).
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::refresh::{REFRESH_WAIT, report_table};
 use crate::cache::{BucketId, RefreshReport, RefreshTrigger};
-use crate::discord::BotData;
+use crate::discord::errors::CommandError;
+use crate::discord::reply::{self, Reply};
+use crate::discord::tiers::{Flag, Meta, Tier};
+use crate::discord::{BotData, Ctx};
+use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
+use crate::runtime::ShutdownReason;
 use crate::sheets::SheetsError;
+
+/// Restart after reloading: admins only.
+pub const REBOOT: Flag = Flag {
+    name: "--reboot",
+    tier: Tier::Admin,
+};
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub reboot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("Unknown flag `{0}`. Usage: `!ops reload [--reboot]`.")]
+    UnknownFlag(String),
+}
+
+impl From<Refusal> for CommandError {
+    fn from(r: Refusal) -> Self {
+        CommandError::user(r.to_string())
+    }
+}
+
+/// The pure decision: the flags as typed. Flags are whole words: `reboot` without its
+/// dashes is not `--reboot`.
+pub fn decide(flags: Option<&str>) -> Result<Plan, Refusal> {
+    let mut plan = Plan { reboot: false };
+    for f in flags.unwrap_or("").split_whitespace() {
+        if f.eq_ignore_ascii_case(REBOOT.name) {
+            plan.reboot = true;
+        } else {
+            return Err(Refusal::UnknownFlag(f.to_owned()));
+        }
+    }
+    Ok(plan)
+}
 
 #[derive(Debug, Clone)]
 pub struct ReloadReport {
@@ -35,7 +85,7 @@ impl ReloadReport {
     pub fn ok(&self) -> bool {
         self.toggles_failure.is_none()
             && self.issues == 0
-            && self.refreshes.iter().all(|r| r.result != "fail")
+            && self.refreshes.iter().all(|r| !r.result.failed())
     }
 
     pub fn summary(&self) -> String {
@@ -64,10 +114,13 @@ impl ReloadReport {
     }
 }
 
-pub async fn reload(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
+/// Reloads: the config, tuning, cadences, every bucket; records it in the audit log.
+pub async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
     let before = data.config.get();
     let keep = crate::config::LastGood::in_dir(&data.settings.data_dir);
-    let snap = match crate::config::load(data.cache.sources(), Some(&keep)).await {
+    let snap = match crate::config::load(data.cache.sources(), Some(&keep), data.status.clock.utc())
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(actor, error = %e, "config reload failed; the previous config stays in use");
@@ -90,7 +143,7 @@ pub async fn reload(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsE
             &BucketId::ALL,
             RefreshTrigger::Manual,
             actor,
-            Some(super::commands::REFRESH_WAIT),
+            Some(REFRESH_WAIT),
         )
         .await;
     let (b, a) = (on(&before), on(&after));
@@ -111,4 +164,115 @@ pub async fn reload(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsE
     }
     tracing::info!(actor, summary = %report.summary(), "config reloaded");
     Ok(report)
+}
+
+/// The reply (and the log-channel post): what changed, or why nothing did.
+pub fn reply_embed(
+    outcome: &Result<ReloadReport, SheetsError>,
+    in_use_since: DateTime<Utc>,
+    took: Duration,
+    actor_name: &str,
+) -> Embed {
+    let e = match outcome {
+        Ok(r) => Embed::new("Config reloaded")
+            .description(format!("{}\n{}", r.summary(), report_table(&r.refreshes)))
+            .color(if r.ok() { COLOR_OK } else { COLOR_WARN }),
+        Err(err) => Embed::new("Reload failed")
+            .description(format!(
+                "{err}\nThe config loaded at {} UTC stays in use.",
+                in_use_since.format("%Y-%m-%d %H:%M")
+            ))
+            .color(COLOR_WARN),
+    };
+    e.footer(format!("{} ms • by {actor_name}", took.as_millis()))
+}
+
+/// Re-reads Config and FeatureToggles and rebuilds the caches.
+///
+/// `--reboot` (admins only) then restarts the bot gracefully.
+#[poise::command(
+    prefix_command,
+    slash_command,
+    custom_data = Meta::staff().slow().flags(&[REBOOT])
+)]
+pub async fn reload(
+    ctx: Ctx<'_>,
+    #[description = "--reboot to restart the bot afterwards (admins)"]
+    #[rest]
+    flags: Option<String>,
+) -> Result<(), CommandError> {
+    let plan = decide(flags.as_deref())?;
+    let data = ctx.data();
+    let clock = &data.status.clock;
+    let t0 = clock.now();
+    let who = format!("{} ({})", ctx.author().name, ctx.author().id);
+    let before = data.config.loaded_at();
+    let outcome = apply(data, &who).await;
+    let took = clock.now().saturating_duration_since(t0);
+    let mut e = reply_embed(&outcome, before, took, &ctx.author().name);
+    data.alerts.post("reload", e.clone()).await;
+    if plan.reboot {
+        e = e.field(
+            "Reboot",
+            "graceful restart now; back in a few seconds",
+            false,
+        );
+        reply::send(ctx, Reply::embed(e)).await?;
+        data.shutdown.trigger(ShutdownReason::Reboot { actor: who });
+        return Ok(());
+    }
+    reply::send(ctx, Reply::embed(e)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_whole_words() {
+        assert_eq!(decide(None), Ok(Plan { reboot: false }));
+        assert_eq!(decide(Some("  ")), Ok(Plan { reboot: false }));
+        assert_eq!(decide(Some("--reboot")), Ok(Plan { reboot: true }));
+        assert_eq!(decide(Some("--Reboot")), Ok(Plan { reboot: true }));
+        assert_eq!(
+            decide(Some("reboot")),
+            Err(Refusal::UnknownFlag("reboot".into())),
+            "without dashes it is not the flag"
+        );
+        assert_eq!(
+            decide(Some("--reboot --now")).unwrap_err().to_string(),
+            "Unknown flag `--now`. Usage: `!ops reload [--reboot]`."
+        );
+    }
+
+    #[test]
+    fn a_failed_reload_says_which_config_stays() {
+        let at: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
+        let err = Err(SheetsError::Api {
+            status: 503,
+            message: "backend error".into(),
+        });
+        let e = reply_embed(&err, at, Duration::from_millis(7), "sam");
+        assert_eq!(e.title, "Reload failed");
+        assert_eq!(
+            e.description,
+            "Google Sheets answered 503: backend error\nThe config loaded at 2026-11-20 08:00 UTC stays in use."
+        );
+        assert_eq!(e.footer, "7 ms • by sam");
+        let ok = Ok(ReloadReport {
+            turned_on: vec!["live_queue".into()],
+            turned_off: vec![],
+            toggles_failure: None,
+            issues: 0,
+            refreshes: vec![],
+        });
+        let e = reply_embed(&ok, at, Duration::ZERO, "sam");
+        assert_eq!(e.title, "Config reloaded");
+        assert!(
+            e.description.starts_with("turned on: live_queue\n```"),
+            "{}",
+            e.description
+        );
+        assert_eq!(e.color, Some(COLOR_OK));
+    }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic_file;
 use crate::config::ConfigRegistry;
 use crate::config::snapshot::Retention;
+use crate::scheduler::JobError;
 use crate::store::{Pruned, Store};
 use crate::telemetry::events::{Telemetry, files};
 
@@ -46,7 +47,8 @@ pub fn expired_telemetry_files(live: &Path, cutoff: DateTime<Utc>) -> Vec<PathBu
         .collect()
 }
 
-/// One sweep. Returns the report it wrote.
+/// One sweep. Returns the report it wrote. The file work (deleting rotated telemetry,
+/// writing the fsync'd reports) runs on the blocking pool.
 pub async fn sweep(
     store: &Store,
     config: &ConfigRegistry,
@@ -54,59 +56,73 @@ pub async fn sweep(
     data_dir: &Path,
     now: DateTime<Utc>,
     trace: &str,
-) -> Result<RetentionReport, String> {
+) -> Result<RetentionReport, JobError> {
     let w = config.get().retention;
-    let days = |d: u32| now - chrono::Duration::days(d as i64);
+    let days = move |d: u32| now - chrono::Duration::days(d as i64);
     let Pruned {
         job_runs,
         audit_events,
     } = store
         .prune(days(w.job_runs_days), days(w.audit_days))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut warnings = Vec::new();
-    let mut removed_files = Vec::new();
-    for f in expired_telemetry_files(&telemetry.path, days(w.telemetry_days)) {
-        match std::fs::remove_file(&f) {
-            Ok(()) => removed_files.push(f.display().to_string()),
-            Err(e) => warnings.push(format!("could not remove {}: {e}", f.display())),
-        }
-    }
-    let report = RetentionReport {
-        generated_at: crate::store::ts(now),
-        trace: trace.to_owned(),
-        windows_days: w,
-        removed_job_runs: job_runs,
-        removed_audit_events: audit_events,
-        removed_telemetry_files: removed_files,
-        remaining: store.counts().await.map_err(|e| e.to_string())?,
-        warnings,
-    };
+        .await?;
+    let remaining = store.counts().await?;
+    let live = telemetry.path.clone();
     let dir = data_dir.join(REPORT_DIR);
-    atomic_file::write_json(&dir.join(format!("{}.json", now.date_naive())), &report)
-        .map_err(|e| e.to_string())?;
-    atomic_file::write_json(&dir.join("latest.json"), &report).map_err(|e| e.to_string())?;
-    // Dated reports follow the audit window.
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let oldest = (now - chrono::Duration::days(w.audit_days as i64)).date_naive();
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(day) = name
-                .strip_suffix(".json")
-                .and_then(|d| d.parse::<NaiveDate>().ok())
-            {
-                if day < oldest {
-                    let _ = std::fs::remove_file(e.path());
-                }
+    let trace = trace.to_owned();
+    let report = tokio::task::spawn_blocking(move || {
+        let mut warnings = Vec::new();
+        let mut removed_files = Vec::new();
+        for f in expired_telemetry_files(&live, days(w.telemetry_days)) {
+            match std::fs::remove_file(&f) {
+                Ok(()) => removed_files.push(f.display().to_string()),
+                Err(e) => warnings.push(format!("could not remove {}: {e}", f.display())),
             }
         }
-    }
+        let report = RetentionReport {
+            generated_at: crate::store::ts(now),
+            trace,
+            windows_days: w,
+            removed_job_runs: job_runs,
+            removed_audit_events: audit_events,
+            removed_telemetry_files: removed_files,
+            remaining,
+            warnings,
+        };
+        write_reports(&dir, &report, now, w.audit_days)?;
+        Ok::<_, JobError>(report)
+    })
+    .await
+    .map_err(|e| JobError::Offload(e.to_string()))??;
     telemetry.emit(
         "retention",
-        trace,
+        &report.trace,
         serde_json::to_value(&report).unwrap_or_default(),
     );
     Ok(report)
+}
+
+/// Writes today's report and `latest.json`; dated reports follow the audit window.
+fn write_reports(
+    dir: &Path,
+    report: &RetentionReport,
+    now: DateTime<Utc>,
+    audit_days: u32,
+) -> Result<(), JobError> {
+    atomic_file::write_json(&dir.join(format!("{}.json", now.date_naive())), report)?;
+    atomic_file::write_json(&dir.join("latest.json"), report)?;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let oldest = (now - chrono::Duration::days(audit_days as i64)).date_naive();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let day = name
+                .strip_suffix(".json")
+                .and_then(|d| d.parse::<NaiveDate>().ok());
+            if day.is_some_and(|d| d < oldest) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The scheduler job.
@@ -136,7 +152,7 @@ pub fn job(
                     &config,
                     &telemetry,
                     &data_dir,
-                    Utc::now(),
+                    ctx.started,
                     &ctx.trace,
                 )
                 .await?;
@@ -170,12 +186,13 @@ pub fn read_report(data_dir: &Path, day: Option<NaiveDate>) -> Result<RetentionR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::SystemClock;
     use tokio_util::sync::CancellationToken;
 
     #[tokio::test]
     async fn sweep_prunes_within_windows_and_writes_reports() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let now = Utc::now();
         let old = store
             .start_run(
@@ -211,7 +228,7 @@ mod tests {
         std::fs::write(&rotated, b"{}\n").unwrap();
         let stop = CancellationToken::new();
         let (telemetry, _) = Telemetry::start(live.clone(), stop.clone());
-        let config = ConfigRegistry::new(Default::default());
+        let config = ConfigRegistry::new(Default::default(), Arc::new(SystemClock));
         // The rotated file counts as old once the sweep runs "later".
         let later = now + chrono::Duration::days(20);
         let report = sweep(&store, &config, &telemetry, dir.path(), later, "trace1")

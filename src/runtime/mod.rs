@@ -6,6 +6,7 @@ pub mod clock;
 pub mod gateway;
 pub mod phases;
 pub mod shutdown;
+pub mod watchdog;
 
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -19,9 +20,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use gateway::{GatewayProbe, GatewaySnapshot, GatewayStage, GatewayTracker};
 pub use phases::{PhaseState, PhaseView, Phases};
 pub use shutdown::{Shutdown, ShutdownReason};
+pub use watchdog::WatchdogState;
 
 use crate::settings::WatchdogSettings;
-use crate::watchdog::WatchdogState;
 
 /// Health of one component, worst last so `max()` gives the overall level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -62,6 +62,8 @@ pub struct JobContext {
     pub trace: String,
     pub trigger: Trigger,
     pub actor: String,
+    /// When the run started, by the scheduler's clock: what a job takes as "now".
+    pub started: DateTime<Utc>,
     /// Cancelled on shutdown; long jobs should stop at their next step.
     pub cancel: CancellationToken,
     offloaded: Arc<AtomicBool>,
@@ -73,16 +75,32 @@ impl JobContext {
     pub async fn offload<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, String> {
+    ) -> Result<T, JobError> {
         self.offloaded.store(true, Ordering::SeqCst);
         tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| format!("offloaded work failed: {e}"))
+            .map_err(|e| JobError::Offload(e.to_string()))
     }
 }
 
+/// Why a job run did not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    File(#[from] crate::atomic_file::FileError),
+    /// The job ran, and the work it exists for did not happen; the message says why.
+    #[error("{0}")]
+    Incomplete(String),
+    /// Blocking work handed to another thread failed (it panicked or was cancelled).
+    #[error("offloaded work failed: {0}")]
+    Offload(String),
+}
+
 /// A job's work: a summary of what it did (stored and sent as telemetry), or why not.
-pub type JobFn = Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, String>> + Send + Sync>;
+pub type JobFn =
+    Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, JobError>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct JobSpec {
@@ -103,7 +121,7 @@ impl JobSpec {
     ) -> JobSpec
     where
         F: Fn(JobContext) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<Value, String>> + Send + 'static,
+        Fut: std::future::Future<Output = Result<Value, JobError>> + Send + 'static,
     {
         JobSpec {
             id: id.to_owned(),
@@ -434,6 +452,7 @@ impl Scheduler {
             trace: trace.clone(),
             trigger,
             actor: actor.to_owned(),
+            started,
             cancel: self.cancel.child_token(),
             offloaded: Arc::new(AtomicBool::new(false)),
         };
@@ -448,7 +467,7 @@ impl Scheduler {
                 let abort = work.abort_handle();
                 let (result, error, detail) = match tokio::time::timeout(spec.timeout, work).await {
                     Ok(Ok(Ok(detail))) => (RunResult::Ok, None, Some(detail)),
-                    Ok(Ok(Err(e))) => (RunResult::Error, Some(e), None),
+                    Ok(Ok(Err(e))) => (RunResult::Error, Some(e.to_string()), None),
                     Ok(Err(join)) if join.is_panic() => (RunResult::Panic, Some(format!("panicked: {}", panic_message(join))), None),
                     Ok(Err(join)) => (RunResult::Error, Some(format!("cancelled: {join}")), None),
                     Err(_) => {
@@ -634,8 +653,8 @@ mod tests {
     fn rig_at(start: DateTime<Utc>, dir: Option<tempfile::TempDir>) -> Rig {
         let dir = dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let path = dir.path().to_path_buf();
-        let store = Store::open(&path).unwrap();
         let clock = Arc::new(ManualClock::new(start));
+        let store = Store::open(&path, clock.clone()).unwrap();
         let (telemetry, _) = Telemetry::start(path.join("t.jsonl"), CancellationToken::new());
         let sched = Scheduler::new(
             store.clone(),
@@ -744,7 +763,7 @@ mod tests {
     #[tokio::test]
     async fn a_daily_job_that_already_ran_today_waits_for_tomorrow_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(crate::runtime::SystemClock)).unwrap();
         let id = store
             .start_run(
                 "d",

@@ -32,16 +32,18 @@ impl Schedule {
     pub fn parse(text: &str) -> Result<Schedule, String> {
         let t = text.trim();
         let daily = t.strip_prefix("daily").map(str::trim).unwrap_or(t);
-        if let Some((h, m)) = crate::config::snapshot::parse_time_of_day(daily) {
+        if let Some((h, m)) = crate::util::duration::parse_time_of_day(daily) {
             return Ok(Schedule::Daily { hour: h, minute: m });
         }
-        if let Some(d) = crate::config::snapshot::parse_duration(t)
-            .filter(|_| t.chars().any(|c| c.is_ascii_alphabetic()))
-        {
-            if d < Duration::from_secs(1) {
-                return Err("an interval must be at least 1s".into());
-            }
-            return Ok(Schedule::Every(d));
+        // A number with a unit is an interval; a bare number is not (it would be hours
+        // for the ladder keys, a surprise for a cadence).
+        let interval = t.starts_with(|c: char| c.is_ascii_digit())
+            && t.chars().any(|c| c.is_ascii_alphabetic())
+            && t.split_whitespace().count() <= 2;
+        if interval {
+            return crate::util::duration::parse(t)
+                .map(Schedule::Every)
+                .map_err(|e| format!("{t:?} is not an interval: {e}"));
         }
         if t.split_whitespace().count() == 5 {
             let cron: croner::Cron = t
@@ -105,7 +107,7 @@ impl Schedule {
 
     pub fn describe(&self) -> String {
         match self {
-            Schedule::Every(d) => format!("every {}", crate::ops::health_view::human(*d)),
+            Schedule::Every(d) => format!("every {}", crate::util::duration::human(*d)),
             Schedule::Daily { hour, minute } => format!("daily {hour:02}:{minute:02} UTC"),
             Schedule::Cron { expr, .. } => format!("cron {expr} (UTC)"),
         }
@@ -148,6 +150,12 @@ mod tests {
             Schedule::parse("0 25 * * *")
                 .unwrap_err()
                 .contains("not a valid cron")
+        );
+        assert!(
+            Schedule::parse("213503982334602d")
+                .unwrap_err()
+                .contains("longer than the maximum"),
+            "a huge interval is refused, not overflowed"
         );
         assert_eq!(Schedule::parse("1d").unwrap().describe(), "every 1d 0h");
         assert_eq!(Schedule::daily(9, 5).describe(), "daily 09:05 UTC");

@@ -3,8 +3,7 @@
 //! agree; rows are located by header name, never by position.
 
 use super::table::{MissingHeaders, Table};
-use crate::config::ConfigSnapshot;
-use crate::sheets::Workbook;
+use super::{TabNames, Workbook};
 
 /// One mirror tab: which workbook holds it and the headers the bot writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +71,11 @@ pub const ALL: [MirrorTab; 3] = [RESERVATIONS, WELCOME_TICKETS, ONBOARDING_SESSI
 
 impl MirrorTab {
     /// The tab's name as configured in the Config tab.
-    pub fn tab(&self, cfg: &ConfigSnapshot) -> String {
+    pub fn tab(&self, tabs: &TabNames) -> String {
         match self.config_key {
-            "RESERVATIONS_TAB" => cfg.tabs.reservations.clone(),
-            "TICKETS_TAB" => cfg.tabs.tickets.clone(),
-            _ => cfg.tabs.sessions.clone(),
+            "RESERVATIONS_TAB" => tabs.reservations.clone(),
+            "TICKETS_TAB" => tabs.tickets.clone(),
+            _ => tabs.sessions.clone(),
         }
     }
 
@@ -107,9 +106,11 @@ mod tests {
 
     #[test]
     fn tab_names_follow_the_config_tab() {
-        let mut cfg = ConfigSnapshot::default();
-        cfg.tabs.tickets = "Tickets2026".into();
-        assert_eq!(WELCOME_TICKETS.tab(&cfg), "Tickets2026");
-        assert_eq!(RESERVATIONS.tab(&cfg), "Reservations");
+        let tabs = TabNames {
+            tickets: "Tickets2026".into(),
+            ..TabNames::default()
+        };
+        assert_eq!(WELCOME_TICKETS.tab(&tabs), "Tickets2026");
+        assert_eq!(RESERVATIONS.tab(&tabs), "Reservations");
     }
 }

@@ -25,6 +25,33 @@ use serde::Serialize;
 pub use circuit::CircuitView;
 pub use table::{Columns, MissingHeaders, Table};
 
+/// What the tabs are called in this workbook (Config keys `CLANS_TAB`, `TEMPLATES_TAB`
+/// ...); the Config tab itself is always `Config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TabNames {
+    pub clans: String,
+    pub templates: String,
+    pub feature_toggles: String,
+    pub reservations: String,
+    pub questions: String,
+    pub tickets: String,
+    pub sessions: String,
+}
+
+impl Default for TabNames {
+    fn default() -> Self {
+        Self {
+            clans: "Clans".into(),
+            templates: "WelcomeTemplates".into(),
+            feature_toggles: "FeatureToggles".into(),
+            reservations: "Reservations".into(),
+            questions: "Questions".into(),
+            tickets: "WelcomeTickets".into(),
+            sessions: "OnboardingSessions".into(),
+        }
+    }
+}
+
 /// Which of the two workbooks (they may be the same spreadsheet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

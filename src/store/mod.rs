@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::runtime::Clock;
 use serde::Serialize;
 
 /// File name inside `DATA_DIR`.
@@ -123,6 +125,8 @@ pub struct Pruned {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Stamps every row the store writes itself (migrations, audit rows, pauses).
+    clock: Arc<dyn Clock>,
     pub path: PathBuf,
     /// The last call's error, cleared by the next success (for `/health`).
     last_error: Arc<Mutex<Option<String>>>,
@@ -145,7 +149,11 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<String>, StoreError> {
+fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")?;
     let applied: Vec<String> = {
         let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
@@ -169,7 +177,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<String>, StoreError
         tx.execute_batch(sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            params![version, ts(Utc::now())],
+            params![version, ts(now)],
         )?;
         tx.commit()?;
         ran.push((*version).to_owned());
@@ -180,7 +188,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<String>, StoreError
 impl Store {
     /// Opens (or creates) the database in `data_dir`, checks its integrity, migrates it
     /// and marks runs left `running` by a crash as `interrupted`. Blocking.
-    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE);
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
             path: path.clone(),
@@ -207,14 +215,15 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let ran = migrate(&mut conn, &path)?;
+        let ran = migrate(&mut conn, &path, clock.utc())?;
         let interrupted = conn.execute(
             "UPDATE job_runs SET result = 'interrupted', finished_at = ?1, error = 'the process stopped while this run was in progress' WHERE result = 'running'",
-            params![ts(Utc::now())],
+            params![ts(clock.utc())],
         )?;
         tracing::info!(path = %path.display(), migrations_applied = ran.len(), interrupted_runs = interrupted, "state store opened; integrity check ok");
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            clock,
             path,
             last_error: Arc::default(),
         })
@@ -375,8 +384,8 @@ impl Store {
     /// Pauses or resumes a job and records who did it, in one transaction.
     pub async fn set_paused(&self, job: &str, paused: bool, actor: &str) -> Result<(), StoreError> {
         let (job, actor) = (job.to_owned(), actor.to_owned());
+        let now = ts(self.clock.utc());
         self.call(move |c| {
-            let now = ts(Utc::now());
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO job_state (job, paused, paused_by, paused_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -405,11 +414,12 @@ impl Store {
             action.to_owned(),
             target.map(str::to_owned),
         );
+        let now = ts(self.clock.utc());
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO audit_events (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![ts(Utc::now()), actor, action, target, detail.map(|d| d.to_string())],
+                params![now, actor, action, target, detail.map(|d| d.to_string())],
             )?;
             tx.commit()?;
             Ok(())
@@ -499,11 +509,12 @@ impl crate::runtime::ComponentCheck for StoreHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::SystemClock;
 
     #[tokio::test]
     async fn runs_state_and_audit_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let t0 = Utc::now();
         let id = store
             .start_run("retention:sweep", "abcd", "schedule", "scheduler", t0)
@@ -544,13 +555,13 @@ mod tests {
     #[tokio::test]
     async fn a_crash_leaves_running_rows_marked_interrupted_on_the_next_open() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let id = store
             .start_run("j", "t", "manual", "api", Utc::now())
             .await
             .unwrap();
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let row = store.run(id).await.unwrap().unwrap();
         assert_eq!(row.result, "interrupted");
         assert!(row.error.unwrap().contains("stopped"));
@@ -561,7 +572,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);
         std::fs::write(&path, b"this is definitely not sqlite, it is a text file with enough bytes to look like a header").unwrap();
-        let err = Store::open(dir.path()).err().expect("must refuse");
+        let err = Store::open(dir.path(), Arc::new(SystemClock))
+            .err()
+            .expect("must refuse");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("left untouched"));
         assert_eq!(
@@ -574,7 +587,7 @@ mod tests {
     #[test]
     fn a_database_from_a_newer_build_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(Store::open(dir.path(), Arc::new(SystemClock)).unwrap());
         let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         c.execute(
             "INSERT INTO schema_migrations VALUES ('9999_future', 'x')",
@@ -582,14 +595,16 @@ mod tests {
         )
         .unwrap();
         drop(c);
-        let err = Store::open(dir.path()).err().unwrap();
+        let err = Store::open(dir.path(), Arc::new(SystemClock))
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
     }
 
     #[tokio::test]
     async fn prune_removes_only_old_finished_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let old = Utc::now() - chrono::Duration::days(40);
         let a = store
             .start_run("j", "t", "schedule", "scheduler", old)
@@ -622,7 +637,7 @@ mod tests {
     async fn a_failing_call_degrades_health_until_the_next_success() {
         use crate::runtime::ComponentCheck as _;
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let health = StoreHealth(store.clone());
         assert_eq!(health.check().status, crate::runtime::Level::Ok);
         let err = store

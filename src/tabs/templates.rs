@@ -39,8 +39,7 @@ pub struct Templates {
 
 impl Templates {
     pub fn get(&self, tag: &str) -> Option<&Template> {
-        self.by_tag
-            .get(&crate::recruitment::clans::normalize_tag(tag))
+        self.by_tag.get(&crate::tabs::clans::normalize_tag(tag))
     }
 }
 
@@ -89,14 +88,14 @@ pub fn parse(table: &Table) -> Result<Templates, MissingHeaders> {
         let target_channel_id = if channel.is_empty() {
             None
         } else {
-            let id = crate::config::snapshot::parse_snowflake(&channel);
+            let id = crate::util::ids::parse_snowflake(&channel);
             if id.is_none() {
                 warnings.push(format!("row {row} ({}): target_channel_id {channel:?} is not a channel id; the invoking channel is used", m["tag"]));
             }
             id
         };
         Template {
-            tag: crate::recruitment::clans::normalize_tag(&m["tag"]),
+            tag: crate::tabs::clans::normalize_tag(&m["tag"]),
             title: get("title"),
             body: get("body"),
             footer: get("footer"),

@@ -44,7 +44,7 @@ pub trait AlertSink: Send + Sync + 'static {
 
     /// Posts an informational embed (a refresh summary, a reload) to the log channel,
     /// at most once per `key` inside the dedupe window. Without Discord it is logged.
-    async fn post(&self, key: &str, embed: crate::discord::embed::Embed) {
+    async fn post(&self, key: &str, embed: crate::message::embed::Embed) {
         tracing::info!(post = key, title = %embed.title, "log-channel post (no Discord connection)");
     }
 }

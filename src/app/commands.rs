@@ -1,0 +1,96 @@
+//! Every command the bot registers, in one list, with the feature state those commands
+//! read from `BotData::features` and the channel gate the dispatcher asks. A new feature
+//! adds its commands and its state here.
+
+use std::sync::Arc;
+
+use crate::discord::{ChannelGate, Command, Features};
+use crate::settings::Settings;
+
+/// The commands and what they need, ready for the Discord client.
+pub(crate) struct Wired {
+    pub commands: Vec<Command>,
+    pub features: Features,
+    pub gate: Arc<dyn ChannelGate>,
+}
+
+/// Every command, with its metadata.
+pub fn all() -> Vec<Command> {
+    vec![
+        crate::discord::commands::ping(),
+        crate::discord::help::help(),
+        crate::ops::commands::ops(),
+        crate::ops::commands::cfg(),
+        crate::ops::perms::perm(),
+    ]
+}
+
+/// The commands and the feature state they need: the bot access lists from `DATA_DIR`
+/// (also the dispatcher's gate) and the `ops refresh all` cooldowns.
+pub(crate) async fn wire(settings: &Settings) -> Wired {
+    let access = Arc::new(crate::ops::perms::Access::load(&settings.data_dir).await);
+    let features = Features::default()
+        .with(access.clone())
+        .with(Arc::new(crate::ops::refresh::Cooldowns::default()));
+    Wired {
+        commands: all(),
+        features,
+        gate: access,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discord::tiers::Meta;
+
+    #[test]
+    fn every_command_declares_its_tier() {
+        fn walk(cmds: &[Command]) {
+            for c in cmds {
+                assert!(
+                    c.custom_data.downcast_ref::<Meta>().is_some(),
+                    "{} has no Meta (custom_data)",
+                    c.name
+                );
+                assert!(
+                    c.description.is_some(),
+                    "{} has no description (doc comment)",
+                    c.name
+                );
+                walk(&c.subcommands);
+            }
+        }
+        walk(&all());
+    }
+
+    #[test]
+    fn commands_work_as_prefix_and_slash() {
+        fn walk(cmds: &[Command]) {
+            for c in cmds {
+                assert!(
+                    c.prefix_action.is_some() || !c.subcommands.is_empty(),
+                    "{} has no prefix form",
+                    c.name
+                );
+                assert!(
+                    c.slash_action.is_some() || !c.subcommands.is_empty(),
+                    "{} has no slash form",
+                    c.name
+                );
+                walk(&c.subcommands);
+            }
+        }
+        walk(&all());
+    }
+
+    #[test]
+    fn platform_commands_are_the_ones_that_repair_access() {
+        let platform: Vec<String> = all()
+            .iter()
+            .filter(|c| crate::discord::tiers::meta_of(c).platform)
+            .map(|c| c.name.to_string())
+            .collect();
+        assert_eq!(platform, ["ops", "cfg", "perm"]);
+    }
+}

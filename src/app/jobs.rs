@@ -1,0 +1,29 @@
+//! Every scheduled job, in one list: `retention:sweep` and one `refresh:<bucket>` per
+//! cache bucket (cadences from the Config tab). A new feature adds its jobs here.
+
+use crate::cache::BucketId;
+use crate::scheduler::JobSpec;
+
+use super::{Boot, Services};
+
+pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
+    let mut jobs = vec![crate::ops::retention::job(
+        services.store.clone(),
+        services.config.clone(),
+        boot.telemetry.clone(),
+        boot.settings.data_dir.clone(),
+    )];
+    let cfg = services.config.get();
+    for id in BucketId::ALL {
+        let (schedule, problem) = id.schedule(&cfg);
+        if let Some(p) = problem {
+            tracing::warn!(bucket = id.as_str(), problem = %p, "refresh cadence");
+        }
+        jobs.push(crate::cache::refresh_job(
+            services.cache.clone(),
+            id,
+            schedule,
+        ));
+    }
+    jobs
+}

@@ -1,4 +1,0 @@
-//! Onboarding: the questionnaire flows (and, with later features, tickets and the
-//! wizard).
-
-pub mod questions;

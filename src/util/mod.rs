@@ -1,0 +1,6 @@
+//! Small parsers and formatters shared by config, the scheduler, ops and the console:
+//! durations as operators type them, and Discord ids. A leaf: it depends on no other
+//! module of the crate.
+
+pub mod duration;
+pub mod ids;
