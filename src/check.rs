@@ -127,7 +127,8 @@ pub async fn workbook(
     use crate::config::CONFIG_TAB;
     use crate::sheets::{Workbook, mirror};
 
-    let cfg = crate::config::load(sources, None, chrono::Utc::now()).await?;
+    let now = crate::runtime::Clock::utc(&crate::runtime::SystemClock);
+    let cfg = crate::config::load(sources, None, now).await?;
     let mut out = Vec::new();
     let config_problems: Vec<String> = cfg
         .issues
@@ -333,9 +334,12 @@ mod tests {
     #[tokio::test]
     async fn the_sample_workbook_passes_every_tab() {
         let dir = sample_copy();
-        let tabs = workbook(&crate::sheets::Sources::local(dir.path()))
-            .await
-            .unwrap();
+        let tabs = workbook(&crate::sheets::Sources::local(
+            dir.path(),
+            std::sync::Arc::new(crate::runtime::SystemClock),
+        ))
+        .await
+        .unwrap();
         let names: Vec<&str> = tabs.iter().map(|t| t.tab.as_str()).collect();
         assert_eq!(
             names,
@@ -366,9 +370,12 @@ mod tests {
         )
         .unwrap();
         std::fs::remove_file(dir.path().join("WelcomeTickets.csv")).unwrap();
-        let tabs = workbook(&crate::sheets::Sources::local(dir.path()))
-            .await
-            .unwrap();
+        let tabs = workbook(&crate::sheets::Sources::local(
+            dir.path(),
+            std::sync::Arc::new(crate::runtime::SystemClock),
+        ))
+        .await
+        .unwrap();
         let c = tab(&tabs, "Clans");
         assert_eq!(c.status, "invalid");
         assert!(
@@ -393,9 +400,12 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_workbook_fails_the_check() {
         let dir = tempfile::tempdir().unwrap();
-        let err = workbook(&crate::sheets::Sources::local(&dir.path().join("nope")))
-            .await
-            .unwrap_err();
+        let err = workbook(&crate::sheets::Sources::local(
+            &dir.path().join("nope"),
+            std::sync::Arc::new(crate::runtime::SystemClock),
+        ))
+        .await
+        .unwrap_err();
         let s = with_workbook(
             Summary {
                 ok: true,

@@ -117,7 +117,8 @@ fn main() -> ExitCode {
 
 fn report_problems(problems: &[Problem]) {
     for p in problems {
-        tracing::error!(key = %p.key, value = ?p.value, expected = %p.expected, "invalid setting: {p}");
+        let value = p.value.as_deref().unwrap_or("(unset)");
+        tracing::error!(key = %p.key, value, expected = %p.expected, "invalid setting: {p}");
     }
     tracing::error!(
         problems = problems.len(),

@@ -76,7 +76,7 @@ pub const KEYS: &[KeySpec] = &[
     key(
         "GOOGLE_SHEETS_API_URL",
         "https://sheets.googleapis.com/",
-        "an http:// or https:// base URL",
+        "an https:// base URL (http:// only on localhost)",
         "Sheets API base URL; only changed to point the bot at a stand-in such as the sandbox.",
     ),
     key(
@@ -564,6 +564,41 @@ fn parse_sheet_id(s: &str) -> Result<String, String> {
     }
 }
 
+/// Whether a URL's host is this machine: plain http is only safe there.
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The Sheets base URL, with the trailing `/` google-sheets4 needs. Every request carries
+/// the service account's OAuth bearer token, so plain http is refused except on loopback
+/// (the sandbox).
+fn parse_sheets_api_url(s: &str) -> Result<String, String> {
+    let u = url::Url::parse(s).map_err(|e| e.to_string())?;
+    match u.scheme() {
+        "https" if u.host_str().is_some() => {}
+        "http" if is_loopback(&u) => {}
+        "http" => {
+            return Err(
+                "plain http would send the Google access token in clear text; use https (http is allowed for localhost/127.0.0.1 only)"
+                    .into(),
+            );
+        }
+        _ => {
+            return Err("scheme must be https (or http on loopback) and a host is required".into());
+        }
+    }
+    Ok(if s.ends_with('/') {
+        s.to_owned()
+    } else {
+        format!("{s}/")
+    })
+}
+
 fn parse_proxy_url(s: &str) -> Result<String, String> {
     let u = url::Url::parse(s).map_err(|e| e.to_string())?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
@@ -615,17 +650,8 @@ impl Settings {
         let discord_token = r.parse("DISCORD_TOKEN", parse_discord_token);
         let discord_proxy_url = r.parse("DISCORD_PROXY_URL", parse_proxy_url);
         let google_service_account = r.parse("GOOGLE_SERVICE_ACCOUNT_JSON", parse_service_account);
-        let google_sheets_api_url = r.parse_or_default("GOOGLE_SHEETS_API_URL", |s| {
-            let u = url::Url::parse(s).map_err(|e| e.to_string())?;
-            if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-                return Err("scheme must be http or https and a host is required".into());
-            }
-            Ok(if s.ends_with('/') {
-                s.to_owned()
-            } else {
-                format!("{s}/")
-            })
-        });
+        let google_sheets_api_url =
+            r.parse_or_default("GOOGLE_SHEETS_API_URL", parse_sheets_api_url);
         let recruitment_sheet_id = r.parse("RECRUITMENT_SHEET_ID", parse_sheet_id);
         let onboarding_sheet_id = r.parse("ONBOARDING_SHEET_ID", parse_sheet_id);
         let workbook_dir = PathBuf::from(r.raw("WORKBOOK_DIR").unwrap_or_default());
@@ -995,6 +1021,36 @@ mod tests {
             "info,serenity=debug"
         );
         assert_eq!(problem_keys(&[("LOG_LEVEL", "loud=[")]), vec!["LOG_LEVEL"]);
+    }
+
+    #[test]
+    fn sheets_api_url_is_https_except_on_loopback() {
+        let url = |v: &str| parse(&[("GOOGLE_SHEETS_API_URL", v)]).map(|s| s.google_sheets_api_url);
+        assert_eq!(
+            url("https://sheets.example.test").unwrap(),
+            "https://sheets.example.test/"
+        );
+        for local in [
+            "http://127.0.0.1:7000",
+            "http://localhost:7000/",
+            "http://[::1]:7000",
+        ] {
+            assert!(url(local).is_ok(), "{local}");
+        }
+        for remote in [
+            "http://sheets.example.test/",
+            "http://10.0.0.5:8080",
+            "ftp://x",
+        ] {
+            let err = url(remote).unwrap_err();
+            assert_eq!(err.problems[0].key, "GOOGLE_SHEETS_API_URL", "{remote}");
+        }
+        let err = url("http://sheets.example.test/").unwrap_err();
+        assert!(
+            err.problems[0].expected.contains("clear text"),
+            "{}",
+            err.problems[0].expected
+        );
     }
 
     #[test]

@@ -130,6 +130,22 @@ impl RestartBudget {
         self.limit
     }
 
+    /// [`RestartBudget::try_consume`] on the blocking pool: the file is fsync'd.
+    async fn consume(&self, now: DateTime<Utc>) -> Result<u32, BudgetError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.try_consume(now))
+            .await
+            .unwrap_or_else(|e| Err(BudgetError::Unrecordable(e.to_string())))
+    }
+
+    /// [`RestartBudget::used`] on the blocking pool.
+    async fn used_now(&self, now: DateTime<Utc>) -> u32 {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.used(now))
+            .await
+            .unwrap_or(0)
+    }
+
     /// Records a restart at `now` if the budget allows one; returns how many the window
     /// now holds.
     pub fn try_consume(&self, now: DateTime<Utc>) -> Result<u32, BudgetError> {
@@ -229,7 +245,7 @@ impl Watchdog {
                 tracing::info!(reason = %why, "[watchdog] gateway not connected");
                 Outcome::Waiting(why)
             }
-            Decision::Stall(reason) => match self.budget.try_consume(utc) {
+            Decision::Stall(reason) => match self.budget.consume(utc).await {
                 Ok(used) => {
                     let detail = format!(
                         "{reason}. Restarting (watchdog restart {used} of {} allowed per {}s).",
@@ -280,7 +296,7 @@ impl Watchdog {
                 }
             },
         };
-        let used = self.budget.used(utc);
+        let used = self.budget.used_now(utc).await;
         self.state.update(|s| {
             s.last_check = Some(utc);
             s.restarts_in_window = used;

@@ -11,7 +11,7 @@ use crate::discord::{BotData, Ctx};
 use crate::health::assess;
 use crate::message::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
 
-use super::health_view::{HealthView, bucket_line, health_embed, human, source_line};
+use super::health_view::{BucketAge, HealthView, bucket_line, health_embed, human, source_line};
 
 /// Operations commands for staff.
 #[poise::command(
@@ -73,13 +73,12 @@ pub fn health_view(data: &BotData) -> HealthView {
             .into_iter()
             .map(|v| {
                 let name = v.bucket.as_str().to_owned();
-                let n = next.get(&name).copied().flatten();
-                (
+                BucketAge {
+                    next: next.get(&name).copied().flatten(),
                     name,
-                    v.age_sec.map(Duration::from_secs),
-                    Duration::from_secs(v.ttl_sec),
-                    n,
-                )
+                    age: v.age_sec.map(Duration::from_secs),
+                    ttl: Duration::from_secs(v.ttl_sec),
+                }
             })
             .collect(),
     }

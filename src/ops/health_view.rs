@@ -23,8 +23,18 @@ pub struct HealthView {
     pub watchdog_grace: u64,
     pub restarts_in_window: u32,
     pub restart_budget: u32,
-    /// (bucket, age, ttl, next scheduled refresh from now).
-    pub buckets: Vec<(String, Option<Duration>, Duration, Option<Duration>)>,
+    pub buckets: Vec<BucketAge>,
+}
+
+/// One cache bucket's freshness, as `ops health` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketAge {
+    pub name: String,
+    /// Age of the data in use; `None` before the first good refresh.
+    pub age: Option<Duration>,
+    pub ttl: Duration,
+    /// When its refresh job runs next, from now.
+    pub next: Option<Duration>,
 }
 
 pub use crate::util::duration::human;
@@ -64,14 +74,15 @@ pub fn health_embed(v: &HealthView) -> Embed {
             .unwrap_or_else(|| "—".into()),
         true,
     );
-    for (name, age, ttl, next) in &v.buckets {
-        let age = age.map(human).unwrap_or_else(|| "no data".into());
-        let next = next
+    for b in &v.buckets {
+        let age = b.age.map(human).unwrap_or_else(|| "no data".into());
+        let next = b
+            .next
             .map(|n| format!("in {}", human(n)))
             .unwrap_or_else(|| "not scheduled".into());
         e = e.field(
-            name.clone(),
-            format!("age {age} • TTL {} • next {next}", human(*ttl)),
+            b.name.clone(),
+            format!("age {age} • TTL {} • next {next}", human(b.ttl)),
             true,
         );
     }
@@ -183,12 +194,12 @@ mod tests {
             watchdog_grace: 300,
             restarts_in_window: 1,
             restart_budget: 5,
-            buckets: vec![(
-                "clans".into(),
-                Some(Duration::from_secs(300)),
-                Duration::from_secs(10_800),
-                Some(Duration::from_secs(9000)),
-            )],
+            buckets: vec![BucketAge {
+                name: "clans".into(),
+                age: Some(Duration::from_secs(300)),
+                ttl: Duration::from_secs(10_800),
+                next: Some(Duration::from_secs(9000)),
+            }],
         };
         let e = health_embed(&v);
         let text = serde_json::to_string_pretty(&e).unwrap();

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::message::embed::{COLOR_INFO, COLOR_WARN, Embed};
 use crate::scheduler::JobView;
+use crate::store::RunResult;
 use crate::util::duration::human;
 
 fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -27,7 +28,7 @@ pub fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
     let last = match (&v.last_run, &v.last_result) {
         (Some(t), Some(r)) => format!(
             "last {} {} ({} ms)",
-            r,
+            r.as_str(),
             relative(*t, now),
             v.last_duration_ms.unwrap_or(0)
         ),
@@ -43,7 +44,7 @@ pub fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
     if let Some(e) = v
         .last_error
         .as_deref()
-        .filter(|_| v.last_result.as_deref() != Some("ok"))
+        .filter(|_| v.last_result != Some(RunResult::Ok))
     {
         line.push_str(&format!("\n  ↳ {e}"));
     }
@@ -93,14 +94,14 @@ mod tests {
         let mut v = view("retention:sweep");
         v.next_run = Some(now + chrono::Duration::minutes(90));
         v.last_run = Some(now - chrono::Duration::hours(3));
-        v.last_result = Some("ok".into());
+        v.last_result = Some(RunResult::Ok);
         v.last_duration_ms = Some(42);
         assert_eq!(
             job_line(&v, now),
             "daily 03:30 UTC • next in 1h 30m • last ok 3h 0m ago (42 ms)"
         );
         v.paused = true;
-        v.last_result = Some("timeout".into());
+        v.last_result = Some(RunResult::Timeout);
         v.consecutive_failures = 2;
         v.last_error = Some("timed out after 120s".into());
         assert_eq!(

@@ -205,16 +205,16 @@ mod tests {
             .await
             .unwrap();
         store
-            .finish_run(
-                old,
-                now,
-                crate::store::RunResult::Ok,
-                1,
-                None,
-                None,
-                false,
-                None,
-            )
+            .finish_run(crate::store::FinishedRun {
+                run_id: old,
+                finished: now,
+                result: crate::store::RunResult::Ok,
+                duration_ms: 1,
+                error: None,
+                detail: None,
+                orphaned_offload_possible: false,
+                daily: None,
+            })
             .await
             .unwrap();
         store

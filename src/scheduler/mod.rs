@@ -30,7 +30,7 @@ use tracing::Instrument as _;
 pub use schedule::Schedule;
 
 use crate::runtime::Clock;
-use crate::store::{RunResult, Store, StoreError};
+use crate::store::{FinishedRun, RunResult, Store, StoreError};
 use crate::telemetry::events::Telemetry;
 use crate::telemetry::metrics::Metrics;
 use crate::telemetry::new_trace_id;
@@ -143,7 +143,7 @@ pub struct JobView {
     pub running: bool,
     pub next_run: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
-    pub last_result: Option<String>,
+    pub last_result: Option<RunResult>,
     pub last_duration_ms: Option<u64>,
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
@@ -165,7 +165,7 @@ struct Entry {
     next_run: Option<DateTime<Utc>>,
     next_trigger: Trigger,
     last_run: Option<DateTime<Utc>>,
-    last_result: Option<String>,
+    last_result: Option<RunResult>,
     last_duration_ms: Option<u64>,
     consecutive_failures: u32,
     last_error: Option<String>,
@@ -338,7 +338,7 @@ impl Scheduler {
                 running: e.running,
                 next_run: if e.paused { None } else { e.next_run },
                 last_run: e.last_run,
-                last_result: e.last_result.clone(),
+                last_result: e.last_result,
                 last_duration_ms: e.last_duration_ms,
                 consecutive_failures: e.consecutive_failures,
                 last_error: e.last_error.clone(),
@@ -505,16 +505,16 @@ impl Scheduler {
         let ms = o.duration.as_millis() as i64;
         if let Err(e) = self
             .store
-            .finish_run(
-                o.run_id,
+            .finish_run(FinishedRun {
+                run_id: o.run_id,
                 finished,
-                o.result,
-                ms,
-                o.error.clone(),
-                o.detail.clone(),
-                o.orphaned_offload_possible,
-                daily.clone(),
-            )
+                result: o.result,
+                duration_ms: ms,
+                error: o.error.clone(),
+                detail: o.detail.clone(),
+                orphaned_offload_possible: o.orphaned_offload_possible,
+                daily: daily.clone(),
+            })
             .await
         {
             tracing::error!(run_id = o.run_id, error = %e, "could not record the end of a job run");
@@ -525,7 +525,7 @@ impl Scheduler {
                 Some(e) => {
                     e.running = false;
                     e.last_run = Some(finished);
-                    e.last_result = Some(o.result.as_str().to_owned());
+                    e.last_result = Some(o.result);
                     e.last_duration_ms = Some(ms as u64);
                     e.last_error = o.error.clone();
                     e.consecutive_failures = if o.result == RunResult::Ok {
@@ -713,7 +713,7 @@ mod tests {
         assert_eq!(outcomes.len(), 1);
         assert_eq!(outcomes[0].result, RunResult::Ok);
         let v = &r.sched.views()[0];
-        assert_eq!(v.last_result.as_deref(), Some("ok"));
+        assert_eq!(v.last_result, Some(RunResult::Ok));
         assert_eq!(v.next_run, Some(at("2026-11-24T00:01:00Z")));
         let rows = r.store.recent_runs(Some("every-minute"), 10).await.unwrap();
         assert_eq!(rows.len(), 1);
@@ -775,16 +775,16 @@ mod tests {
             .await
             .unwrap();
         store
-            .finish_run(
-                id,
-                at("2026-11-23T12:00:01Z"),
-                RunResult::Ok,
-                1,
-                None,
-                None,
-                false,
-                Some(("d".into(), at("2026-11-23T12:00:00Z").date_naive())),
-            )
+            .finish_run(FinishedRun {
+                run_id: id,
+                finished: at("2026-11-23T12:00:01Z"),
+                result: RunResult::Ok,
+                duration_ms: 1,
+                error: None,
+                detail: None,
+                orphaned_offload_possible: false,
+                daily: Some(("d".into(), at("2026-11-23T12:00:00Z").date_naive())),
+            })
             .await
             .unwrap();
         drop(store);

@@ -285,7 +285,7 @@ impl GoogleWorkbook {
                     lock(&self.circuit).success();
                     self.publish_circuit();
                     let mut s = lock(&self.stats);
-                    s.last_success = Some(Utc::now());
+                    s.last_success = Some(self.clock.utc());
                     s.last_error = None;
                     return Ok((v, retries, requests));
                 }

@@ -9,12 +9,14 @@
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
 
 use super::table::Table;
 use super::{SheetsError, SourceStatus, TabsRead, WorkbookSource};
+use crate::runtime::Clock;
 
 /// Reads one CSV file into raw rows.
 pub fn read_csv(path: &Path) -> Result<Vec<Vec<String>>, SheetsError> {
@@ -177,31 +179,16 @@ fn read_spreadsheet(
     Ok(out)
 }
 
-#[derive(Debug)]
-pub struct LocalWorkbook {
+/// Where a local workbook lives: the folder or spreadsheet file it is read from, and the
+/// folder writes go to (and written tabs are read from). The blocking file work.
+#[derive(Debug, Clone)]
+struct Files {
     path: PathBuf,
-    /// Where writes go (and written tabs are read from).
     writes: PathBuf,
-    last_error: Mutex<Option<String>>,
-    last_success: Mutex<Option<chrono::DateTime<Utc>>>,
 }
 
-impl LocalWorkbook {
-    pub fn new(path: &Path) -> Self {
-        let writes = if path.is_file() {
-            PathBuf::from(format!("{}.writes", path.display()))
-        } else {
-            path.to_path_buf()
-        };
-        LocalWorkbook {
-            path: path.to_path_buf(),
-            writes,
-            last_error: Mutex::new(None),
-            last_success: Mutex::new(None),
-        }
-    }
-
-    fn read_sync(&self, tabs: &[String]) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+impl Files {
+    fn read(&self, tabs: &[String]) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
         if self.path.is_dir() {
             let refs: Vec<&str> = tabs.iter().map(String::as_str).collect();
             return CsvFolder::new(&self.path).read_tabs(&refs);
@@ -231,18 +218,95 @@ impl LocalWorkbook {
             return Ok((p.clone(), read_csv(&p)?));
         }
         let path = self.writes.join(format!("{tab}.csv"));
-        let existing = self.read_sync(&[tab.to_owned()])?.remove(tab).flatten();
+        let existing = self.read(&[tab.to_owned()])?.remove(tab).flatten();
         let rows = existing
             .map(|t| std::iter::once(t.headers.clone()).chain(t.rows).collect())
             .unwrap_or_default();
         Ok((path, rows))
     }
 
-    fn done<T>(&self, r: Result<T, SheetsError>) -> Result<T, SheetsError> {
+    fn write_range(
+        &self,
+        tab: &str,
+        row: usize,
+        col: usize,
+        rows: Vec<Vec<String>>,
+    ) -> Result<(), SheetsError> {
+        let (path, mut existing) = self.rows_for_write(tab)?;
+        for (i, values) in rows.into_iter().enumerate() {
+            let r = row.max(1) - 1 + i;
+            if existing.len() <= r {
+                existing.resize(r + 1, Vec::new());
+            }
+            for (j, v) in values.into_iter().enumerate() {
+                let c = col.max(1) - 1 + j;
+                if existing[r].len() <= c {
+                    existing[r].resize(c + 1, String::new());
+                }
+                existing[r][c] = v;
+            }
+        }
+        write_csv(&path, &existing)
+    }
+
+    fn append_rows(&self, tab: &str, rows: Vec<Vec<String>>) -> Result<(), SheetsError> {
+        let (path, mut existing) = self.rows_for_write(tab)?;
+        while existing
+            .last()
+            .is_some_and(|r| r.iter().all(|c| c.trim().is_empty()))
+        {
+            existing.pop();
+        }
+        existing.extend(rows);
+        write_csv(&path, &existing)
+    }
+}
+
+/// The local workbook source: reads and (atomic, fsync'd) writes run on the blocking
+/// pool, never on the async workers.
+pub struct LocalWorkbook {
+    files: Files,
+    clock: Arc<dyn Clock>,
+    last_error: Mutex<Option<String>>,
+    last_success: Mutex<Option<chrono::DateTime<Utc>>>,
+}
+
+impl LocalWorkbook {
+    pub fn new(path: &Path, clock: Arc<dyn Clock>) -> Self {
+        let writes = if path.is_file() {
+            PathBuf::from(format!("{}.writes", path.display()))
+        } else {
+            path.to_path_buf()
+        };
+        LocalWorkbook {
+            files: Files {
+                path: path.to_path_buf(),
+                writes,
+            },
+            clock,
+            last_error: Mutex::new(None),
+            last_success: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the files, on the blocking pool, and records how it went.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Files) -> Result<T, SheetsError> + Send + 'static,
+    ) -> Result<T, SheetsError> {
+        let files = self.files.clone();
+        let r = tokio::task::spawn_blocking(move || f(&files))
+            .await
+            .unwrap_or_else(|e| {
+                Err(SheetsError::Local {
+                    path: self.files.path.clone(),
+                    reason: format!("the file worker failed: {e}"),
+                })
+            });
         match &r {
             Ok(_) => {
                 *self.last_error.lock() = None;
-                *self.last_success.lock() = Some(Utc::now());
+                *self.last_success.lock() = Some(self.clock.utc());
             }
             Err(e) => *self.last_error.lock() = Some(e.to_string()),
         }
@@ -253,18 +317,19 @@ impl LocalWorkbook {
 #[async_trait::async_trait]
 impl WorkbookSource for LocalWorkbook {
     fn label(&self) -> String {
-        format!("local:{}", self.path.display())
+        format!("local:{}", self.files.path.display())
     }
 
     async fn read_tabs(&self, tabs: &[String]) -> Result<TabsRead, SheetsError> {
         let t0 = Instant::now();
-        let r = self.read_sync(tabs).map(|tabs| TabsRead {
+        let tabs = tabs.to_vec();
+        let tabs = self.run(move |f| f.read(&tabs)).await?;
+        Ok(TabsRead {
             tabs,
             retries: 0,
             requests: 0,
             latency: t0.elapsed(),
-        });
-        self.done(r)
+        })
     }
 
     async fn write_range(
@@ -274,39 +339,13 @@ impl WorkbookSource for LocalWorkbook {
         col: usize,
         rows: Vec<Vec<String>>,
     ) -> Result<(), SheetsError> {
-        let r = (|| {
-            let (path, mut existing) = self.rows_for_write(tab)?;
-            for (i, values) in rows.into_iter().enumerate() {
-                let r = row.max(1) - 1 + i;
-                if existing.len() <= r {
-                    existing.resize(r + 1, Vec::new());
-                }
-                for (j, v) in values.into_iter().enumerate() {
-                    let c = col.max(1) - 1 + j;
-                    if existing[r].len() <= c {
-                        existing[r].resize(c + 1, String::new());
-                    }
-                    existing[r][c] = v;
-                }
-            }
-            write_csv(&path, &existing)
-        })();
-        self.done(r)
+        let tab = tab.to_owned();
+        self.run(move |f| f.write_range(&tab, row, col, rows)).await
     }
 
     async fn append_rows(&self, tab: &str, rows: Vec<Vec<String>>) -> Result<(), SheetsError> {
-        let r = (|| {
-            let (path, mut existing) = self.rows_for_write(tab)?;
-            while existing
-                .last()
-                .is_some_and(|r| r.iter().all(|c| c.trim().is_empty()))
-            {
-                existing.pop();
-            }
-            existing.extend(rows);
-            write_csv(&path, &existing)
-        })();
-        self.done(r)
+        let tab = tab.to_owned();
+        self.run(move |f| f.append_rows(&tab, rows)).await
     }
 
     fn status(&self) -> SourceStatus {
@@ -446,7 +485,7 @@ mod tests {
                 ("Reservations", &[&["thread_id", "clan_tag"]]),
             ],
         );
-        let wb = LocalWorkbook::new(&file);
+        let wb = LocalWorkbook::new(&file, Arc::new(crate::runtime::SystemClock));
         let read = wb
             .read_tabs(&["Clans".into(), "config".into(), "Missing".into()])
             .await
@@ -485,7 +524,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("broken.xlsx");
         std::fs::write(&file, b"this is not a zip file").unwrap();
-        let wb = LocalWorkbook::new(&file);
+        let wb = LocalWorkbook::new(&file, Arc::new(crate::runtime::SystemClock));
         let err = wb.read_tabs(&["Config".into()]).await.unwrap_err();
         assert!(err.to_string().contains("broken.xlsx"), "{err}");
         assert_eq!(wb.status().last_error, Some(err.to_string()));
@@ -499,7 +538,7 @@ mod tests {
             "thread_id,clan_tag,status\n1,ALP,active\n\n",
         )
         .unwrap();
-        let wb = LocalWorkbook::new(dir.path());
+        let wb = LocalWorkbook::new(dir.path(), Arc::new(crate::runtime::SystemClock));
         wb.append_rows(
             "Reservations",
             vec![vec!["2".into(), "BET".into(), "active".into()]],

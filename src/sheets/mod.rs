@@ -191,8 +191,8 @@ pub struct Sources {
 
 impl Sources {
     /// Both workbooks from one local folder or spreadsheet file.
-    pub fn local(path: &std::path::Path) -> Sources {
-        let local: Arc<dyn WorkbookSource> = Arc::new(local::LocalWorkbook::new(path));
+    pub fn local(path: &std::path::Path, clock: Arc<dyn crate::runtime::Clock>) -> Sources {
+        let local: Arc<dyn WorkbookSource> = Arc::new(local::LocalWorkbook::new(path, clock));
         Sources {
             onboarding: local.clone(),
             recruitment: local,
@@ -280,7 +280,7 @@ impl Sources {
                     same: false,
                 })
             }
-            _ => Ok(Sources::local(&settings.workbook_dir)),
+            _ => Ok(Sources::local(&settings.workbook_dir, clock)),
         }
     }
 }

@@ -102,6 +102,8 @@ pub enum RunResult {
     Error,
     Timeout,
     Panic,
+    /// The process stopped while the run was in progress (set at the next start).
+    Interrupted,
 }
 
 impl RunResult {
@@ -111,8 +113,24 @@ impl RunResult {
             RunResult::Error => "error",
             RunResult::Timeout => "timeout",
             RunResult::Panic => "panic",
+            RunResult::Interrupted => "interrupted",
         }
     }
+}
+
+/// How a run ended, for [`Store::finish_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedRun {
+    pub run_id: i64,
+    pub finished: DateTime<Utc>,
+    pub result: RunResult,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    /// What the job reported it did.
+    pub detail: Option<serde_json::Value>,
+    pub orphaned_offload_possible: bool,
+    /// For daily jobs: the job and the day it ran (its "already ran today" marker).
+    pub daily: Option<(String, NaiveDate)>,
 }
 
 /// Counts removed by a prune.
@@ -283,18 +301,17 @@ impl Store {
     }
 
     /// Records how a run ended (and, for daily jobs, the day it ran) in one transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_run(
-        &self,
-        run_id: i64,
-        finished: DateTime<Utc>,
-        result: RunResult,
-        duration_ms: i64,
-        error: Option<String>,
-        detail: Option<serde_json::Value>,
-        orphaned_offload_possible: bool,
-        daily: Option<(String, NaiveDate)>,
-    ) -> Result<(), StoreError> {
+    pub async fn finish_run(&self, run: FinishedRun) -> Result<(), StoreError> {
+        let FinishedRun {
+            run_id,
+            finished,
+            result,
+            duration_ms,
+            error,
+            detail,
+            orphaned_offload_possible,
+            daily,
+        } = run;
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -524,16 +541,16 @@ mod tests {
         assert_eq!(running.result, "running");
         let day = t0.date_naive();
         store
-            .finish_run(
-                id,
-                t0,
-                RunResult::Ok,
-                12,
-                None,
-                Some(serde_json::json!({"removed": 3})),
-                false,
-                Some(("retention:sweep".into(), day)),
-            )
+            .finish_run(FinishedRun {
+                run_id: id,
+                finished: t0,
+                result: RunResult::Ok,
+                duration_ms: 12,
+                error: None,
+                detail: Some(serde_json::json!({"removed": 3})),
+                orphaned_offload_possible: false,
+                daily: Some(("retention:sweep".into(), day)),
+            })
             .await
             .unwrap();
         let done = store.run(id).await.unwrap().unwrap();
@@ -611,7 +628,16 @@ mod tests {
             .await
             .unwrap();
         store
-            .finish_run(a, old, RunResult::Ok, 1, None, None, false, None)
+            .finish_run(FinishedRun {
+                run_id: a,
+                finished: old,
+                result: RunResult::Ok,
+                duration_ms: 1,
+                error: None,
+                detail: None,
+                orphaned_offload_possible: false,
+                daily: None,
+            })
             .await
             .unwrap();
         let _still_running = store

@@ -102,7 +102,10 @@ async fn invalid_settings_exit_2_naming_each_key_without_printing_secrets() {
         .collect();
     assert_eq!(keys, ["PORT", "LOG_FORMAT", "OPS_API_TOKEN"]);
     let port = lines.iter().find(|l| l["key"] == "PORT").unwrap();
-    assert_eq!(port["value"], "Some(\"abc\")");
+    assert_eq!(
+        port["value"], "abc",
+        "the value as typed, not its Debug form"
+    );
     assert!(
         port["expected"]
             .as_str()
@@ -114,6 +117,13 @@ async fn invalid_settings_exit_2_naming_each_key_without_printing_secrets() {
         "secret printed:\n{}",
         p.seen.join("\n")
     );
+    // The secret's line still says what is wrong with it, masked.
+    let token = lines.iter().find(|l| l["key"] == "OPS_API_TOKEN").unwrap();
+    assert!(
+        token["value"].as_str().unwrap().starts_with("[redacted"),
+        "{token}"
+    );
+    assert!(!token["expected"].as_str().unwrap().is_empty(), "{token}");
 }
 
 #[tokio::test]

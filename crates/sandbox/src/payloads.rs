@@ -230,21 +230,35 @@ pub(crate) fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Valu
     })
 }
 
+/// What a message is made of, as the REST body and the world give it.
+pub(crate) struct MessageParts<'a> {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author: &'a UserState,
+    pub content: &'a str,
+    pub embeds: Value,
+    pub components: Value,
+    pub kind: u8,
+    pub flags: u64,
+    pub mentions: Vec<Value>,
+    pub reference: Option<Value>,
+}
+
 /// A message as returned by REST and sent in MESSAGE_CREATE (with `guild_id`/`member`
 /// added for the latter by the caller).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn message(
-    id: u64,
-    channel_id: u64,
-    author: &UserState,
-    content: &str,
-    embeds: Value,
-    components: Value,
-    kind: u8,
-    flags: u64,
-    mentions: Vec<Value>,
-    reference: Option<Value>,
-) -> Value {
+pub(crate) fn message(parts: MessageParts<'_>) -> Value {
+    let MessageParts {
+        id,
+        channel_id,
+        author,
+        content,
+        embeds,
+        components,
+        kind,
+        flags,
+        mentions,
+        reference,
+    } = parts;
     let mut v = json!({
         "id": sf(id),
         "channel_id": sf(channel_id),
@@ -472,18 +486,18 @@ mod tests {
         let w = world();
         let (m, u) = pair(&w, "member");
         let ch = world::channel("general").unwrap().id;
-        let mut d = message(
-            w.created.timestamp_millis() as u64,
-            ch,
-            &u,
-            "!ping",
-            json!([]),
-            json!([]),
-            0,
-            0,
-            vec![],
-            None,
-        );
+        let mut d = message(MessageParts {
+            id: w.created.timestamp_millis() as u64,
+            channel_id: ch,
+            author: &u,
+            content: "!ping",
+            embeds: json!([]),
+            components: json!([]),
+            kind: 0,
+            flags: 0,
+            mentions: vec![],
+            reference: None,
+        });
         d["guild_id"] = sf(GUILD_ID);
         d["member"] = member(&m, &u, false);
         let s::Event::MessageCreate(mc) = dispatch("MESSAGE_CREATE", d) else {
@@ -503,18 +517,18 @@ mod tests {
             {"type": 2, "style": 1, "label": "Next", "custom_id": "page:2"},
             {"type": 3, "custom_id": "pick", "options": [{"label": "A", "value": "a"}], "placeholder": "Choose", "min_values": 1, "max_values": 1}
         ]}]);
-        let v = message(
-            1,
-            world::channel("general").unwrap().id,
-            &bot,
-            "hi",
+        let v = message(MessageParts {
+            id: 1,
+            channel_id: world::channel("general").unwrap().id,
+            author: &bot,
+            content: "hi",
             embeds,
             components,
-            0,
-            0,
-            vec![],
-            None,
-        );
+            kind: 0,
+            flags: 0,
+            mentions: vec![],
+            reference: None,
+        });
         let m: s::Message = serde_json::from_value(v).unwrap();
         assert_eq!(m.embeds[0].title.as_deref(), Some("Help"));
         assert_eq!(m.components[0].components.len(), 2);
@@ -546,18 +560,18 @@ mod tests {
         assert_eq!(cmd.member.as_ref().unwrap().roles.len(), 1);
 
         let bot = w.users[&world::BOT_ID].clone();
-        let msg = message(
-            2,
-            ch.id,
-            &bot,
-            "",
-            json!([]),
-            json!([{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}]),
-            0,
-            0,
-            vec![],
-            None,
-        );
+        let msg = message(MessageParts {
+            id: 2,
+            channel_id: ch.id,
+            author: &bot,
+            content: "",
+            embeds: json!([]),
+            components: json!([{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}]),
+            kind: 0,
+            flags: 0,
+            mentions: vec![],
+            reference: None,
+        });
         let s::Event::InteractionCreate(ic) = dispatch(
             "INTERACTION_CREATE",
             component_interaction(&base, "go", 2, &[], msg.clone()),

@@ -68,18 +68,18 @@ pub(crate) fn store_message(
         let reference = body.get("message_reference").filter(|r| r.is_object()).map(|r| {
             json!({"message_id": r["message_id"].clone(), "channel_id": sf(channel_id), "guild_id": sf(GUILD_ID), "fail_if_not_exists": false})
         });
-        let mut v = payloads::message(
-            mid,
+        let mut v = payloads::message(payloads::MessageParts {
+            id: mid,
             channel_id,
-            &author,
-            &content,
+            author: &author,
+            content: &content,
             embeds,
-            body["components"].clone(),
+            components: body["components"].clone(),
             kind,
             flags,
             mentions,
             reference,
-        );
+        });
         if interaction_id.is_some() {
             v["webhook_id"] = sf(BOT_ID);
             v["application_id"] = sf(BOT_ID);
