@@ -401,13 +401,28 @@ pub struct Traced {
     pub handled: std::sync::Arc<super::HandledEvents>,
 }
 
-/// The message or interaction an event is about.
-fn event_ids(event: &FullEvent) -> (Option<u64>, Option<u64>) {
+/// What an event is about: a message, an interaction, a channel or thread.
+fn handled_of(event: &FullEvent) -> super::Handled {
+    let mut h = super::Handled {
+        event: event.snake_case_name(),
+        message_id: None,
+        interaction_id: None,
+        channel_id: None,
+    };
     match event {
-        FullEvent::Message { new_message } => (Some(new_message.id.get()), None),
-        FullEvent::InteractionCreate { interaction } => (None, Some(interaction.id().get())),
-        _ => (None, None),
+        FullEvent::Message { new_message } => {
+            h.message_id = Some(new_message.id.get());
+            h.channel_id = Some(new_message.channel_id.get());
+        }
+        FullEvent::InteractionCreate { interaction } => {
+            h.interaction_id = Some(interaction.id().get());
+        }
+        FullEvent::ThreadCreate { thread } => h.channel_id = Some(thread.id.get()),
+        FullEvent::ThreadUpdate { new, .. } => h.channel_id = Some(new.id.get()),
+        FullEvent::ChannelCreate { channel } => h.channel_id = Some(channel.id.get()),
+        _ => {}
     }
+    h
 }
 
 #[serenity::async_trait]
@@ -417,25 +432,19 @@ impl serenity::framework::Framework for Traced {
     }
 
     async fn dispatch(&self, ctx: SerenityContext, event: FullEvent) {
-        let name = event.snake_case_name();
-        let (message_id, interaction_id) = event_ids(&event);
-        let span = tracing::info_span!("event", trace = %new_trace_id(), event = name);
+        let handled = handled_of(&event);
+        let span = tracing::info_span!("event", trace = %new_trace_id(), event = handled.event);
         let t0 = Instant::now();
         self.framework.dispatch(ctx, event).instrument(span).await;
-        if message_id.is_some() || interaction_id.is_some() {
-            tracing::debug!(
-                event = name,
-                message_id,
-                interaction_id,
-                ms = t0.elapsed().as_millis() as u64,
-                "gateway event handled"
-            );
-            self.handled.push(super::Handled {
-                event: name,
-                message_id,
-                interaction_id,
-            });
-        }
+        tracing::debug!(
+            event = handled.event,
+            message_id = handled.message_id,
+            interaction_id = handled.interaction_id,
+            channel_id = handled.channel_id,
+            ms = t0.elapsed().as_millis() as u64,
+            "gateway event handled"
+        );
+        self.handled.push(handled);
     }
 }
 

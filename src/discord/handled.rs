@@ -14,10 +14,12 @@ const KEEP: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
-    /// serenity's name for the event (`message`, `interaction_create`...).
+    /// serenity's name for the event (`message`, `interaction_create`, `thread_create`...).
     pub event: &'static str,
     pub message_id: Option<u64>,
     pub interaction_id: Option<u64>,
+    /// The channel or thread a channel event is about.
+    pub channel_id: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +60,13 @@ impl HandledEvents {
         self.wait_for(within, |h| h.message_id == Some(id)).await
     }
 
+    /// Waits until an event about channel or thread `id` named `event` has been handled
+    /// (`thread_create`: the bot's cache knows the thread from then on).
+    pub async fn channel_event(&self, event: &str, id: u64, within: Duration) -> bool {
+        self.wait_for(within, |h| h.event == event && h.channel_id == Some(id))
+            .await
+    }
+
     /// Waits until the interaction `id` has been handled.
     pub async fn interaction(&self, id: u64, within: Duration) -> bool {
         self.wait_for(within, |h| h.interaction_id == Some(id))
@@ -76,6 +85,7 @@ mod tests {
             event: "message",
             message_id: Some(1),
             interaction_id: None,
+            channel_id: None,
         });
         assert!(log.message(1, Duration::ZERO).await, "already handled");
         let waiter = {
@@ -86,6 +96,7 @@ mod tests {
             event: "interaction_create",
             message_id: None,
             interaction_id: Some(7),
+            channel_id: None,
         });
         assert!(waiter.await.unwrap());
         assert!(!log.message(2, Duration::from_millis(1)).await);

@@ -3,37 +3,34 @@
 //! (`user: text` per line) that prints a transcript.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clanhall_sandbox::activity::Kind;
 use clanhall_sandbox::{Reply, Sandbox, world};
 
 use super::render::{ComponentRef, render, render_modal};
+use crate::discord::HandledEvents;
 
-/// How long to wait for the bot: the first sign of a reply, then quiet.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    pub first: Duration,
-    pub quiet: Duration,
-}
+/// How long the console waits for the bot to finish with one input before showing what
+/// it has so far.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
-impl Default for Timing {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(3),
-            quiet: Duration::from_millis(300),
-        }
-    }
+/// What the console sent, so it can wait until the bot has handled exactly that.
+enum Sent {
+    Message(u64),
+    Interaction(u64),
 }
 
 /// Console state: who is typing where, what can be clicked, the last open modal.
 pub struct Session<'a> {
     pub sandbox: &'a Sandbox,
+    /// The bot's record of what it has finished handling.
+    pub handled: Arc<HandledEvents>,
     pub user: String,
     pub channel: String,
     pub components: Vec<ComponentRef>,
     pub last_modal: Option<u64>,
-    pub timing: Timing,
 }
 
 /// One parsed input line.
@@ -157,14 +154,19 @@ pub fn parse_script_line(line: &str) -> Result<Option<(String, Option<String>, S
 }
 
 impl<'a> Session<'a> {
-    pub fn new(sandbox: &'a Sandbox, user: &str, channel: &str) -> Self {
+    pub fn new(
+        sandbox: &'a Sandbox,
+        handled: Arc<HandledEvents>,
+        user: &str,
+        channel: &str,
+    ) -> Self {
         Session {
             sandbox,
+            handled,
             user: user.to_owned(),
             channel: channel.to_owned(),
             components: Vec::new(),
             last_modal: None,
-            timing: Timing::default(),
         }
     }
 
@@ -223,11 +225,11 @@ impl<'a> Session<'a> {
             Input::Say(text) => self
                 .sandbox
                 .say(&self.user, &self.channel, &text)
-                .map(|_| ()),
+                .map(Sent::Message),
             Input::Slash(line) => self
                 .sandbox
                 .slash(&self.user, &self.channel, &line)
-                .map(|_| ()),
+                .map(Sent::Interaction),
             Input::Click(n) => {
                 let c = self.component(&n)?;
                 if c.kind != 2 {
@@ -238,7 +240,7 @@ impl<'a> Session<'a> {
                 }
                 self.sandbox
                     .click(&self.user, c.message_id, &c.custom_id)
-                    .map(|_| ())
+                    .map(Sent::Interaction)
             }
             Input::Select(n, values) => {
                 let c = self.component(&n)?;
@@ -262,7 +264,7 @@ impl<'a> Session<'a> {
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
                 self.sandbox
                     .select(&self.user, c.message_id, &c.custom_id, &refs)
-                    .map(|_| ())
+                    .map(Sent::Interaction)
             }
             Input::Modal(fields) => {
                 let id = self.last_modal.ok_or("no modal is open")?;
@@ -270,15 +272,24 @@ impl<'a> Session<'a> {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                self.sandbox.submit_modal(&self.user, id, &refs).map(|_| ())
+                self.sandbox
+                    .submit_modal(&self.user, id, &refs)
+                    .map(Sent::Interaction)
             }
         };
-        sent.map_err(|e| e.to_string())?;
-        let replies = self
-            .sandbox
-            .replies_after(mark, self.timing.first, self.timing.quiet)
-            .await;
-        Ok(self.show(&replies))
+        let done = match sent.map_err(|e| e.to_string())? {
+            Sent::Message(id) => self.handled.message(id, ANSWER_WITHIN).await,
+            Sent::Interaction(id) => self.handled.interaction(id, ANSWER_WITHIN).await,
+        };
+        let replies = self.sandbox.replies_since(mark);
+        let mut text = self.show(&replies);
+        if !done {
+            text.push_str(&format!(
+                "\n  (the bot has not finished within {}s; more may follow)",
+                ANSWER_WITHIN.as_secs()
+            ));
+        }
+        Ok(text)
     }
 
     fn thread_exists(&self, name: &str) -> bool {
@@ -373,8 +384,13 @@ impl<'a> Session<'a> {
 }
 
 /// Runs a script; writes the transcript to `out`. Returns how many lines failed.
-pub async fn run_script(sandbox: &Sandbox, script: &str, out: &mut dyn Write) -> usize {
-    let mut session = Session::new(sandbox, "admin", "general");
+pub async fn run_script(
+    sandbox: &Sandbox,
+    handled: Arc<HandledEvents>,
+    script: &str,
+    out: &mut dyn Write,
+) -> usize {
+    let mut session = Session::new(sandbox, handled, "admin", "general");
     let mut failures = 0;
     for (n, line) in script.lines().enumerate() {
         let parsed = match parse_script_line(line) {
@@ -432,9 +448,13 @@ pub async fn run_script(sandbox: &Sandbox, script: &str, out: &mut dyn Write) ->
 }
 
 /// The interactive console, on stdin/stdout, until `:quit`, end of input or shutdown.
-pub async fn run_console(sandbox: &Sandbox, shutdown: &crate::runtime::Shutdown) {
+pub async fn run_console(
+    sandbox: &Sandbox,
+    handled: Arc<HandledEvents>,
+    shutdown: &crate::runtime::Shutdown,
+) {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut session = Session::new(sandbox, "admin", "general");
+    let mut session = Session::new(sandbox, handled, "admin", "general");
     println!("clanhall sandbox: you are admin in #general. :help lists console commands.");
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {

@@ -130,7 +130,8 @@ pub async fn run_with(
             match (&frontend, script) {
                 (Frontend::Script(_), Some(text)) => {
                     let mut out = std::io::stdout();
-                    let failures = console::run_script(&sandbox, &text, &mut out).await;
+                    let failures =
+                        console::run_script(&sandbox, app.handled.clone(), &text, &mut out).await;
                     if failures > 0 {
                         code_override = Some(1);
                     }
@@ -139,7 +140,7 @@ pub async fn run_with(
                     )));
                 }
                 _ => {
-                    console::run_console(&sandbox, &shutdown).await;
+                    console::run_console(&sandbox, app.handled.clone(), &shutdown).await;
                     shutdown.trigger(ShutdownReason::Finished("console closed".into()));
                 }
             }

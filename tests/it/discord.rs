@@ -10,7 +10,7 @@ use clanhall_sandbox::world;
 use serde_json::Value;
 
 use crate::support::bot::{BotOptions, TestBot};
-use crate::support::log_lines;
+use crate::support::{eventually, log_lines};
 
 fn general() -> u64 {
     world::channel("general").unwrap().id
@@ -349,27 +349,27 @@ async fn watchdog_restarts_when_heartbeats_stop_being_acknowledged() {
     let bot = TestBot::start_with(opts, |_| ()).await;
     bot.sandbox.faults().set_stop_acks(true);
     let ops_log = world::channel("ops-log").unwrap().id;
-    let sandbox_alerts = {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            // The startup cache summary also lands in #ops-log; only watchdog posts count here.
-            let posts: Vec<Value> = bot
-                .sandbox
-                .channel_messages(&ops_log.to_string())
-                .into_iter()
-                .filter(|m| {
-                    m["embeds"][0]["title"]
-                        .as_str()
-                        .unwrap_or("")
-                        .contains("Watchdog")
-                })
-                .collect();
-            if !posts.is_empty() || tokio::time::Instant::now() > deadline {
-                break posts;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    // The startup cache summary also lands in #ops-log; only watchdog posts count here.
+    let watchdog_posts = || -> Vec<Value> {
+        bot.sandbox
+            .channel_messages(&ops_log.to_string())
+            .into_iter()
+            .filter(|m| {
+                m["embeds"][0]["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Watchdog")
+            })
+            .collect()
     };
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            !watchdog_posts().is_empty()
+        })
+        .await,
+        "no watchdog alert in #ops-log"
+    );
+    let sandbox_alerts = watchdog_posts();
     let (code, dir) = bot.exit_code(Duration::from_secs(20)).await;
     assert_eq!(code, 1, "a watchdog restart exits 1");
     let data_dir = dir.path().join("data");

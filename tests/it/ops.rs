@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::bot::{BotOptions, TestBot};
-use crate::support::http;
 use crate::support::proc::{Proc, base_env};
+use crate::support::{eventually, http};
 
 const TOKEN: &str = "ops-api-token-0123456789";
 
@@ -63,8 +63,7 @@ async fn ops_api_run_shows_in_jobs_and_job_runs_and_pause_resume_persist() {
     let run_id = run["run_id"].as_i64().unwrap();
     assert_eq!(run["trace"].as_str().unwrap().len(), 16);
     // Wait for it to finish, then look in both places.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let job = loop {
+    let sweep = || async {
         let (_, jobs) = api(&bot, "GET", "/ops/jobs", Some(TOKEN)).await;
         let job = jobs["jobs"]
             .as_array()
@@ -73,12 +72,17 @@ async fn ops_api_run_shows_in_jobs_and_job_runs_and_pause_resume_persist() {
             .find(|j| j["id"] == "retention:sweep")
             .cloned()
             .unwrap();
-        if job["last_result"] == "ok" || tokio::time::Instant::now() > deadline {
-            assert_eq!(jobs["recent_runs"][0]["id"], run_id);
-            break job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        (jobs, job)
     };
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            sweep().await.1["last_result"] == "ok"
+        })
+        .await,
+        "the sweep never finished"
+    );
+    let (jobs, job) = sweep().await;
+    assert_eq!(jobs["recent_runs"][0]["id"], run_id);
     assert_eq!(job["last_result"], "ok", "{job}");
     assert_eq!(job["schedule"], "daily 03:30 UTC");
     let row = bot
@@ -210,7 +214,17 @@ async fn metrics_parse_as_prometheus_text_and_count_commands_and_jobs() {
     bot.ask("member", "general", "!ping").await;
     bot.ask("member", "general", "!ops health").await;
     api(&bot, "POST", "/ops/jobs/retention:sweep/run", Some(TOKEN)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let app = bot.app.as_ref().unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            app.scheduler
+                .views()
+                .iter()
+                .any(|j| j.id == "retention:sweep" && j.last_run.is_some())
+        })
+        .await,
+        "the sweep never finished"
+    );
     let resp = http()
         .get(format!("{}/metrics", bot.http))
         .bearer_auth(TOKEN)
@@ -428,29 +442,28 @@ async fn a_sigkill_during_store_writes_loses_no_committed_row() {
     let port = p.port().await;
     let base = format!("http://127.0.0.1:{port}");
     let client = http();
+    // A burst of runs (each writes rows); SIGKILL lands once 20 are acknowledged, while
+    // the burst goes on, so the kill cuts writes in flight.
     let mut acknowledged = Vec::new();
-    let burst = async {
-        loop {
-            let resp = client
-                .post(format!("{base}/ops/jobs/retention:sweep/run"))
-                .bearer_auth(TOKEN)
-                .send()
-                .await;
-            match resp {
-                Ok(r) if r.status() == 202 => {
-                    acknowledged.push(r.json::<Value>().await.unwrap()["run_id"].as_i64().unwrap())
-                }
-                Ok(_) => tokio::task::yield_now().await, // 409: the previous run is still going
-                Err(_) => break,
+    let mut killed = false;
+    loop {
+        let resp = client
+            .post(format!("{base}/ops/jobs/retention:sweep/run"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await;
+        match resp {
+            Ok(r) if r.status() == 202 => {
+                acknowledged.push(r.json::<Value>().await.unwrap()["run_id"].as_i64().unwrap())
             }
+            Ok(_) => tokio::task::yield_now().await, // 409: the previous run is still going
+            Err(_) => break,
         }
-    };
-    // Let the burst run, then kill the process under it.
-    let killer = async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        p.signal(libc::SIGKILL);
-    };
-    tokio::join!(burst, killer);
+        if acknowledged.len() >= 20 && !killed {
+            p.signal(libc::SIGKILL);
+            killed = true;
+        }
+    }
     let status = tokio::time::timeout(Duration::from_secs(10), p.child.wait())
         .await
         .unwrap()
@@ -529,10 +542,17 @@ async fn bot_access_lists_silence_denied_channels_and_survive_a_restart() {
     assert!(r[0].contains(&format!("Changed: <#{welcome}>")), "{r:?}");
     // Denied channel: silent for features; a thread under it inherits the denial.
     bot.assert_silent("member", "welcome", "!ping").await;
-    bot.sandbox
+    let thread = bot
+        .sandbox
         .open_thread("tickettool", "welcome", "W0001-ana", false, &["member"])
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let handled = &bot.app.as_ref().unwrap().handled;
+    assert!(
+        handled
+            .channel_event("thread_create", thread, Duration::from_secs(10))
+            .await,
+        "the bot never saw the thread"
+    );
     bot.assert_silent("member", "W0001-ana", "!ping").await;
     assert_eq!(bot.say_in("member", "general", "!ping").await.len(), 1);
     // Platform commands still work there, so an admin can always undo it.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::http;
 use crate::support::proc::{Proc, base_env};
+use crate::support::{eventually, http};
 
 fn env_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = base_env(dir);
@@ -26,7 +26,6 @@ async fn graceful_exit_on(sig: i32, name: &str) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let started = std::time::Instant::now();
     p.signal(sig);
     let code = p.exit_code(Duration::from_secs(15)).await;
     assert_eq!(
@@ -34,11 +33,6 @@ async fn graceful_exit_on(sig: i32, name: &str) {
         0,
         "exit code after {name}; log:\n{}",
         p.seen.join("\n")
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "graceful shutdown took {:?}",
-        started.elapsed()
     );
     let lines = p.parsed();
     // Operators grep for both startup lines (seeds/002).
@@ -320,33 +314,31 @@ async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
     );
     let port = p.port().await;
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let code = http()
+    let ready = eventually(Duration::from_secs(20), || async {
+        http()
             .get(format!("{base}/ready"))
             .send()
             .await
-            .unwrap()
-            .status();
-        if code == 200 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never ready; log:\n{}",
-            p.seen.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(ready, "never ready; log:\n{}", p.seen.join("\n"));
     assert!(!sandbox.registered_commands().is_empty());
-    let replies = sandbox
-        .say_and_wait("member", "general", "!ping")
-        .await
-        .unwrap();
+    let mark = sandbox.mark();
+    sandbox.say("member", "general", "!ping").unwrap();
+    let pong = sandbox
+        .wait_bot_message(mark, Duration::from_secs(15), |r| {
+            r.content().contains("Pong")
+        })
+        .await;
     assert!(
-        replies.iter().any(|r| r.content().contains("Pong")),
+        pong.is_some(),
         "{:?}",
-        replies.iter().map(|r| r.text()).collect::<Vec<_>>()
+        sandbox
+            .bot_messages_since(mark)
+            .iter()
+            .map(|r| r.text())
+            .collect::<Vec<_>>()
     );
 
     let health = |token: Option<&str>| {
@@ -370,5 +362,17 @@ async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
     let log = p.seen.join("\n");
     assert!(!log.contains(sandbox.token()), "the bot token was logged");
     assert!(!log.contains(ops_token), "the ops token was logged");
+    // The log does tell the story: connected, the command ran, shut down cleanly.
+    let lines = p.parsed();
+    for msg in [
+        "connected to Discord (new session)",
+        "command finished",
+        "shutdown complete",
+    ] {
+        assert!(
+            lines.iter().any(|l| l["msg"] == msg),
+            "no {msg:?} line:\n{log}"
+        );
+    }
     sandbox.stop().await;
 }

@@ -13,7 +13,7 @@ use serenity::all::{
 };
 
 use crate::support::bot::SAMPLE;
-use crate::support::http;
+use crate::support::{eventually, http};
 
 async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -293,15 +293,28 @@ async fn injected_http_faults_shape_the_response() {
     assert_eq!(body["retry_after"], 1.5);
     // Used up: the next one goes through.
     assert_eq!(http_get(&s, &path).await.0, 200);
+    // A delayed request sent first answers after an undelayed one sent later.
     s.fail_http(
         None,
         &path,
-        HttpFault::Delay(Duration::from_millis(300)),
+        HttpFault::Delay(Duration::from_secs(2)),
         Some(1),
     );
-    let t = std::time::Instant::now();
-    assert_eq!(http_get(&s, &path).await.0, 200);
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    let other = format!("/api/v10/channels/{}", general());
+    let (slow, fast) = tokio::join!(http_get(&s, &path), async {
+        tokio::task::yield_now().await;
+        http_get(&s, &other).await
+    });
+    assert_eq!((slow.0, fast.0), (200, 200));
+    let order: Vec<String> = s
+        .record()
+        .filter(Channel::Rest)
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(order, [path.clone(), other], "the delayed answer came last");
     s.fail_http(None, &path, HttpFault::Status(403), Some(1));
     let (code, body) = http_get(&s, &path).await;
     assert_eq!((code, body["code"].as_u64()), (403, Some(0)));
@@ -648,14 +661,10 @@ async fn components_and_modals_round_trip_through_a_real_serenity_client() {
     let http = client.http.clone();
     let shards = client.shard_manager.clone();
     let running = tokio::spawn(async move { client.start().await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !s.bot_connected() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the client never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        eventually(Duration::from_secs(5), || async { s.bot_connected() }).await,
+        "the client never connected"
+    );
 
     let menu = CreateSelectMenu::new(
         "pick",

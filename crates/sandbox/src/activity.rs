@@ -1,6 +1,7 @@
 //! What the bot did in the sandbox, in order: messages posted, edited or deleted,
 //! interaction callbacks, modals, reactions, command registrations, channel and role
-//! changes. Tests and the console wait on it for "the bot's reply".
+//! changes. Tests and the console read it once they know the bot is done, and wait on
+//! it for a given fact ([`ActivityLog::wait_for`]).
 
 use parking_lot::Mutex;
 use std::time::Duration;
@@ -111,19 +112,8 @@ impl ActivityLog {
         }
     }
 
-    /// The bot's activities after `mark`: waits up to `first` for one, then until nothing
-    /// new has happened for `quiet`. Empty when the bot did nothing.
-    pub async fn settle(&self, mark: u64, first: Duration, quiet: Duration) -> Vec<Activity> {
-        if self.wait_for(mark, first, Kind::by_bot).await.is_none() {
-            return Vec::new();
-        }
-        loop {
-            let before = self.mark();
-            tokio::time::sleep(quiet).await;
-            if self.mark() == before {
-                break;
-            }
-        }
+    /// The bot's activities after `mark`.
+    pub fn bot_since(&self, mark: u64) -> Vec<Activity> {
         self.since(mark)
             .into_iter()
             .filter(|a| a.kind.by_bot())

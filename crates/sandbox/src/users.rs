@@ -624,10 +624,11 @@ impl Sandbox {
         self.world().channels.get(&id).cloned()
     }
 
-    /// What the bot did after `mark`: waits up to `first` for something, then until it
-    /// has been quiet for `quiet`.
-    pub async fn replies_after(&self, mark: u64, first: Duration, quiet: Duration) -> Vec<Reply> {
-        let acts = self.inner.activity.settle(mark, first, quiet).await;
+    /// What the bot did after `mark`, as it stands now (no waiting: callers first wait for
+    /// the fact that the bot is done, such as the bot's own "handled" signal, a reply
+    /// matching a predicate, or an activity).
+    pub fn replies_since(&self, mark: u64) -> Vec<Reply> {
+        let acts = self.inner.activity.bot_since(mark);
         let w = self.world();
         acts.into_iter()
             .map(|a| {
@@ -662,14 +663,12 @@ impl Sandbox {
             .collect()
     }
 
-    /// Messages the bot posted or edited after `mark`, with their current content
-    /// (one entry per message, in order of first appearance).
-    pub async fn bot_messages_after(&self, mark: u64, first: Duration) -> Vec<Reply> {
+    /// Messages the bot posted or edited after `mark`, with their current content (one
+    /// entry per message, in order of first appearance). No waiting, as for
+    /// [`Sandbox::replies_since`].
+    pub fn bot_messages_since(&self, mark: u64) -> Vec<Reply> {
         let mut out: Vec<Reply> = Vec::new();
-        for r in self
-            .replies_after(mark, first, Duration::from_millis(150))
-            .await
-        {
+        for r in self.replies_since(mark) {
             if let (Kind::Message { by_bot: true, .. }, Some(id)) = (&r.kind, r.message_id()) {
                 if let Some(slot) = out.iter_mut().find(|o| o.message_id() == Some(id)) {
                     *slot = r;
@@ -681,28 +680,28 @@ impl Sandbox {
         out
     }
 
-    /// Convenience: `user` says `content` in `channel` and the bot's messages are awaited.
-    pub async fn say_and_wait(
+    /// Waits, at most `within`, for a message the bot posted or edited after `mark` that
+    /// satisfies `pred`; returns it as it stands then.
+    pub async fn wait_bot_message(
         &self,
-        user: &str,
-        channel: &str,
-        content: &str,
-    ) -> Result<Vec<Reply>, SandboxError> {
-        let mark = self.mark();
-        self.say(user, channel, content)?;
-        Ok(self.bot_messages_after(mark, Duration::from_secs(5)).await)
-    }
-
-    /// Convenience: a slash command and the bot's messages.
-    pub async fn slash_and_wait(
-        &self,
-        user: &str,
-        channel: &str,
-        line: &str,
-    ) -> Result<Vec<Reply>, SandboxError> {
-        let mark = self.mark();
-        self.slash(user, channel, line)?;
-        Ok(self.bot_messages_after(mark, Duration::from_secs(5)).await)
+        mark: u64,
+        within: Duration,
+        pred: impl Fn(&Reply) -> bool,
+    ) -> Option<Reply> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut seen = mark;
+        loop {
+            if let Some(r) = self.bot_messages_since(mark).into_iter().find(&pred) {
+                return Some(r);
+            }
+            let rest = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let next = self
+                .inner
+                .activity
+                .wait_for(seen, rest, Kind::by_bot)
+                .await?;
+            seen = next.seq;
+        }
     }
 
     /// The bot's user id.

@@ -7,6 +7,8 @@ use clanhall::app::App;
 use clanhall::runtime::{Shutdown, ShutdownReason};
 use clanhall::settings::{Mode, Settings};
 use clanhall_sandbox::Reply;
+
+use super::eventually;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
@@ -134,20 +136,56 @@ impl TestBot {
         )
     }
 
-    /// `user` says `line` in `channel`; the bot's messages (anywhere) after it.
+    /// How long a command may take before a test gives up on it.
+    pub const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+
+    fn app(&self) -> &App {
+        self.app.as_ref().expect("the bot is running")
+    }
+
+    /// Waits until the bot has handled message `id` (its command ran and every reply
+    /// was answered), panicking with the line when it does not.
+    pub async fn handled_message(&self, id: u64, line: &str) {
+        assert!(
+            self.app().handled.message(id, Self::ANSWER_WITHIN).await,
+            "the bot did not finish handling {line:?} within {:?}",
+            Self::ANSWER_WITHIN
+        );
+    }
+
+    /// Waits until the bot has handled interaction `id`.
+    pub async fn handled_interaction(&self, id: u64, what: &str) {
+        assert!(
+            self.app()
+                .handled
+                .interaction(id, Self::ANSWER_WITHIN)
+                .await,
+            "the bot did not finish handling {what:?} within {:?}",
+            Self::ANSWER_WITHIN
+        );
+    }
+
+    /// `user` says `line` in `channel`; once the bot has handled it, the bot's messages
+    /// (anywhere) since.
     pub async fn ask(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
-        self.sandbox
-            .say_and_wait(user, channel, line)
-            .await
-            .expect("the sandbox knows this user and channel")
+        let mark = self.sandbox.mark();
+        let id = self
+            .sandbox
+            .say(user, channel, line)
+            .expect("the sandbox knows this user and channel");
+        self.handled_message(id, line).await;
+        self.sandbox.bot_messages_since(mark)
     }
 
     /// Like [`ask`](Self::ask), as a slash command (`/ops health`).
     pub async fn ask_slash(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
-        self.sandbox
-            .slash_and_wait(user, channel, line)
-            .await
-            .expect("the sandbox knows this user, channel and command")
+        let mark = self.sandbox.mark();
+        let id = self
+            .sandbox
+            .slash(user, channel, line)
+            .expect("the sandbox knows this user, channel and command");
+        self.handled_interaction(id, line).await;
+        self.sandbox.bot_messages_since(mark)
     }
 
     /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
@@ -161,31 +199,29 @@ impl TestBot {
             .collect()
     }
 
-    /// Asserts the bot does nothing (anywhere) within 1.5 s of `user` saying `line`.
+    /// Asserts the bot did nothing (anywhere) in handling `user` saying `line`.
     pub async fn assert_silent(&self, user: &str, channel: &str, line: &str) {
         let mark = self.sandbox.mark();
-        self.sandbox.say(user, channel, line).unwrap();
-        let r = self
-            .sandbox
-            .replies_after(
-                mark,
-                Duration::from_millis(1500),
-                Duration::from_millis(100),
-            )
-            .await;
+        let id = self.sandbox.say(user, channel, line).unwrap();
+        self.handled_message(id, line).await;
+        let r = self.sandbox.replies_since(mark);
         assert!(r.is_empty(), "{line} in {channel}: {r:?}");
     }
 
-    /// Polls `/ready` until it answers `code`, up to `within`.
+    /// Waits until `/ready` answers `code`, up to `within`.
     pub async fn ready_becomes(&self, code: u16, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        while tokio::time::Instant::now() < deadline {
-            if self.get("/ready").await.0 == code {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        false
+        eventually(within, || async { self.get("/ready").await.0 == code }).await
+    }
+
+    /// The bot's telemetry events so far (the JSONL file; the writer is asynchronous, so
+    /// wait for the event you need with [`eventually`]).
+    pub fn telemetry(&self) -> Vec<Value> {
+        let path = self.dir.path().join("logs/telemetry.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Stops the bot (as when a script ends) and the sandbox; returns the exit code.

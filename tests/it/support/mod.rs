@@ -1,4 +1,5 @@
-//! Shared helpers: HTTP client, the real binary as a child process.
+//! Shared helpers: waiting for a fact, the HTTP client, the global log capture, the
+//! real bot in-process (`bot`) and the real binary as a child process (`proc`).
 
 pub mod bot;
 pub mod proc;
@@ -8,6 +9,26 @@ use std::time::Duration;
 
 use clanhall::telemetry::logging::{CaptureSink, capture_subscriber};
 use serde_json::Value;
+
+/// Waits until `check` holds, trying again every 10 ms, for at most `within`. Returns
+/// whether it held: tests assert on the outcome, so a timeout names the fact that never
+/// happened.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
