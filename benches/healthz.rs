@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench --bench healthz [-- --connections 32 --seconds 5]`
 
+// A benchmark that cannot set up aborts with the reason; unwrap is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::net::SocketAddr;
@@ -15,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use clanhall::health::{self, AccessPolicy, BuildInfo, HealthContext};
-use clanhall::runtime::{RuntimeStatus, SystemClock};
-use clanhall::settings::WatchdogSettings;
-use clanhall::telemetry::metrics::Metrics;
+use clanhall::testing::Metrics;
+use clanhall::testing::WatchdogSettings;
+use clanhall::testing::health::{self, AccessPolicy, BuildInfo, HealthContext};
+use clanhall::testing::{RuntimeStatus, SystemClock};
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use support::arg;
@@ -37,7 +40,7 @@ struct Result {
 fn production_router() -> Router {
     let status = Arc::new(RuntimeStatus::new(
         Arc::new(SystemClock),
-        clanhall::app::PHASES,
+        clanhall::testing::PHASES,
         WatchdogSettings {
             check: Duration::from_secs(60),
             stall: Duration::from_secs(180),
@@ -46,7 +49,7 @@ fn production_router() -> Router {
             restart_window: Duration::from_secs(3600),
         },
     ));
-    for p in clanhall::app::PHASES {
+    for p in clanhall::testing::PHASES {
         status.phases.done(p);
     }
     let beat = status.clone();
@@ -169,9 +172,9 @@ fn main() {
     let seconds = arg("--seconds", 5);
     // Production logging (JSON to stdout, default filter): probes log at debug, so
     // nothing is written, but the filter and span work is paid as in production.
-    let _ = clanhall::telemetry::logging::init(
-        &clanhall::settings::log_filter_directive("info"),
-        clanhall::settings::LogFormat::Json,
+    let _ = clanhall::testing::logging::init(
+        &clanhall::testing::log_filter_directive("info"),
+        clanhall::testing::LogFormat::Json,
     );
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -191,7 +194,7 @@ fn main() {
             l1.local_addr().expect("addr"),
             l2.local_addr().expect("addr"),
         );
-        health::spawn(l1, production_router(), stop.clone());
+        tokio::spawn(health::serve(l1, production_router(), stop.clone()));
         let s2 = stop.clone();
         tokio::spawn(async move {
             axum::serve(l2, hello_router())

@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench roundtrip [-- --n 2000]`
 
+// A benchmark that cannot set up aborts with the reason; unwrap is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::HashMap;
@@ -11,10 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clanhall::app::App;
-use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::settings::{LogFormat, Mode, Settings, log_filter_directive};
-use clanhall::telemetry::logging::{LineSink, init_with};
+use clanhall::testing::App;
+use clanhall::testing::logging::{LineSink, init_with};
+use clanhall::testing::{LogFormat, Mode, Settings, log_filter_directive};
+use clanhall::testing::{Shutdown, ShutdownReason};
 use clanhall_sandbox::activity::Kind;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
@@ -76,7 +79,7 @@ fn main() {
         ]);
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("settings");
         let shutdown = Shutdown::new();
-        let app = App::start(clanhall::sandbox::run::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone()).await.expect("app");
+        let app = App::start(clanhall::testing::sandbox::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone()).await.expect("app");
         assert!(app.wait_ready(Duration::from_secs(30)).await, "bot not ready");
         // Warm-up: caches, connection pools, first-use allocations.
         measure(&sandbox, "member", "!ping", 100).await;

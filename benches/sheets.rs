@@ -7,16 +7,19 @@
 //!
 //! Run: `cargo bench --bench sheets [-- --n 200 --rows 5000]`
 
+// A benchmark that cannot set up aborts with the reason; unwrap is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clanhall::app::App;
-use clanhall::cache::{BucketId, RefreshOutcome, RefreshTrigger};
-use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::settings::{Mode, Settings};
-use clanhall::sheets::Table;
+use clanhall::testing::App;
+use clanhall::testing::Table;
+use clanhall::testing::{BucketId, RefreshOutcome, RefreshTrigger};
+use clanhall::testing::{Mode, Settings};
+use clanhall::testing::{Shutdown, ShutdownReason};
 use clanhall_sandbox::google::DEFAULT_SHEET_ID;
 use clanhall_sandbox::record::Channel;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
@@ -25,7 +28,7 @@ use support::{arg, pct_ms};
 /// The sample header row and `n` realistic rows (every 10th clan full, some blanks).
 fn clans_tab(n: usize) -> Vec<Vec<String>> {
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample/Clans.csv");
-    let rows = clanhall::sheets::local::read_csv(std::path::Path::new(sample)).expect("sample");
+    let rows = clanhall::testing::read_csv(std::path::Path::new(sample)).expect("sample");
     let header = rows[0].clone();
     let mut out = vec![header.clone()];
     let styles = ["Competitive", "Semi-competitive", "Casual", "Social"];
@@ -76,7 +79,7 @@ fn parse_bench(rows: &[Vec<String>], n: usize) {
         let t0 = Instant::now();
         // Building the table (blank-row filtering, padding) is part of every read.
         let table = Table::from_rows("Clans", raw);
-        let list = clanhall::tabs::clans::parse(&table).expect("valid headers");
+        let list = clanhall::testing::parse_clans(&table).expect("valid headers");
         times.push(t0.elapsed());
         count = std::hint::black_box(list).clans.len();
     }
@@ -127,7 +130,7 @@ fn main() {
         ]);
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("settings");
         let shutdown = Shutdown::new();
-        let app = App::start(clanhall::sandbox::run::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone())
+        let app = App::start(clanhall::testing::sandbox::bot_settings(&sandbox, settings), Mode::Sandbox, shutdown.clone())
             .await
             .expect("app");
         assert!(app.wait_ready(Duration::from_secs(30)).await, "bot not ready");

@@ -50,7 +50,7 @@ pub enum FileError {
 }
 
 /// Replaces `path` with `bytes` atomically (temp file + fsync + rename + dir fsync).
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -90,7 +90,7 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| FileError::Encode {
         path: path.to_path_buf(),
         source,
@@ -102,7 +102,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError>
 /// Reads a JSON file. `Ok(None)` when it does not exist. A file that exists but does not
 /// parse is renamed to `<name>.corrupt-<timestamp>` and reported as [`FileError::Corrupt`]:
 /// the caller decides whether to start fresh, and the bytes are kept either way.
-pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, FileError> {
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, FileError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::settings::{Mode, Problem, Settings};
 
-pub struct Summary {
+pub(crate) struct Summary {
     pub ok: bool,
     pub json: Value,
 }
@@ -43,7 +43,7 @@ fn problem(key: &str, value: &Path, expected: String) -> Problem {
     }
 }
 
-pub fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
+pub(crate) fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
     let (problems, settings) = match Settings::from_lookup(lookup) {
         Ok(s) => {
             let mut problems = s.problems_for(mode);
@@ -94,7 +94,7 @@ pub fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
 
 /// One tab's verdict in the workbook check.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct TabCheck {
+pub(crate) struct TabCheck {
     pub tab: String,
     pub workbook: crate::sheets::Workbook,
     /// What reads or writes it: `config`, `toggles`, a bucket name, or `mirror`.
@@ -120,7 +120,7 @@ fn verdict(problems: &[String], warnings: &[String]) -> &'static str {
 /// validates its headers exactly as a refresh would. A tab that is missing or lacks a
 /// required header is a problem; row-level oddities (a bad number, an unknown toggle)
 /// are warnings, since the bot runs with them.
-pub async fn workbook(
+pub(crate) async fn workbook(
     sources: &crate::sheets::Sources,
 ) -> Result<Vec<TabCheck>, crate::sheets::SheetsError> {
     use crate::cache::{BucketId, parse_bucket};
@@ -247,7 +247,7 @@ pub async fn workbook(
 }
 
 /// The workbook check for the sources `settings` select (Google or local).
-pub async fn check_workbook(summary: Summary, settings: &Settings) -> Summary {
+pub(crate) async fn check_workbook(summary: Summary, settings: &Settings) -> Summary {
     let clock: std::sync::Arc<dyn crate::runtime::Clock> =
         std::sync::Arc::new(crate::runtime::SystemClock);
     let metrics = std::sync::Arc::new(crate::telemetry::metrics::Metrics::new(
@@ -265,7 +265,7 @@ pub async fn check_workbook(summary: Summary, settings: &Settings) -> Summary {
 
 /// Adds the workbook check to a settings summary: `workbook` holds the source and one
 /// entry per tab; any tab problem (or an unreadable workbook) makes the check fail.
-pub fn with_workbook(
+pub(crate) fn with_workbook(
     mut summary: Summary,
     source: &str,
     result: Result<Vec<TabCheck>, String>,
@@ -309,6 +309,13 @@ mod tests {
         assert!(s.ok, "{}", s.json);
         assert_eq!(s.json["problems"], json!([]));
         assert_eq!(s.json["settings"]["PORT"]["source"], "default");
+        assert!(
+            s.json["settings"]["PORT"]["help"]
+                .as_str()
+                .is_some_and(|h| h.contains("Health server port")),
+            "each setting says what it is for: {}",
+            s.json["settings"]["PORT"]
+        );
         assert!(
             !dir.path().join("data").exists(),
             "check must not create DATA_DIR"

@@ -1,40 +1,98 @@
 //! # clanhall
 //!
 //! A Discord bot that runs a cluster of gaming clans: recruitment, onboarding, seat
-//! reservations and placement, with operations built in.
+//! reservations and placement, with operations built in. Today the operations spine is
+//! built; the domain features arrive as their own modules (`docs/architecture.md`).
 //!
-//! How it fits together (DESIGN.md §2):
-//! - [`settings`] parses the environment once; [`app`] runs the startup phases in order
-//!   and owns every task's lifecycle through one shutdown token ([`runtime::Shutdown`]).
-//! - [`runtime`] is the process's view of itself (phases, liveness, gateway, components);
-//!   [`health`] serves it over HTTP to Render's probes and operators; [`watchdog`] acts
-//!   on it when the gateway stalls, within a restart budget that survives restarts.
-//! - [`telemetry`] renders logs (JSON lines with trace ids) and metrics; [`redact`] is the
-//!   one function every sink passes text through so secrets never print.
-//! - [`atomic_file`] is how state files reach the disk: whole or not at all.
-//! - [`ops`] carries alerts to staff.
+//! How it fits together (DESIGN.md §2), from the leaves up; no module depends on one
+//! above it, and `tests/it/architecture.rs` fails when a cycle between top-level
+//! modules comes back:
+//! - Leaves: `redact` (the one function every sink passes text through, so secrets
+//!   never print), `atomic_file` (state files reach the disk whole or not at all),
+//!   `util` (durations, Discord ids), `message` (embeds within Discord's limits, alerts
+//!   for staff), `settings` (the environment, parsed once).
+//! - The process: `runtime` (phases, liveness, gateway, the clock, component health),
+//!   `telemetry` (JSON logs with trace ids, JSONL events, Prometheus metrics).
+//! - State and data: `store` (SQLite, migrations, transactions), `sheets` (Google or
+//!   local workbooks, read by header), `tabs` (what each tab means), `config` (the
+//!   Config and FeatureToggles tabs as one snapshot), `cache` (buckets refreshed on a
+//!   schedule), `scheduler` (every periodic job).
+//! - Serving: `health` (the HTTP probes), `watchdog` (restarts on a stalled gateway,
+//!   within a budget), `discord` (poise: dispatch, tiers, replies; knows no feature).
+//! - Features: `ops` (ops/cfg/perm commands, the ops API, retention). Each feature owns
+//!   its commands, decisions, state and queries.
+//! - Wiring: `app` (startup phases; the lists of commands and jobs), `cli` (the command
+//!   line), `check` (`clanhall check`) and, with the `sandbox` feature, `sandbox` (the
+//!   console and scripts over the `clanhall-sandbox` crate).
+//!
+//! Everything is crate-private except the command line ([`cli::main`]) and [`testing`],
+//! the surface the integration tests and benchmarks drive.
 
-pub mod app;
-pub mod atomic_file;
-pub mod cache;
-pub mod check;
-pub mod config;
-pub mod discord;
-pub mod health;
-pub mod message;
-pub mod ops;
-pub mod redact;
-pub mod runtime;
+mod app;
+mod atomic_file;
+mod cache;
+mod check;
+pub mod cli;
+mod config;
+mod discord;
+mod health;
+mod message;
+mod ops;
+mod redact;
+mod runtime;
 #[cfg(feature = "sandbox")]
-pub mod sandbox;
-pub mod scheduler;
-pub mod settings;
-pub mod sheets;
-pub mod store;
-pub mod tabs;
-pub mod telemetry;
-pub mod util;
-pub mod watchdog;
+mod sandbox;
+mod scheduler;
+mod settings;
+mod sheets;
+mod store;
+mod tabs;
+mod telemetry;
+mod util;
+mod watchdog;
 
 /// The version of this build, shown by `--version`, `ops health` and `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the integration tests (`tests/it`) and the benchmarks (`benches/`) drive: the
+/// real app and the parts they build on their own (the health router, the log capture),
+/// re-exported here deliberately. Not a stable API.
+pub mod testing {
+    pub use crate::app::{App, PHASES};
+    pub use crate::cache::{BucketId, RefreshOutcome, RefreshTrigger};
+    pub use crate::config::toggles::KNOWN as KNOWN_TOGGLES;
+    pub use crate::discord::{http as discord_http, intents as discord_intents};
+    pub use crate::redact::register_secret;
+    pub use crate::runtime::gateway::{GatewayStage, GatewayTracker};
+    pub use crate::runtime::{
+        Clock, ComponentCheck, ComponentHealth, Level, ManualClock, RuntimeStatus, Shutdown,
+        ShutdownReason, SystemClock,
+    };
+    pub use crate::settings::{
+        LogFormat, Mode, Secret, Settings, WatchdogSettings, log_filter_directive, parse_ip_or_cidr,
+    };
+    pub use crate::sheets::local::read_csv;
+    pub use crate::sheets::table::Table;
+    pub use crate::tabs::clans::parse as parse_clans;
+    pub use crate::telemetry::metrics::Metrics;
+
+    /// The health server, built directly by the health tests and the `/healthz` bench.
+    pub mod health {
+        pub use crate::health::access::AccessPolicy;
+        pub use crate::health::assess::assess;
+        pub use crate::health::{BuildInfo, HealthContext, bind, router, serve};
+    }
+
+    /// Log capture and sinks.
+    pub mod logging {
+        pub use crate::telemetry::logging::{
+            CaptureSink, LineSink, capture_subscriber, init, init_with, install_panic_hook,
+        };
+    }
+
+    /// `clanhall sandbox` as the script tests run it, and the bot pointed at a sandbox.
+    #[cfg(feature = "sandbox")]
+    pub mod sandbox {
+        pub use crate::sandbox::run::{EXIT_NOT_READY, Frontend, bot_settings, run_with};
+    }
+}

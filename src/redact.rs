@@ -117,7 +117,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 
 /// Whether a field or key name says its value is a secret (DESIGN §4: keys containing
 /// TOKEN, SECRET, CREDENTIAL or KEY).
-pub fn is_sensitive_key(name: &str) -> bool {
+pub(crate) fn is_sensitive_key(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     const WORDS: [&str; 6] = [
         "TOKEN",
@@ -149,7 +149,7 @@ const KEY_COMPOUNDS: [&str; 5] = [
 
 /// Masks every secret in `input`. Returns the input unchanged (borrowed) when nothing
 /// needed masking, which is the common case on the logging hot path.
-pub fn redact(input: &str) -> Cow<'_, str> {
+pub(crate) fn redact(input: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(input);
     {
         let known = KNOWN_SECRETS.read();
@@ -174,7 +174,7 @@ pub fn redact(input: &str) -> Cow<'_, str> {
 
 /// Redacts every string inside a JSON value, keys' values included; used for `/health`
 /// bodies and telemetry events, which are built from many sources.
-pub fn redact_json(value: &mut serde_json::Value) {
+pub(crate) fn redact_json(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::String(s) => {
@@ -197,7 +197,7 @@ pub fn redact_json(value: &mut serde_json::Value) {
 }
 
 /// How a secret setting is shown to people: whether it is set, never what it is.
-pub fn mask_secret(value: &str) -> String {
+pub(crate) fn mask_secret(value: &str) -> String {
     if value.is_empty() {
         "(empty)".into()
     } else {

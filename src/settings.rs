@@ -22,7 +22,7 @@ use crate::redact::mask_secret;
 /// One environment key: its default (empty = none), whether it is secret, the expected
 /// form shown when a value is rejected, and a one-line description for docs.
 #[derive(Debug, Clone, Copy)]
-pub struct KeySpec {
+pub(crate) struct KeySpec {
     pub key: &'static str,
     pub default: &'static str,
     pub secret: bool,
@@ -56,7 +56,7 @@ const fn secret(key: &'static str, expected: &'static str, help: &'static str) -
 }
 
 /// Every environment key clanhall reads, in the order `.env.example` lists them.
-pub const KEYS: &[KeySpec] = &[
+pub(crate) const KEYS: &[KeySpec] = &[
     secret(
         "DISCORD_TOKEN",
         "a Discord bot token (three base64 parts separated by dots; Developer Portal > Bot > Reset Token)",
@@ -272,6 +272,8 @@ pub enum Source {
 pub struct SettingView {
     pub value: String,
     pub source: Source,
+    /// What the key is for (`clanhall check` prints it beside the value).
+    pub help: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -372,6 +374,7 @@ impl Reader<'_> {
             SettingView {
                 value: shown,
                 source,
+                help: spec.help,
             },
         );
         value
@@ -445,7 +448,7 @@ fn parse_secs(lo: u64, hi: u64) -> impl Fn(&str) -> Result<Duration, String> {
 }
 
 /// Parses `on/off`, `true/false`, `yes/no`, `1/0` (any case).
-pub fn parse_bool(s: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -454,7 +457,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 }
 
 /// Splits a list given either as CSV or as a JSON array of strings.
-pub fn split_list(s: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_list(s: &str) -> Result<Vec<String>, String> {
     let s = s.trim();
     if s.starts_with('[') {
         let items: Vec<serde_json::Value> =
@@ -803,7 +806,8 @@ impl Settings {
     /// Records a value set by the process itself (the sandbox) so `cfg` and `check`
     /// show what is in effect, masked when the key is secret.
     pub fn record_override(&mut self, key: &'static str, value: &str) {
-        let shown = if spec(key).secret {
+        let spec = spec(key);
+        let shown = if spec.secret {
             mask_secret(value)
         } else {
             value.to_owned()
@@ -813,6 +817,7 @@ impl Settings {
             SettingView {
                 value: shown,
                 source: Source::Sandbox,
+                help: spec.help,
             },
         );
     }
@@ -825,7 +830,7 @@ impl Settings {
 
 /// Registers the raw values of every secret key present in the environment with the
 /// redactor, valid or not, so they are masked in every sink from the first log line on.
-pub fn register_env_secrets(lookup: &dyn Fn(&str) -> Option<String>) {
+pub(crate) fn register_env_secrets(lookup: &dyn Fn(&str) -> Option<String>) {
     for spec in KEYS.iter().filter(|s| s.secret) {
         if let Some(v) = lookup(spec.key) {
             crate::redact::register_secret(&v);

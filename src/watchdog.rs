@@ -23,11 +23,11 @@ use crate::runtime::{
 use crate::settings::WatchdogSettings;
 
 /// The budget file in `DATA_DIR`.
-pub const BUDGET_FILE: &str = "watchdog_restarts.json";
+pub(crate) const BUDGET_FILE: &str = "watchdog_restarts.json";
 
 /// What one look at the gateway concludes, before the budget is consulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Healthy {
         ack_age: Duration,
     },
@@ -37,7 +37,7 @@ pub enum Decision {
 }
 
 /// The pure rule; everything else in this module is bookkeeping around it.
-pub fn decide(cfg: &WatchdogSettings, snap: &GatewaySnapshot, now: Instant) -> Decision {
+pub(crate) fn decide(cfg: &WatchdogSettings, snap: &GatewaySnapshot, now: Instant) -> Decision {
     match snap.ack_age(now) {
         Some(age) if age > cfg.stall => Decision::Stall(format!(
             "connected but no heartbeat ACK for {}s (WATCHDOG_STALL_SEC={})",
@@ -72,7 +72,7 @@ struct BudgetFile {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BudgetError {
+pub(crate) enum BudgetError {
     Exhausted {
         used: u32,
         next_allowed: DateTime<Utc>,
@@ -83,14 +83,14 @@ pub enum BudgetError {
 
 /// Watchdog restarts allowed per window, persisted across restarts.
 #[derive(Debug, Clone)]
-pub struct RestartBudget {
+pub(crate) struct RestartBudget {
     path: PathBuf,
     limit: u32,
     window: Duration,
 }
 
 impl RestartBudget {
-    pub fn new(data_dir: &Path, limit: u32, window: Duration) -> Self {
+    pub(crate) fn new(data_dir: &Path, limit: u32, window: Duration) -> Self {
         Self {
             path: data_dir.join(BUDGET_FILE),
             limit,
@@ -120,13 +120,13 @@ impl RestartBudget {
     }
 
     /// Restarts recorded inside the window ending `now`.
-    pub fn used(&self, now: DateTime<Utc>) -> u32 {
+    pub(crate) fn used(&self, now: DateTime<Utc>) -> u32 {
         self.load()
             .map(|e| self.in_window(e, now).len() as u32)
             .unwrap_or(0)
     }
 
-    pub fn limit(&self) -> u32 {
+    pub(crate) fn limit(&self) -> u32 {
         self.limit
     }
 
@@ -148,7 +148,7 @@ impl RestartBudget {
 
     /// Records a restart at `now` if the budget allows one; returns how many the window
     /// now holds.
-    pub fn try_consume(&self, now: DateTime<Utc>) -> Result<u32, BudgetError> {
+    pub(crate) fn try_consume(&self, now: DateTime<Utc>) -> Result<u32, BudgetError> {
         let exits = self
             .load()
             .map_err(|e| BudgetError::Unrecordable(e.to_string()))?;
@@ -177,7 +177,7 @@ impl RestartBudget {
 
 /// The outcome of one check, after the budget was consulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Healthy,
     Waiting(String),
     /// Shut down now (exit 1).
@@ -186,7 +186,7 @@ pub enum Outcome {
     Held(String),
 }
 
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     cfg: WatchdogSettings,
     clock: Arc<dyn Clock>,
     gateway: Arc<dyn GatewayProbe>,
@@ -198,7 +198,7 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Also records restarts and held restarts as `watchdog` telemetry events.
-    pub fn with_telemetry(mut self, t: Arc<crate::telemetry::events::Telemetry>) -> Self {
+    pub(crate) fn with_telemetry(mut self, t: Arc<crate::telemetry::events::Telemetry>) -> Self {
         self.telemetry = Some(t);
         self
     }
@@ -209,7 +209,7 @@ impl Watchdog {
         }
     }
 
-    pub fn new(
+    pub(crate) fn new(
         cfg: WatchdogSettings,
         clock: Arc<dyn Clock>,
         gateway: Arc<dyn GatewayProbe>,
@@ -229,7 +229,7 @@ impl Watchdog {
     }
 
     /// One check: decide, consult the budget, alert. Does not shut anything down itself.
-    pub async fn check(&self) -> Outcome {
+    pub(crate) async fn check(&self) -> Outcome {
         let now = self.clock.now();
         let utc = self.clock.utc();
         let decision = decide(&self.cfg, &self.gateway.snapshot(), now);
@@ -316,7 +316,7 @@ impl Watchdog {
 
     /// Checks every `WATCHDOG_CHECK_SEC` until shutdown; a stall the budget allows
     /// triggers the shutdown with [`ShutdownReason::Watchdog`] (exit 1).
-    pub async fn run(self, shutdown: Shutdown) {
+    pub(crate) async fn run(self, shutdown: Shutdown) {
         tracing::info!(
             check_sec = self.cfg.check.as_secs(),
             stall_sec = self.cfg.stall.as_secs(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// `--name value` from the command line, or `default` when absent or unparsable.
-pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
@@ -15,7 +15,7 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// The `p` quantile of sorted durations, in milliseconds.
-pub fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

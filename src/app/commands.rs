@@ -15,7 +15,7 @@ pub(crate) struct Wired {
 }
 
 /// Every command, with its metadata.
-pub fn all() -> Vec<Command> {
+pub(crate) fn all() -> Vec<Command> {
     vec![
         crate::discord::commands::ping(),
         crate::discord::help::help(),

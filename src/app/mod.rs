@@ -6,8 +6,8 @@
 //! This is the one module that knows every feature: [`commands`] lists every command
 //! and the feature state they use, [`jobs`] every scheduled job.
 
-pub mod commands;
-pub mod jobs;
+pub(crate) mod commands;
+pub(crate) mod jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,7 +44,7 @@ pub const PHASES: &[&str] = &[
 ];
 
 /// The startup preload waits at most this long; slower buckets finish in the background.
-pub const PRELOAD_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const PRELOAD_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -116,7 +116,7 @@ impl BucketId {
 }
 
 /// How long a bucket's data is considered fresh: one period of its schedule.
-pub fn ttl_of(schedule: &Schedule, now: DateTime<Utc>) -> Duration {
+pub(crate) fn ttl_of(schedule: &Schedule, now: DateTime<Utc>) -> Duration {
     match schedule {
         Schedule::Every(d) => *d,
         Schedule::Daily { .. } => Duration::from_secs(86_400),
@@ -189,7 +189,7 @@ impl std::fmt::Display for RefreshOutcome {
 
 /// What a bucket holds.
 #[derive(Debug, Clone)]
-pub enum Data {
+pub(crate) enum Data {
     Clans(Arc<ClanList>),
     Templates(Arc<Templates>),
     ClanTags(Arc<Vec<String>>),
@@ -197,7 +197,7 @@ pub enum Data {
 }
 
 impl Data {
-    pub fn items(&self) -> usize {
+    pub(crate) fn items(&self) -> usize {
         match self {
             Data::Clans(c) => c.clans.len(),
             Data::Templates(t) => t.by_tag.len(),
@@ -206,7 +206,7 @@ impl Data {
         }
     }
 
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         match self {
             Data::Clans(c) => c.warnings.clone(),
             Data::Templates(t) => t.warnings.clone(),
@@ -217,7 +217,7 @@ impl Data {
 }
 
 /// Parses a bucket's data from the tabs read. Errors name the tab and what is wrong.
-pub fn parse_bucket(
+pub(crate) fn parse_bucket(
     id: BucketId,
     tabs: &BTreeMap<String, Option<Table>>,
     cfg: &ConfigSnapshot,
@@ -770,13 +770,13 @@ impl Cache {
 }
 
 /// The caches as a health component: degraded while a bucket's last refresh failed.
-pub struct CacheHealth {
+pub(crate) struct CacheHealth {
     pub cache: Arc<Cache>,
     pub scheduler: Arc<crate::scheduler::Scheduler>,
 }
 
 /// Fills each view's next scheduled refresh from the scheduler's jobs.
-pub fn with_next_runs(
+pub(crate) fn with_next_runs(
     mut views: Vec<BucketView>,
     jobs: &[crate::scheduler::JobView],
 ) -> Vec<BucketView> {
@@ -819,7 +819,7 @@ impl crate::runtime::ComponentCheck for CacheHealth {
 }
 
 /// The job that refreshes one bucket on its schedule.
-pub fn refresh_job(
+pub(crate) fn refresh_job(
     cache: Arc<Cache>,
     id: BucketId,
     schedule: Schedule,

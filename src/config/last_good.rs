@@ -15,10 +15,10 @@ use crate::atomic_file::{self, FileError};
 use crate::sheets::table::Table;
 
 /// The file name under `DATA_DIR`.
-pub const FILE: &str = "config_last_good.json";
+pub(crate) const FILE: &str = "config_last_good.json";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub saved_at: DateTime<Utc>,
     /// Where the tab was read from, e.g. `google:1AbC…` or `local:config/sample`.
     pub source: String,
@@ -27,24 +27,20 @@ pub struct Saved {
 
 /// Where the last good Config tab lives; `None` (for `clanhall check`) keeps nothing.
 #[derive(Debug, Clone)]
-pub struct LastGood {
+pub(crate) struct LastGood {
     path: PathBuf,
 }
 
 impl LastGood {
-    pub fn in_dir(data_dir: &Path) -> Self {
+    pub(crate) fn in_dir(data_dir: &Path) -> Self {
         Self {
             path: data_dir.join(FILE),
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Keeps `table` as the last good Config tab. A failure is logged, never fatal: the
     /// config just read is in use either way.
-    pub fn save(&self, table: &Table, source: &str, now: DateTime<Utc>) {
+    pub(crate) fn save(&self, table: &Table, source: &str, now: DateTime<Utc>) {
         let saved = Saved {
             saved_at: now,
             source: source.to_owned(),
@@ -57,7 +53,7 @@ impl LastGood {
 
     /// The last good Config tab, if one was kept. A corrupt file is moved aside (and
     /// reported) rather than trusted.
-    pub fn read(&self) -> Option<Saved> {
+    pub(crate) fn read(&self) -> Option<Saved> {
         match atomic_file::read_json::<Saved>(&self.path) {
             Ok(saved) => saved,
             Err(e @ FileError::Corrupt { .. }) => {
@@ -95,7 +91,7 @@ mod tests {
         assert_eq!(back.source, "local:x");
         assert_eq!(back.saved_at, at);
 
-        std::fs::write(lg.path(), b"{ half a fi").unwrap();
+        std::fs::write(dir.path().join(FILE), b"{ half a fi").unwrap();
         assert!(lg.read().is_none());
         let kept = std::fs::read_dir(dir.path())
             .unwrap()

@@ -8,18 +8,18 @@
 //! reload that fails keeps the last good snapshot in use (and says so): a Sheets outage
 //! must not switch features off mid-day.
 
-pub mod last_good;
-pub mod snapshot;
-pub mod toggles;
+pub(crate) mod last_good;
+pub(crate) mod snapshot;
+pub(crate) mod toggles;
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
-pub use last_good::LastGood;
-pub use snapshot::{CONFIG_TAB, ConfigIssue, ConfigSnapshot, Roles};
-pub use toggles::Toggles;
+pub(crate) use last_good::LastGood;
+pub(crate) use snapshot::{CONFIG_TAB, ConfigIssue, ConfigSnapshot, Roles};
+pub(crate) use toggles::Toggles;
 
 use crate::message::alert::{Alert, AlertSink, Severity};
 use crate::runtime::Clock;
@@ -63,7 +63,7 @@ impl ConfigRegistry {
 /// Reads Config and FeatureToggles from the recruitment workbook: one request, or two
 /// when the Config tab renames the toggles tab. A Config tab that parses is kept in
 /// `keep` for the next start during an outage.
-pub async fn load(
+pub(crate) async fn load(
     sources: &Sources,
     keep: Option<&LastGood>,
     now: DateTime<Utc>,
@@ -103,7 +103,7 @@ pub async fn load(
 
 /// The first load. A workbook that cannot be read gives every toggle off, on the last
 /// good Config tab's roles and channels when one was kept, else on defaults.
-pub async fn load_initial(
+pub(crate) async fn load_initial(
     sources: &Sources,
     keep: &LastGood,
     now: DateTime<Utc>,
@@ -152,7 +152,7 @@ fn unreadable(label: &str, e: &SheetsError, saved: Option<last_good::Saved>) -> 
 }
 
 /// Logs a snapshot's problems and alerts ops when the toggles failed closed.
-pub async fn announce(snap: &ConfigSnapshot, alerts: &dyn AlertSink) {
+pub(crate) async fn announce(snap: &ConfigSnapshot, alerts: &dyn AlertSink) {
     for issue in &snap.issues {
         tracing::warn!(key = %issue.key, value = %issue.value, expected = %issue.expected, "config problem");
     }
@@ -179,29 +179,9 @@ pub async fn announce(snap: &ConfigSnapshot, alerts: &dyn AlertSink) {
     );
 }
 
-/// Loads a local folder's Config tab only (for `clanhall check` and tests).
-pub fn load_local(dir: &std::path::Path) -> ConfigSnapshot {
-    let source = format!("local:{}", dir.display());
-    match crate::sheets::local::CsvFolder::new(dir).read_tabs(&[CONFIG_TAB]) {
-        Ok(mut tabs) => {
-            let table = tabs.remove(CONFIG_TAB).flatten();
-            snapshot::parse(table.as_ref(), &source)
-        }
-        Err(e) => {
-            let mut snap = snapshot::parse(None, &source);
-            snap.issues = vec![ConfigIssue {
-                key: "WORKBOOK_DIR".into(),
-                value: dir.display().to_string(),
-                expected: e.to_string(),
-            }];
-            snap
-        }
-    }
-}
-
 /// The config as a health component: problems in the Config tab or failed toggles
 /// degrade the bot (roles, channels or features may be missing), they never stop it.
-pub struct ConfigHealth(pub Arc<ConfigRegistry>);
+pub(crate) struct ConfigHealth(pub Arc<ConfigRegistry>);
 
 impl crate::runtime::ComponentCheck for ConfigHealth {
     fn name(&self) -> &'static str {

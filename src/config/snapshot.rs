@@ -120,7 +120,7 @@ pub struct ConfigSnapshot {
 }
 
 /// The Config tab's name (the one tab whose name cannot itself be configured).
-pub const CONFIG_TAB: &str = "Config";
+pub(crate) const CONFIG_TAB: &str = "Config";
 
 const TAB_KEYS: [&str; 7] = [
     "CLANS_TAB",
@@ -162,7 +162,7 @@ const OTHER_KEYS: [&str; 11] = [
 ];
 
 /// Whether `key` (upper case) is one the bot reads.
-pub fn is_known_key(key: &str) -> bool {
+pub(crate) fn is_known_key(key: &str) -> bool {
     TAB_KEYS.contains(&key)
         || ROLE_KEYS.contains(&key)
         || CHANNEL_KEYS.contains(&key)
@@ -172,7 +172,7 @@ pub fn is_known_key(key: &str) -> bool {
 
 /// Parses the Config tab. `table` is `None` when the tab is missing; the snapshot is then
 /// all defaults with one issue saying so.
-pub fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
+pub(crate) fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
     let mut snap = ConfigSnapshot {
         source: source.to_owned(),
         tab: CONFIG_TAB.to_owned(),

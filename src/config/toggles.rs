@@ -85,7 +85,7 @@ fn truthy(v: &str) -> Option<bool> {
 }
 
 /// Parses the tab (`None` when it does not exist).
-pub fn parse(table: Option<&Table>, tab: &str) -> Toggles {
+pub(crate) fn parse(table: Option<&Table>, tab: &str) -> Toggles {
     let Some(table) = table else {
         return Toggles::failed(format!("the {tab} tab is missing"));
     };

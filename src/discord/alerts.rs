@@ -13,9 +13,9 @@ use crate::message::alert::{Alert, AlertSink, LogAlerts, Severity};
 use crate::message::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed, paginate};
 
 /// Same-key alerts inside this window are posted once.
-pub const DEDUPE_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const DEDUPE_WINDOW: Duration = Duration::from_secs(60);
 
-pub struct DiscordAlerts {
+pub(crate) struct DiscordAlerts {
     http: Arc<Http>,
     config: Arc<ConfigRegistry>,
     bot: String,
@@ -24,7 +24,12 @@ pub struct DiscordAlerts {
 }
 
 impl DiscordAlerts {
-    pub fn new(http: Arc<Http>, config: Arc<ConfigRegistry>, bot: String, env: String) -> Self {
+    pub(crate) fn new(
+        http: Arc<Http>,
+        config: Arc<ConfigRegistry>,
+        bot: String,
+        env: String,
+    ) -> Self {
         Self {
             http,
             config,
@@ -47,7 +52,7 @@ impl DiscordAlerts {
     }
 }
 
-pub fn alert_embed(alert: &Alert, bot: &str, env: &str) -> Embed {
+pub(crate) fn alert_embed(alert: &Alert, bot: &str, env: &str) -> Embed {
     let (icon, color) = match alert.severity {
         Severity::Critical => ("❌", COLOR_ERROR),
         Severity::Warning => ("⚠️", COLOR_WARN),

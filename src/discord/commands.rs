@@ -8,7 +8,7 @@ use super::tiers::Meta;
 
 /// Checks that the bot is alive and shows the gateway latency.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::member())]
-pub async fn ping(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn ping(ctx: Ctx<'_>) -> Result<(), CommandError> {
     let latency = ctx.ping().await;
     let text = if latency.is_zero() {
         "🏓 Pong! (no heartbeat measured yet)".to_owned()

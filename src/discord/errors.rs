@@ -5,7 +5,7 @@
 use super::tiers::Tier;
 
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     /// Something the caller can fix (a bad argument, a missing clan). Shown as is.
     #[error("{0}")]
     User(String),
@@ -36,17 +36,17 @@ impl From<serenity::Error> for CommandError {
 }
 
 impl CommandError {
-    pub fn user(msg: impl Into<String>) -> Self {
+    pub(crate) fn user(msg: impl Into<String>) -> Self {
         CommandError::User(msg.into())
     }
 
     /// Whether this is the caller's doing (logged at info) or ours (logged as an error).
-    pub fn is_internal(&self) -> bool {
+    pub(crate) fn is_internal(&self) -> bool {
         matches!(self, CommandError::Discord(_) | CommandError::Internal(_))
     }
 
     /// The reply for the user.
-    pub fn public_message(&self, command: &str, trace: &str) -> String {
+    pub(crate) fn public_message(&self, command: &str, trace: &str) -> String {
         match self {
             CommandError::User(m) => m.clone(),
             CommandError::Denied { needed, have } => format!(

@@ -11,20 +11,20 @@ use super::errors::CommandError;
 
 /// One value per type.
 #[derive(Default)]
-pub struct Features {
+pub(crate) struct Features {
     map: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
 impl Features {
     /// Adds (or replaces) the state of type `T`.
-    pub fn with<T: Send + Sync + 'static>(mut self, state: Arc<T>) -> Self {
+    pub(crate) fn with<T: Send + Sync + 'static>(mut self, state: Arc<T>) -> Self {
         self.map.insert(TypeId::of::<T>(), state);
         self
     }
 
     /// The state of type `T`. A missing one is a wiring bug, reported to the caller as an
     /// internal error (with a trace id), never a panic.
-    pub fn get<T: Send + Sync + 'static>(&self) -> Result<&T, CommandError> {
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Result<&T, CommandError> {
         self.map
             .get(&TypeId::of::<T>())
             .and_then(|s| s.downcast_ref::<T>())

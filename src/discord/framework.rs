@@ -14,7 +14,7 @@ use super::{BotData, Ctx};
 use crate::telemetry::{current_trace_id, new_trace_id};
 
 /// How the command was invoked, as it is shown back to people (`!ops health`, `/ops health`).
-pub fn invocation(ctx: Ctx<'_>) -> String {
+pub(crate) fn invocation(ctx: Ctx<'_>) -> String {
     match ctx {
         poise::Context::Prefix(_) => format!("!{}", ctx.command().qualified_name),
         poise::Context::Application(_) => format!("/{}", ctx.command().qualified_name),
@@ -37,7 +37,7 @@ fn administrator_from_cache(ctx: Ctx<'_>, roles: &[serenity::all::RoleId]) -> bo
 }
 
 /// The caller's tier. Outside a guild nobody is elevated.
-pub async fn caller_tier(ctx: Ctx<'_>) -> Tier {
+pub(crate) async fn caller_tier(ctx: Ctx<'_>) -> Tier {
     let cfg = ctx.data().config.get();
     let (roles, admin) = match ctx {
         poise::Context::Application(a) => match &a.interaction.member {
@@ -373,7 +373,9 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
     }
 }
 
-pub fn options(commands: Vec<super::Command>) -> poise::FrameworkOptions<BotData, CommandError> {
+pub(crate) fn options(
+    commands: Vec<super::Command>,
+) -> poise::FrameworkOptions<BotData, CommandError> {
     poise::FrameworkOptions {
         commands,
         prefix_options: poise::PrefixFrameworkOptions {
@@ -396,7 +398,7 @@ pub fn options(commands: Vec<super::Command>) -> poise::FrameworkOptions<BotData
 /// poise inside a span per gateway event, so every log line of a command (and any REST
 /// call it makes) carries one trace id; each event is recorded as handled when poise
 /// returns from it.
-pub struct Traced {
+pub(crate) struct Traced {
     pub framework: poise::Framework<BotData, CommandError>,
     pub handled: std::sync::Arc<super::HandledEvents>,
 }

@@ -5,16 +5,6 @@
 
 /// Decides, from a channel and its ancestors (a thread's parent, the category), whether
 /// the bot acts there.
-pub trait ChannelGate: Send + Sync + 'static {
+pub(crate) trait ChannelGate: Send + Sync + 'static {
     fn allows(&self, channel_and_ancestors: &[u64]) -> bool;
-}
-
-/// A gate that is always open: for a bot wired without access lists.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Everywhere;
-
-impl ChannelGate for Everywhere {
-    fn allows(&self, _: &[u64]) -> bool {
-        true
-    }
 }

@@ -13,9 +13,9 @@ use serenity::all::{
 use crate::runtime::{Clock, GatewayStage, GatewayTracker, Shutdown};
 
 /// How often the shard manager is polled.
-pub const POLL: Duration = Duration::from_millis(250);
+pub(crate) const POLL: Duration = Duration::from_millis(250);
 
-pub fn map_stage(stage: ConnectionStage) -> GatewayStage {
+pub(crate) fn map_stage(stage: ConnectionStage) -> GatewayStage {
     match stage {
         ConnectionStage::Connected => GatewayStage::Connected,
         ConnectionStage::Identifying => GatewayStage::Identifying,
@@ -26,7 +26,7 @@ pub fn map_stage(stage: ConnectionStage) -> GatewayStage {
 }
 
 /// serenity event handler for stage changes and session starts.
-pub struct StageEvents {
+pub(crate) struct StageEvents {
     pub tracker: Arc<GatewayTracker>,
     pub clock: Arc<dyn Clock>,
 }
@@ -53,7 +53,7 @@ impl EventHandler for StageEvents {
 }
 
 /// Polls shard 0 until shutdown.
-pub async fn poll(
+pub(crate) async fn poll(
     manager: Arc<ShardManager>,
     tracker: Arc<GatewayTracker>,
     clock: Arc<dyn Clock>,

@@ -12,7 +12,7 @@ use super::{Command, Ctx};
 use crate::message::embed::{COLOR_INFO, Embed};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Param {
+pub(crate) struct Param {
     pub name: String,
     pub required: bool,
     pub description: String,
@@ -20,7 +20,7 @@ pub struct Param {
 
 /// One runnable command (subcommands are listed by their full name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HelpEntry {
+pub(crate) struct HelpEntry {
     pub name: String,
     pub description: String,
     pub details: Option<String>,
@@ -31,7 +31,7 @@ pub struct HelpEntry {
 }
 
 /// Usage as typed: `!ops refresh <buckets>`, `/reserve tag:<tag> [recruit]`.
-pub fn usage(entry: &HelpEntry, prefix: bool) -> String {
+pub(crate) fn usage(entry: &HelpEntry, prefix: bool) -> String {
     let mut s = format!("{}{}", if prefix { "!" } else { "/" }, entry.name);
     for p in &entry.params {
         s.push(' ');
@@ -44,7 +44,7 @@ pub fn usage(entry: &HelpEntry, prefix: bool) -> String {
     s
 }
 
-pub fn usage_line(cmd: &Command, prefix: bool) -> String {
+pub(crate) fn usage_line(cmd: &Command, prefix: bool) -> String {
     usage(&entry_of(cmd), prefix)
 }
 
@@ -69,7 +69,7 @@ fn entry_of(cmd: &Command) -> HelpEntry {
 }
 
 /// Every leaf command, sorted by name.
-pub fn entries(commands: &[Command]) -> Vec<HelpEntry> {
+pub(crate) fn entries(commands: &[Command]) -> Vec<HelpEntry> {
     fn walk(cmds: &[Command], out: &mut Vec<HelpEntry>) {
         for c in cmds.iter().filter(|c| !c.hide_in_help) {
             if c.subcommands.is_empty() {
@@ -95,7 +95,7 @@ fn line(e: &HelpEntry) -> String {
 }
 
 /// The overview for a caller of `tier`: one section per audience they belong to.
-pub fn overview(entries: &[HelpEntry], tier: Tier, bot: &str) -> Vec<Embed> {
+pub(crate) fn overview(entries: &[HelpEntry], tier: Tier, bot: &str) -> Vec<Embed> {
     let visible: Vec<&HelpEntry> = entries.iter().filter(|e| e.tier <= tier).collect();
     let mut embed = Embed::new(format!("{bot} · help"))
         .description(format!(
@@ -116,7 +116,7 @@ pub fn overview(entries: &[HelpEntry], tier: Tier, bot: &str) -> Vec<Embed> {
 }
 
 /// One command in detail; says so when the caller may not run it.
-pub fn detail(e: &HelpEntry, tier: Tier) -> Embed {
+pub(crate) fn detail(e: &HelpEntry, tier: Tier) -> Embed {
     let mut embed = Embed::new(format!("help · {}", e.name))
         .description(e.description.clone())
         .color(COLOR_INFO);
@@ -156,7 +156,7 @@ pub fn detail(e: &HelpEntry, tier: Tier) -> Embed {
 
 /// What a `help` query names.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Found<'a> {
+pub(crate) enum Found<'a> {
     One(&'a HelpEntry),
     /// A command group such as `ops jobs`, with its commands.
     Group(String, Vec<&'a HelpEntry>),
@@ -164,7 +164,7 @@ pub enum Found<'a> {
 
 /// Finds a command by name, qualified name or a unique prefix of it, or a group by its
 /// full name.
-pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<Found<'a>, String> {
+pub(crate) fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<Found<'a>, String> {
     let q = query
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -203,7 +203,7 @@ pub fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<Found<'a>, Stri
 
 /// A command group: the commands in it the caller may run, as the overview lists them
 /// (a member asking about `ops` learns the tier it needs, not the staff commands).
-pub fn group(name: &str, members: &[&HelpEntry], tier: Tier) -> Result<Embed, String> {
+pub(crate) fn group(name: &str, members: &[&HelpEntry], tier: Tier) -> Result<Embed, String> {
     let lines: Vec<String> = members
         .iter()
         .filter(|e| tier >= e.tier)
@@ -229,7 +229,7 @@ pub fn group(name: &str, members: &[&HelpEntry], tier: Tier) -> Result<Embed, St
 /// The help-visibility table (`HELP_DIAGNOSTICS`): every command, the tier it needs and
 /// whether a caller of `tier` is shown it. Staff use it to check that role ids in the
 /// Config tab put people where they belong without asking each of them for a screenshot.
-pub fn visibility_table(entries: &[HelpEntry], tier: Tier, caller: &str) -> Embed {
+pub(crate) fn visibility_table(entries: &[HelpEntry], tier: Tier, caller: &str) -> Embed {
     let width = entries
         .iter()
         .map(|e| e.name.len())
@@ -262,7 +262,7 @@ pub fn visibility_table(entries: &[HelpEntry], tier: Tier, caller: &str) -> Embe
 
 /// Shows what you can run, or how to use one command.
 #[poise::command(prefix_command, slash_command, custom_data = super::tiers::Meta::member())]
-pub async fn help(
+pub(crate) async fn help(
     ctx: Ctx<'_>,
     #[description = "A command to explain, such as ping or ops health"]
     #[rest]

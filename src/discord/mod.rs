@@ -7,35 +7,35 @@
 //! honours a proxy with it off, so the proxy must do the rate limiting. Without it the
 //! rate limiter stays on and calls go to discord.com.
 
-pub mod alerts;
-pub mod commands;
-pub mod errors;
-pub mod features;
-pub mod framework;
-pub mod gate;
-pub mod gateway_probe;
-pub mod handled;
-pub mod help;
-pub mod reply;
-pub mod tiers;
+pub(crate) mod alerts;
+pub(crate) mod commands;
+pub(crate) mod errors;
+pub(crate) mod features;
+pub(crate) mod framework;
+pub(crate) mod gate;
+pub(crate) mod gateway_probe;
+pub(crate) mod handled;
+pub(crate) mod help;
+pub(crate) mod reply;
+pub(crate) mod tiers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serenity::all::{ClientBuilder, GatewayIntents, GuildId, Http, HttpBuilder, ShardManager};
+use serenity::all::{ClientBuilder, GatewayIntents, GuildId, Http, HttpBuilder};
 use tokio_util::task::TaskTracker;
 
 use crate::config::ConfigRegistry;
 use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason};
 use crate::settings::Settings;
 
-pub use errors::CommandError;
-pub use features::Features;
-pub use gate::{ChannelGate, Everywhere};
-pub use handled::{Handled, HandledEvents};
+pub(crate) use errors::CommandError;
+pub(crate) use features::Features;
+pub(crate) use gate::ChannelGate;
+pub(crate) use handled::{Handled, HandledEvents};
 
 /// What every command can reach.
-pub struct BotData {
+pub(crate) struct BotData {
     pub config: Arc<ConfigRegistry>,
     pub status: Arc<RuntimeStatus>,
     pub shutdown: Shutdown,
@@ -52,8 +52,8 @@ pub struct BotData {
     pub features: Features,
 }
 
-pub type Ctx<'a> = poise::Context<'a, BotData, CommandError>;
-pub type Command = poise::Command<BotData, CommandError>;
+pub(crate) type Ctx<'a> = poise::Context<'a, BotData, CommandError>;
+pub(crate) type Command = poise::Command<BotData, CommandError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
@@ -94,16 +94,11 @@ fn explain(e: &serenity::Error) -> String {
     }
 }
 
-pub struct Started {
-    pub http: Arc<Http>,
-    pub shard_manager: Arc<ShardManager>,
-}
-
 /// Builds the client and starts it in the background. The `discord` phase completes on
 /// READY, the `commands` phase once commands are registered in every guild; a failed
 /// registration shuts the process down (never a connected bot that answers nothing).
 /// What the Discord client is built from.
-pub struct Wiring {
+pub(crate) struct Wiring {
     pub settings: Arc<Settings>,
     pub data: BotData,
     /// Every command the bot registers (`app::commands`).
@@ -114,7 +109,7 @@ pub struct Wiring {
     pub handled: Arc<HandledEvents>,
 }
 
-pub async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<Started, DiscordError> {
+pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), DiscordError> {
     let Wiring {
         settings,
         data,
@@ -170,7 +165,6 @@ pub async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<Started, Disco
         })
         .await
         .map_err(DiscordError::Client)?;
-    let http = client.http.clone();
     let manager = client.shard_manager.clone();
     tasks.spawn(gateway_probe::poll(
         manager.clone(),
@@ -202,8 +196,5 @@ pub async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<Started, Disco
             }
         }
     });
-    Ok(Started {
-        http,
-        shard_manager: manager,
-    })
+    Ok(())
 }

@@ -10,10 +10,10 @@ use crate::message::embed::{Embed, paginate, split_text};
 use crate::redact::redact;
 
 /// Discord's limit on message content.
-pub const CONTENT_MAX: usize = 2000;
+pub(crate) const CONTENT_MAX: usize = 2000;
 
 #[derive(Debug, Clone, Default)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub content: String,
     pub embeds: Vec<Embed>,
     pub components: Vec<CreateActionRow>,
@@ -22,40 +22,35 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn text(content: impl Into<String>) -> Self {
+    pub(crate) fn text(content: impl Into<String>) -> Self {
         Reply {
             content: content.into(),
             ..Default::default()
         }
     }
 
-    pub fn embed(e: Embed) -> Self {
+    pub(crate) fn embed(e: Embed) -> Self {
         Reply {
             embeds: vec![e],
             ..Default::default()
         }
     }
 
-    pub fn embeds(embeds: Vec<Embed>) -> Self {
+    pub(crate) fn embeds(embeds: Vec<Embed>) -> Self {
         Reply {
             embeds,
             ..Default::default()
         }
     }
 
-    pub fn ephemeral(mut self) -> Self {
+    pub(crate) fn ephemeral(mut self) -> Self {
         self.ephemeral = true;
-        self
-    }
-
-    pub fn with_components(mut self, rows: Vec<CreateActionRow>) -> Self {
-        self.components = rows;
         self
     }
 
     /// The messages this reply becomes: content pieces first, embeds paginated; the
     /// components go on the last message.
-    pub fn into_messages(self) -> Vec<CreateReply> {
+    pub(crate) fn into_messages(self) -> Vec<CreateReply> {
         let content = redact(&self.content).into_owned();
         let mut msgs: Vec<(Option<String>, Vec<Embed>)> = if content.is_empty() {
             Vec::new()
@@ -101,7 +96,7 @@ impl Reply {
 }
 
 /// Sends a reply (one or more messages).
-pub async fn send(ctx: Ctx<'_>, reply: Reply) -> Result<(), CommandError> {
+pub(crate) async fn send(ctx: Ctx<'_>, reply: Reply) -> Result<(), CommandError> {
     for message in reply.into_messages() {
         ctx.send(message).await?;
     }

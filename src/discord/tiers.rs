@@ -11,7 +11,7 @@ use crate::config::Roles;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Tier {
+pub(crate) enum Tier {
     Member,
     Recruiter,
     Staff,
@@ -19,9 +19,9 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 4] = [Tier::Member, Tier::Recruiter, Tier::Staff, Tier::Admin];
+    pub(crate) const ALL: [Tier; 4] = [Tier::Member, Tier::Recruiter, Tier::Staff, Tier::Admin];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Tier::Member => "member",
             Tier::Recruiter => "recruiter",
@@ -31,7 +31,7 @@ impl Tier {
     }
 
     /// The help section for commands of this tier.
-    pub fn audience(self) -> &'static str {
+    pub(crate) fn audience(self) -> &'static str {
         match self {
             Tier::Member => "Everyone",
             Tier::Recruiter => "Recruiters",
@@ -49,7 +49,7 @@ impl fmt::Display for Tier {
 
 /// A flag a command accepts (`--reboot`) that needs a higher tier than the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Flag {
+pub(crate) struct Flag {
     /// As typed, dashes included.
     pub name: &'static str,
     pub tier: Tier,
@@ -58,7 +58,7 @@ pub struct Flag {
 /// Command metadata, stored in poise's `custom_data`. The dispatcher enforces all of it:
 /// a command body never checks a tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meta {
+pub(crate) struct Meta {
     pub tier: Tier,
     /// Work may take longer than Discord's 3 s: slash invocations are deferred first.
     pub slow: bool,
@@ -78,33 +78,30 @@ impl Meta {
             flags: &[],
         }
     }
-    pub const fn member() -> Meta {
+    pub(crate) const fn member() -> Meta {
         Meta::of(Tier::Member)
     }
-    pub const fn recruiter() -> Meta {
-        Meta::of(Tier::Recruiter)
-    }
-    pub const fn staff() -> Meta {
+    pub(crate) const fn staff() -> Meta {
         Meta::of(Tier::Staff)
     }
-    pub const fn admin() -> Meta {
+    pub(crate) const fn admin() -> Meta {
         Meta::of(Tier::Admin)
     }
-    pub const fn slow(self) -> Meta {
+    pub(crate) const fn slow(self) -> Meta {
         Meta { slow: true, ..self }
     }
-    pub const fn platform(self) -> Meta {
+    pub(crate) const fn platform(self) -> Meta {
         Meta {
             platform: true,
             ..self
         }
     }
-    pub const fn flags(self, flags: &'static [Flag]) -> Meta {
+    pub(crate) const fn flags(self, flags: &'static [Flag]) -> Meta {
         Meta { flags, ..self }
     }
 
     /// The first flag among `args` (whole words, any case) that `have` may not use.
-    pub fn forbidden_flag(&self, args: &[&str], have: Tier) -> Option<Flag> {
+    pub(crate) fn forbidden_flag(&self, args: &[&str], have: Tier) -> Option<Flag> {
         self.flags
             .iter()
             .copied()
@@ -115,7 +112,7 @@ impl Meta {
 
 /// A command's metadata. A command without metadata is treated as admin-only: failing
 /// closed is the safe default, and a unit test keeps it from happening.
-pub fn meta_of<U, E>(cmd: &poise::Command<U, E>) -> Meta {
+pub(crate) fn meta_of<U, E>(cmd: &poise::Command<U, E>) -> Meta {
     cmd.custom_data
         .downcast_ref::<Meta>()
         .copied()
@@ -123,7 +120,7 @@ pub fn meta_of<U, E>(cmd: &poise::Command<U, E>) -> Meta {
 }
 
 /// The caller's tier from their role ids and whether Discord gives them Administrator.
-pub fn resolve(roles: &[u64], administrator: bool, cfg: &Roles) -> Tier {
+pub(crate) fn resolve(roles: &[u64], administrator: bool, cfg: &Roles) -> Tier {
     let has = |ids: &[u64]| roles.iter().any(|r| ids.contains(r));
     if administrator || has(&cfg.admin) {
         Tier::Admin

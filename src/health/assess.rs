@@ -32,7 +32,7 @@ pub enum State {
 }
 
 #[derive(Debug, Clone)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub now: Instant,
     pub phases: Vec<PhaseView>,
     pub liveness_age: Duration,
@@ -107,7 +107,7 @@ fn discord_component(
 }
 
 /// The verdict. Pure: the same inputs always give the same answer.
-pub fn evaluate(inputs: Inputs) -> Assessment {
+pub(crate) fn evaluate(inputs: Inputs) -> Assessment {
     let mut reasons = Vec::new();
     let failed: Vec<&PhaseView> = inputs
         .phases

@@ -5,8 +5,8 @@
 //! Every response carries `X-Trace-Id`; every request is logged once (method, path,
 //! status, ms, trace), at debug level for the probe paths so probes don't flood the log.
 
-pub mod access;
-pub mod assess;
+pub(crate) mod access;
+pub(crate) mod assess;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,8 +23,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-pub use access::{AccessPolicy, Grant};
-pub use assess::{Assessment, State as HealthState, assess};
+pub(crate) use access::AccessPolicy;
+pub(crate) use assess::assess;
 
 use crate::runtime::{Level, Liveness, RuntimeStatus};
 use crate::telemetry::metrics::{Metrics, RuntimeFigures};
@@ -49,7 +49,7 @@ pub struct HealthContext {
 
 /// The request's trace id, for handlers that echo it.
 #[derive(Debug, Clone)]
-pub struct TraceId(pub String);
+pub(crate) struct TraceId(pub String);
 
 /// The route pattern that matched, passed from the inner layer to the outer one.
 #[derive(Debug, Clone, Copy)]
@@ -254,7 +254,7 @@ async fn health(State(ctx): State<Arc<HealthContext>>, req: Request) -> Response
 }
 
 /// Token or allowlist (see [`access`]).
-pub fn authorized(ctx: &HealthContext, req: &Request) -> bool {
+pub(crate) fn authorized(ctx: &HealthContext, req: &Request) -> bool {
     ctx.access.authorize(peer(req), req.headers()).is_some()
 }
 
@@ -271,7 +271,7 @@ fn unauthorized() -> Response {
 }
 
 /// The figures `/metrics` samples, shared with `ops health`.
-pub fn runtime_figures(status: &RuntimeStatus) -> RuntimeFigures {
+pub(crate) fn runtime_figures(status: &RuntimeStatus) -> RuntimeFigures {
     let a = assess(status);
     let now = status.now();
     let g = status.gateway();
@@ -317,13 +317,4 @@ async fn method_not_allowed(req: Request) -> Response {
         Json(json!({"error": "method not allowed", "method": req.method().as_str(), "path": req.uri().path()})),
     )
         .into_response()
-}
-
-/// Starts the health server on `listener` in the background.
-pub fn spawn(
-    listener: TcpListener,
-    app: Router,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    tokio::spawn(serve(listener, app, shutdown))
 }

@@ -51,7 +51,7 @@ pub trait AlertSink: Send + Sync + 'static {
 
 /// The sink used before Discord is connected, and underneath every other sink.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct LogAlerts;
+pub(crate) struct LogAlerts;
 
 #[async_trait::async_trait]
 impl AlertSink for LogAlerts {

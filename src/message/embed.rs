@@ -9,20 +9,20 @@ use serde::Serialize;
 
 use crate::redact::redact;
 
-pub const TITLE_MAX: usize = 256;
-pub const DESCRIPTION_MAX: usize = 4096;
-pub const FIELD_NAME_MAX: usize = 256;
-pub const FIELD_VALUE_MAX: usize = 1024;
-pub const FIELDS_MAX: usize = 25;
-pub const FOOTER_MAX: usize = 2048;
+pub(crate) const TITLE_MAX: usize = 256;
+pub(crate) const DESCRIPTION_MAX: usize = 4096;
+pub(crate) const FIELD_NAME_MAX: usize = 256;
+pub(crate) const FIELD_VALUE_MAX: usize = 1024;
+pub(crate) const FIELDS_MAX: usize = 25;
+pub(crate) const FOOTER_MAX: usize = 2048;
 /// Total characters of all embeds in one message.
-pub const MESSAGE_EMBED_CHARS: usize = 6000;
-pub const EMBEDS_PER_MESSAGE: usize = 10;
+pub(crate) const MESSAGE_EMBED_CHARS: usize = 6000;
+pub(crate) const EMBEDS_PER_MESSAGE: usize = 10;
 
-pub const COLOR_OK: u32 = 0x2ECC71;
-pub const COLOR_INFO: u32 = 0x3498DB;
-pub const COLOR_WARN: u32 = 0xF1C40F;
-pub const COLOR_ERROR: u32 = 0xE74C3C;
+pub(crate) const COLOR_OK: u32 = 0x2ECC71;
+pub(crate) const COLOR_INFO: u32 = 0x3498DB;
+pub(crate) const COLOR_WARN: u32 = 0xF1C40F;
+pub(crate) const COLOR_ERROR: u32 = 0xE74C3C;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Field {
@@ -45,7 +45,7 @@ fn chars(s: &str) -> usize {
 }
 
 /// Splits text into pieces of at most `max` characters, at line breaks where possible.
-pub fn split_text(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for line in text.split_inclusive('\n') {
@@ -210,7 +210,7 @@ impl Embed {
 
 /// Groups embeds into messages that respect the per-message limits (10 embeds, 6,000
 /// characters), splitting oversized embeds first.
-pub fn paginate(embeds: Vec<Embed>) -> Vec<Vec<Embed>> {
+pub(crate) fn paginate(embeds: Vec<Embed>) -> Vec<Vec<Embed>> {
     let mut pages: Vec<Vec<Embed>> = Vec::new();
     let mut cur: Vec<Embed> = Vec::new();
     let mut size = 0;

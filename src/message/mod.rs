@@ -3,5 +3,5 @@
 //! cache, the config registry, the watchdog) can compose messages without depending on
 //! the Discord layer; `discord` sends them.
 
-pub mod alert;
-pub mod embed;
+pub(crate) mod alert;
+pub(crate) mod embed;

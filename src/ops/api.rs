@@ -19,14 +19,14 @@ use crate::health::AccessPolicy;
 use crate::scheduler::{Scheduler, SchedulerError};
 use crate::store::Store;
 
-pub struct OpsApi {
+pub(crate) struct OpsApi {
     pub scheduler: Arc<Scheduler>,
     pub store: Store,
     /// Only the token matters here; the allowlist is ignored.
     pub access: AccessPolicy,
 }
 
-pub fn router(api: Arc<OpsApi>) -> Router {
+pub(crate) fn router(api: Arc<OpsApi>) -> Router {
     Router::new()
         .route("/ops/jobs", get(list_jobs))
         .route("/ops/jobs/{id}/run", post(run_job))

@@ -28,7 +28,7 @@ use super::health_view::{BucketAge, HealthView, bucket_line, health_embed, human
     subcommand_required,
     custom_data = Meta::staff().platform()
 )]
-pub async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
 }
 
@@ -45,7 +45,7 @@ fn next_refreshes(data: &BotData) -> std::collections::BTreeMap<String, Option<D
         .collect()
 }
 
-pub fn health_view(data: &BotData) -> HealthView {
+pub(crate) fn health_view(data: &BotData) -> HealthView {
     let status = &data.status;
     let a = assess(status);
     let now = status.now();
@@ -86,11 +86,11 @@ pub fn health_view(data: &BotData) -> HealthView {
 
 /// Status, uptime, gateway, heartbeat, watchdog, and each bucket's age, TTL and next refresh.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::staff())]
-pub async fn health(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn health(ctx: Ctx<'_>) -> Result<(), CommandError> {
     reply::send(ctx, Reply::embed(health_embed(&health_view(ctx.data())))).await
 }
 
-pub fn digest_embed(data: &BotData) -> Embed {
+pub(crate) fn digest_embed(data: &BotData) -> Embed {
     let v = health_view(data);
     let now = data.status.clock.utc();
     let next = next_refreshes(data);
@@ -155,7 +155,7 @@ pub fn digest_embed(data: &BotData) -> Embed {
 ///
 /// One line per bucket: status, age, next run, retries, last actor and last error.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::staff())]
-pub async fn digest(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn digest(ctx: Ctx<'_>) -> Result<(), CommandError> {
     reply::send(ctx, Reply::embed(digest_embed(ctx.data()))).await
 }
 
@@ -174,7 +174,7 @@ fn list_or_none(ids: &[u64], prefix: &str) -> String {
     }
 }
 
-pub fn config_embed(data: &BotData) -> Embed {
+pub(crate) fn config_embed(data: &BotData) -> Embed {
     let s = data.config.get();
     let mut e = Embed::new("Config")
         .description(format!(
@@ -271,13 +271,13 @@ pub fn config_embed(data: &BotData) -> Embed {
 
 /// The config in effect: source, tabs, roles, channels, cadences, toggles, problems (secrets masked).
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
-pub async fn config(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn config(ctx: Ctx<'_>) -> Result<(), CommandError> {
     reply::send(ctx, Reply::embed(config_embed(ctx.data())).ephemeral()).await
 }
 
 /// One setting's value (secrets masked) and where it comes from: env, Config tab or FeatureToggles tab.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin().platform())]
-pub async fn cfg(
+pub(crate) async fn cfg(
     ctx: Ctx<'_>,
     #[description = "Setting or toggle name, such as LOG_CHANNEL_ID or recruitment_panels"]
     key: String,
@@ -355,7 +355,7 @@ pub async fn cfg(
     subcommands("jobs_list", "jobs_run", "jobs_pause", "jobs_resume"),
     custom_data = Meta::staff()
 )]
-pub async fn jobs(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn jobs(ctx: Ctx<'_>) -> Result<(), CommandError> {
     list_jobs(ctx).await
 }
 
@@ -373,7 +373,7 @@ async fn list_jobs(ctx: Ctx<'_>) -> Result<(), CommandError> {
 
 /// Every job: schedule, next run, last run and result.
 #[poise::command(prefix_command, slash_command, rename = "list", custom_data = Meta::staff())]
-pub async fn jobs_list(ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn jobs_list(ctx: Ctx<'_>) -> Result<(), CommandError> {
     list_jobs(ctx).await
 }
 
@@ -389,7 +389,7 @@ fn scheduler_error(e: crate::scheduler::SchedulerError) -> CommandError {
 
 /// Runs a job now and reports how it went.
 #[poise::command(prefix_command, slash_command, rename = "run", custom_data = Meta::admin().slow())]
-pub async fn jobs_run(
+pub(crate) async fn jobs_run(
     ctx: Ctx<'_>,
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {
@@ -437,7 +437,7 @@ async fn set_paused(ctx: Ctx<'_>, job: &str, paused: bool) -> Result<(), Command
 
 /// Pauses a job: it stops running on schedule (the pause survives restarts).
 #[poise::command(prefix_command, slash_command, rename = "pause", custom_data = Meta::admin())]
-pub async fn jobs_pause(
+pub(crate) async fn jobs_pause(
     ctx: Ctx<'_>,
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {
@@ -446,7 +446,7 @@ pub async fn jobs_pause(
 
 /// Resumes a paused job.
 #[poise::command(prefix_command, slash_command, rename = "resume", custom_data = Meta::admin())]
-pub async fn jobs_resume(
+pub(crate) async fn jobs_resume(
     ctx: Ctx<'_>,
     #[description = "Job id, such as retention:sweep"] job: String,
 ) -> Result<(), CommandError> {

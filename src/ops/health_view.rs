@@ -8,7 +8,7 @@ use crate::message::embed::{COLOR_ERROR, COLOR_OK, COLOR_WARN, Embed};
 use crate::runtime::Level;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct HealthView {
+pub(crate) struct HealthView {
     pub bot: String,
     pub env: String,
     pub version: String,
@@ -28,7 +28,7 @@ pub struct HealthView {
 
 /// One cache bucket's freshness, as `ops health` shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BucketAge {
+pub(crate) struct BucketAge {
     pub name: String,
     /// Age of the data in use; `None` before the first good refresh.
     pub age: Option<Duration>,
@@ -37,9 +37,9 @@ pub struct BucketAge {
     pub next: Option<Duration>,
 }
 
-pub use crate::util::duration::human;
+pub(crate) use crate::util::duration::human;
 
-pub fn health_embed(v: &HealthView) -> Embed {
+pub(crate) fn health_embed(v: &HealthView) -> Embed {
     let (word, color) = match v.status {
         Level::Ok => ("ok", COLOR_OK),
         Level::Degraded => ("degraded", COLOR_WARN),
@@ -102,7 +102,7 @@ pub fn health_embed(v: &HealthView) -> Embed {
 }
 
 /// One line per bucket for `ops digest`.
-pub fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> String {
+pub(crate) fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> String {
     let icon = match v.last_result {
         Some(RefreshOutcome::Failed) => "❌",
         Some(_) if v.stale => "⚠️",
@@ -142,7 +142,7 @@ pub fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) -> Stri
 }
 
 /// One line per workbook source for `ops digest`.
-pub fn source_line(
+pub(crate) fn source_line(
     wb: &str,
     s: &crate::sheets::SourceStatus,
     now: chrono::DateTime<chrono::Utc>,

@@ -15,7 +15,7 @@ fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
+pub(crate) fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
     let next = if v.paused {
         "⏸️ paused".to_owned()
     } else if v.running {
@@ -51,7 +51,7 @@ pub fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
     line
 }
 
-pub fn jobs_embed(views: &[JobView], now: DateTime<Utc>) -> Embed {
+pub(crate) fn jobs_embed(views: &[JobView], now: DateTime<Utc>) -> Embed {
     let failing = views.iter().any(|v| v.consecutive_failures > 0);
     let mut e = Embed::new("Scheduled jobs")
         .description(format!(

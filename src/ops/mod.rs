@@ -1,10 +1,10 @@
 //! Operations: the `ops`, `cfg` and `perm` commands, the ops HTTP API, retention.
 
-pub mod api;
-pub mod commands;
-pub mod health_view;
-pub mod jobs_view;
-pub mod perms;
-pub mod refresh;
-pub mod reload;
-pub mod retention;
+pub(crate) mod api;
+pub(crate) mod commands;
+pub(crate) mod health_view;
+pub(crate) mod jobs_view;
+pub(crate) mod perms;
+pub(crate) mod refresh;
+pub(crate) mod reload;
+pub(crate) mod retention;

@@ -20,10 +20,10 @@ use crate::discord::tiers::Meta;
 use crate::discord::{ChannelGate, Ctx};
 use crate::message::embed::{COLOR_INFO, Embed};
 
-pub const FILE: &str = "bot_access_lists.json";
+pub(crate) const FILE: &str = "bot_access_lists.json";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessLists {
+pub(crate) struct AccessLists {
     pub version: u32,
     /// Channel or category ids.
     pub allow: Vec<u64>,
@@ -33,7 +33,7 @@ pub struct AccessLists {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Allow,
     Deny,
     Remove,
@@ -41,7 +41,7 @@ pub enum Op {
 
 impl AccessLists {
     /// Applies `op` to `ids`; returns the ids that changed.
-    pub fn apply(&mut self, op: Op, ids: &[u64]) -> Vec<u64> {
+    pub(crate) fn apply(&mut self, op: Op, ids: &[u64]) -> Vec<u64> {
         let mut changed = Vec::new();
         for id in ids {
             let before = (self.allow.contains(id), self.deny.contains(id));
@@ -63,7 +63,7 @@ impl AccessLists {
 
     /// Whether the bot may act in a channel, given the channel and its ancestors (the
     /// parent of a thread, the category).
-    pub fn allows(&self, ids: &[u64]) -> bool {
+    pub(crate) fn allows(&self, ids: &[u64]) -> bool {
         if ids.iter().any(|i| self.deny.contains(i)) {
             return false;
         }
@@ -73,7 +73,7 @@ impl AccessLists {
 
 /// The lists in force, their file, and the lock that serialises changes. It is the
 /// dispatcher's channel gate, and the `perm bot` commands change it.
-pub struct Access {
+pub(crate) struct Access {
     dir: PathBuf,
     lists: ArcSwap<AccessLists>,
     write: tokio::sync::Mutex<()>,
@@ -104,7 +104,7 @@ async fn blocking<T: Send + 'static>(
 impl Access {
     /// The lists in `data_dir` at startup; a corrupt file is moved aside and reported, and
     /// the bot starts with empty lists (acting everywhere) rather than refusing to start.
-    pub async fn load(data_dir: &Path) -> Access {
+    pub(crate) async fn load(data_dir: &Path) -> Access {
         let dir = data_dir.to_path_buf();
         let lists = match blocking({
             let dir = dir.clone();
@@ -159,11 +159,11 @@ impl Access {
 
 /// Reads the lists; a missing file is empty lists. A file that does not parse is moved
 /// aside (kept for inspection) and reported.
-pub fn load(data_dir: &Path) -> Result<AccessLists, FileError> {
+pub(crate) fn load(data_dir: &Path) -> Result<AccessLists, FileError> {
     Ok(atomic_file::read_json(&data_dir.join(FILE))?.unwrap_or_else(empty))
 }
 
-pub fn save(data_dir: &Path, lists: &AccessLists) -> Result<(), FileError> {
+pub(crate) fn save(data_dir: &Path, lists: &AccessLists) -> Result<(), FileError> {
     atomic_file::write_json(&data_dir.join(FILE), lists)
 }
 
@@ -226,7 +226,7 @@ fn mentions(ids: &[u64]) -> String {
     }
 }
 
-pub fn lists_embed(l: &AccessLists) -> Embed {
+pub(crate) fn lists_embed(l: &AccessLists) -> Embed {
     let mode = if l.allow.is_empty() {
         "everywhere except denied channels"
     } else {
@@ -284,19 +284,19 @@ async fn change(ctx: Ctx<'_>, op: Op, channels: String) -> Result<(), CommandErr
 
 /// Permission tools for admins.
 #[poise::command(prefix_command, slash_command, subcommands("bot"), subcommand_required, custom_data = Meta::admin().platform())]
-pub async fn perm(_ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn perm(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
 }
 
 /// The bot's channel access lists.
 #[poise::command(prefix_command, slash_command, subcommands("list", "allow", "deny", "remove"), subcommand_required, custom_data = Meta::admin())]
-pub async fn bot(_ctx: Ctx<'_>) -> Result<(), CommandError> {
+pub(crate) async fn bot(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
 }
 
 /// Shows the access lists (`--json` for the raw file).
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
-pub async fn list(
+pub(crate) async fn list(
     ctx: Ctx<'_>,
     #[description = "--json for the raw file"] flags: Option<String>,
 ) -> Result<(), CommandError> {
@@ -322,7 +322,7 @@ pub async fn list(
 
 /// Allows the bot in these channels or categories.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
-pub async fn allow(
+pub(crate) async fn allow(
     ctx: Ctx<'_>,
     #[description = "Channels or categories: #mentions, ids or names"]
     #[rest]
@@ -333,7 +333,7 @@ pub async fn allow(
 
 /// Denies the bot these channels or categories (deny wins).
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
-pub async fn deny(
+pub(crate) async fn deny(
     ctx: Ctx<'_>,
     #[description = "Channels or categories: #mentions, ids or names"]
     #[rest]
@@ -344,7 +344,7 @@ pub async fn deny(
 
 /// Removes these channels or categories from both lists.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::admin())]
-pub async fn remove(
+pub(crate) async fn remove(
     ctx: Ctx<'_>,
     #[description = "Channels or categories: #mentions, ids or names"]
     #[rest]

@@ -23,18 +23,23 @@ use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
 
 /// How long a manual refresh waits for Sheets before answering (Discord users expect an
 /// answer within the 3 s interaction window).
-pub const REFRESH_WAIT: Duration = Duration::from_millis(1500);
+pub(crate) const REFRESH_WAIT: Duration = Duration::from_millis(1500);
 /// Cooldown of `ops refresh all`, per guild.
-pub const ALL_COOLDOWN: Duration = Duration::from_secs(30);
+pub(crate) const ALL_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// What the feature remembers: when `refresh all` last ran, per guild.
 #[derive(Debug, Default)]
-pub struct Cooldowns(Mutex<HashMap<u64, Instant>>);
+pub(crate) struct Cooldowns(Mutex<HashMap<u64, Instant>>);
 
 impl Cooldowns {
     /// Decides with the guild's last `all` and, if the plan is an `all`, records it in
     /// the same step, so two staff asking at once cannot both pass the cooldown.
-    pub fn decide_and_claim(&self, guild: u64, words: &str, now: Instant) -> Result<Plan, Refusal> {
+    pub(crate) fn decide_and_claim(
+        &self,
+        guild: u64,
+        words: &str,
+        now: Instant,
+    ) -> Result<Plan, Refusal> {
         let mut last = self.0.lock();
         let plan = decide(words, last.get(&guild).copied(), now)?;
         if plan.all {
@@ -46,7 +51,7 @@ impl Cooldowns {
 
 /// What to refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub buckets: Vec<BucketId>,
     /// Asked as `all` (cooled down; shown as "all").
     pub all: bool,
@@ -54,7 +59,7 @@ pub struct Plan {
 
 impl Plan {
     /// `all`, or the buckets by name.
-    pub fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         if self.all {
             "all".to_owned()
         } else {
@@ -77,7 +82,7 @@ fn bucket_list() -> String {
 
 /// Why the refresh does not run; the text tells the caller what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("Which buckets? `!ops refresh <bucket…|all>`; buckets: {list}.", list = bucket_list())]
     NoBuckets,
     #[error("There is no bucket `{0}`. Buckets: {list}, or `all`.", list = bucket_list())]
@@ -96,7 +101,11 @@ impl From<Refusal> for CommandError {
 
 /// The pure decision: which buckets `words` name (`all` for every one, if it has cooled
 /// down since `last_all`).
-pub fn decide(words: &str, last_all: Option<Instant>, now: Instant) -> Result<Plan, Refusal> {
+pub(crate) fn decide(
+    words: &str,
+    last_all: Option<Instant>,
+    now: Instant,
+) -> Result<Plan, Refusal> {
     let words: Vec<&str> = words
         .split([' ', ','])
         .map(str::trim)
@@ -135,7 +144,7 @@ pub fn decide(words: &str, last_all: Option<Instant>, now: Instant) -> Result<Pl
 
 /// Runs the plan's refreshes (waiting at most [`REFRESH_WAIT`]) and posts the summary to
 /// the log channel.
-pub async fn apply(
+pub(crate) async fn apply(
     plan: &Plan,
     cache: &std::sync::Arc<Cache>,
     alerts: &dyn AlertSink,
@@ -165,7 +174,7 @@ pub async fn apply(
 }
 
 /// The reply to the caller.
-pub fn reply_embed(
+pub(crate) fn reply_embed(
     plan: &Plan,
     reports: &[RefreshReport],
     actor_name: &str,
@@ -183,7 +192,7 @@ pub fn reply_embed(
 
 /// A refresh result table for Discord (`ops refresh`, `ops reload`, log-channel
 /// summaries).
-pub fn report_table(reports: &[RefreshReport]) -> String {
+pub(crate) fn report_table(reports: &[RefreshReport]) -> String {
     let mut out = String::from("```\nbucket                result    retries  items   ms\n");
     for r in reports {
         out.push_str(&format!(
@@ -212,7 +221,7 @@ pub fn report_table(reports: &[RefreshReport]) -> String {
 }
 
 /// A refresh summary as a log-channel embed (`ops refresh`, the startup preload).
-pub fn summary_embed(title: &str, trigger: &str, reports: &[RefreshReport]) -> Embed {
+pub(crate) fn summary_embed(title: &str, trigger: &str, reports: &[RefreshReport]) -> Embed {
     let failed = reports.iter().filter(|r| r.result.failed()).count();
     let color = if failed == 0 { COLOR_OK } else { COLOR_WARN };
     let head = if failed == 0 {
@@ -235,7 +244,7 @@ fn actor(ctx: Ctx<'_>) -> String {
 
 /// Refreshes cache buckets now and shows each result (30 s cooldown on `all`).
 #[poise::command(prefix_command, slash_command, custom_data = Meta::staff().slow())]
-pub async fn refresh(
+pub(crate) async fn refresh(
     ctx: Ctx<'_>,
     #[description = "Buckets to refresh (clans, templates, clan_tags, onboarding_questions) or all"]
     #[rest]

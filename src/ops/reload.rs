@@ -23,19 +23,19 @@ use crate::runtime::ShutdownReason;
 use crate::sheets::SheetsError;
 
 /// Restart after reloading: admins only.
-pub const REBOOT: Flag = Flag {
+pub(crate) const REBOOT: Flag = Flag {
     name: "--reboot",
     tier: Tier::Admin,
 };
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub reboot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("Unknown flag `{0}`. Usage: `!ops reload [--reboot]`.")]
     UnknownFlag(String),
 }
@@ -48,7 +48,7 @@ impl From<Refusal> for CommandError {
 
 /// The pure decision: the flags as typed. Flags are whole words: `reboot` without its
 /// dashes is not `--reboot`.
-pub fn decide(flags: Option<&str>) -> Result<Plan, Refusal> {
+pub(crate) fn decide(flags: Option<&str>) -> Result<Plan, Refusal> {
     let mut plan = Plan { reboot: false };
     for f in flags.unwrap_or("").split_whitespace() {
         if f.eq_ignore_ascii_case(REBOOT.name) {
@@ -61,7 +61,7 @@ pub fn decide(flags: Option<&str>) -> Result<Plan, Refusal> {
 }
 
 #[derive(Debug, Clone)]
-pub struct ReloadReport {
+pub(crate) struct ReloadReport {
     pub turned_on: Vec<String>,
     pub turned_off: Vec<String>,
     pub toggles_failure: Option<String>,
@@ -82,13 +82,13 @@ fn on(snap: &crate::config::ConfigSnapshot) -> BTreeSet<String> {
 }
 
 impl ReloadReport {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.toggles_failure.is_none()
             && self.issues == 0
             && self.refreshes.iter().all(|r| !r.result.failed())
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut parts = Vec::new();
         match &self.toggles_failure {
             Some(why) => parts.push(format!("⚠️ feature toggles failed closed: {why}")),
@@ -115,7 +115,7 @@ impl ReloadReport {
 }
 
 /// Reloads: the config, tuning, cadences, every bucket; records it in the audit log.
-pub async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
+pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
     let before = data.config.get();
     let keep = crate::config::LastGood::in_dir(&data.settings.data_dir);
     let snap = match crate::config::load(data.cache.sources(), Some(&keep), data.status.clock.utc())
@@ -167,7 +167,7 @@ pub async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsEr
 }
 
 /// The reply (and the log-channel post): what changed, or why nothing did.
-pub fn reply_embed(
+pub(crate) fn reply_embed(
     outcome: &Result<ReloadReport, SheetsError>,
     in_use_since: DateTime<Utc>,
     took: Duration,
@@ -195,7 +195,7 @@ pub fn reply_embed(
     slash_command,
     custom_data = Meta::staff().slow().flags(&[REBOOT])
 )]
-pub async fn reload(
+pub(crate) async fn reload(
     ctx: Ctx<'_>,
     #[description = "--reboot to restart the bot afterwards (admins)"]
     #[rest]

@@ -16,13 +16,13 @@ use crate::scheduler::JobError;
 use crate::store::{Pruned, Store};
 use crate::telemetry::events::{Telemetry, files};
 
-pub const JOB_ID: &str = "retention:sweep";
+pub(crate) const JOB_ID: &str = "retention:sweep";
 /// Daily, at a quiet hour.
-pub const SCHEDULE: &str = "03:30";
-pub const REPORT_DIR: &str = "retention";
+pub(crate) const SCHEDULE: &str = "03:30";
+pub(crate) const REPORT_DIR: &str = "retention";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetentionReport {
+pub(crate) struct RetentionReport {
     pub generated_at: String,
     pub trace: String,
     pub windows_days: Retention,
@@ -34,7 +34,7 @@ pub struct RetentionReport {
 }
 
 /// Rotated telemetry files (never the live one) last modified before `cutoff`.
-pub fn expired_telemetry_files(live: &Path, cutoff: DateTime<Utc>) -> Vec<PathBuf> {
+pub(crate) fn expired_telemetry_files(live: &Path, cutoff: DateTime<Utc>) -> Vec<PathBuf> {
     files(live)
         .into_iter()
         .filter(|p| p != live)
@@ -49,7 +49,7 @@ pub fn expired_telemetry_files(live: &Path, cutoff: DateTime<Utc>) -> Vec<PathBu
 
 /// One sweep. Returns the report it wrote. The file work (deleting rotated telemetry,
 /// writing the fsync'd reports) runs on the blocking pool.
-pub async fn sweep(
+pub(crate) async fn sweep(
     store: &Store,
     config: &ConfigRegistry,
     telemetry: &Telemetry,
@@ -126,7 +126,7 @@ fn write_reports(
 }
 
 /// The scheduler job.
-pub fn job(
+pub(crate) fn job(
     store: Store,
     config: Arc<ConfigRegistry>,
     telemetry: Arc<Telemetry>,
@@ -167,7 +167,10 @@ pub fn job(
 }
 
 /// The latest report (or one day's), for `clanhall report retention`.
-pub fn read_report(data_dir: &Path, day: Option<NaiveDate>) -> Result<RetentionReport, String> {
+pub(crate) fn read_report(
+    data_dir: &Path,
+    day: Option<NaiveDate>,
+) -> Result<RetentionReport, String> {
     let dir = data_dir.join(REPORT_DIR);
     let file = match day {
         Some(d) => dir.join(format!("{d}.json")),

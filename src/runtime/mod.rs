@@ -2,11 +2,11 @@
 //! the watchdog and the health of each component. `/healthz`, `/ready`, `/health`,
 //! `/metrics`, `ops health` and the watchdog all read from one [`RuntimeStatus`].
 
-pub mod clock;
-pub mod gateway;
-pub mod phases;
-pub mod shutdown;
-pub mod watchdog;
+pub(crate) mod clock;
+pub(crate) mod gateway;
+pub(crate) mod phases;
+pub(crate) mod shutdown;
+pub(crate) mod watchdog;
 
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -17,10 +17,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use gateway::{GatewayProbe, GatewaySnapshot, GatewayStage, GatewayTracker};
-pub use phases::{PhaseState, PhaseView, Phases};
+pub(crate) use gateway::{GatewayProbe, GatewaySnapshot, GatewayStage, GatewayTracker};
+pub(crate) use phases::{PhaseState, PhaseView, Phases};
 pub use shutdown::{Shutdown, ShutdownReason};
-pub use watchdog::WatchdogState;
+pub(crate) use watchdog::WatchdogState;
 
 use crate::settings::WatchdogSettings;
 

@@ -86,7 +86,7 @@ impl Shutdown {
 
 /// Turns the first SIGTERM or SIGINT into a graceful shutdown; a second one while
 /// shutting down exits at once (an operator pressing Ctrl-C twice means it).
-pub fn spawn_signal_listener(shutdown: Shutdown) -> Result<(), std::io::Error> {
+pub(crate) fn spawn_signal_listener(shutdown: Shutdown) -> Result<(), std::io::Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -14,7 +14,7 @@ use crate::discord::HandledEvents;
 
 /// How long the console waits for the bot to finish with one input before showing what
 /// it has so far.
-pub const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+pub(crate) const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
 /// What the console sent, so it can wait until the bot has handled exactly that.
 enum Sent {
@@ -23,7 +23,7 @@ enum Sent {
 }
 
 /// Console state: who is typing where, what can be clicked, the last open modal.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     pub sandbox: &'a Sandbox,
     /// The bot's record of what it has finished handling.
     pub handled: Arc<HandledEvents>,
@@ -35,7 +35,7 @@ pub struct Session<'a> {
 
 /// One parsed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     Say(String),
     Slash(String),
     Click(String),
@@ -51,7 +51,7 @@ pub enum Input {
     Nothing,
 }
 
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 Type a message to send it (\"!ping\", \"@clanhall help\"), or a slash command (\"/help\").
   :as <user>            become someone else (admin, staff, recruiter, member, recruit)
   :in <channel>         move to a channel (general, ops-log, recruiters, welcome, ...)
@@ -75,7 +75,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// Parses what the operator typed.
-pub fn parse_input(line: &str) -> Result<Input, String> {
+pub(crate) fn parse_input(line: &str) -> Result<Input, String> {
     let t = line.trim();
     if t.is_empty() {
         return Ok(Input::Nothing);
@@ -136,7 +136,9 @@ pub fn parse_input(line: &str) -> Result<Input, String> {
 }
 
 /// A script line: `user: text`, or `user@channel: text`. `#` starts a comment.
-pub fn parse_script_line(line: &str) -> Result<Option<(String, Option<String>, String)>, String> {
+pub(crate) fn parse_script_line(
+    line: &str,
+) -> Result<Option<(String, Option<String>, String)>, String> {
     let t = line.trim();
     if t.is_empty() || t.starts_with('#') {
         return Ok(None);
@@ -154,7 +156,7 @@ pub fn parse_script_line(line: &str) -> Result<Option<(String, Option<String>, S
 }
 
 impl<'a> Session<'a> {
-    pub fn new(
+    pub(crate) fn new(
         sandbox: &'a Sandbox,
         handled: Arc<HandledEvents>,
         user: &str,
@@ -181,7 +183,7 @@ impl<'a> Session<'a> {
     }
 
     /// Runs one input and returns the text to show (the bot's replies, or an error).
-    pub async fn step(&mut self, input: Input) -> Result<String, String> {
+    pub(crate) async fn step(&mut self, input: Input) -> Result<String, String> {
         let mark = self.sandbox.mark();
         let sent = match input {
             Input::Nothing => return Ok(String::new()),
@@ -297,7 +299,7 @@ impl<'a> Session<'a> {
     }
 
     /// Renders the bot's replies: each message once, in its final state.
-    pub fn show(&mut self, replies: &[Reply]) -> String {
+    pub(crate) fn show(&mut self, replies: &[Reply]) -> String {
         let mut out = Vec::new();
         let mut seen: Vec<u64> = Vec::new();
         // Later activity on the same message supersedes earlier (an edit after a defer).
@@ -384,7 +386,7 @@ impl<'a> Session<'a> {
 }
 
 /// Runs a script; writes the transcript to `out`. Returns how many lines failed.
-pub async fn run_script(
+pub(crate) async fn run_script(
     sandbox: &Sandbox,
     handled: Arc<HandledEvents>,
     script: &str,
@@ -448,7 +450,7 @@ pub async fn run_script(
 }
 
 /// The interactive console, on stdin/stdout, until `:quit`, end of input or shutdown.
-pub async fn run_console(
+pub(crate) async fn run_console(
     sandbox: &Sandbox,
     handled: Arc<HandledEvents>,
     shutdown: &crate::runtime::Shutdown,

@@ -2,6 +2,6 @@
 //! crate) with the bot pointed at it, and the front ends an operator uses: an
 //! interactive [`console`], a script runner, or none (`--serve`).
 
-pub mod console;
+pub(crate) mod console;
 mod render;
-pub mod run;
+pub(crate) mod run;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// A clickable component shown in the console.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentRef {
+pub(crate) struct ComponentRef {
     pub number: usize,
     pub message_id: u64,
     pub custom_id: String,
@@ -27,7 +27,7 @@ fn indent(text: &str, prefix: &str) -> String {
 
 /// Renders one message. `note` is shown after the author (`edited`, `only you can see
 /// this`); components are numbered from `first_number`.
-pub fn render(
+pub(super) fn render(
     msg: &Value,
     channel: &str,
     note: &str,
@@ -143,7 +143,7 @@ pub fn render(
 }
 
 /// A modal as text, so a console operator can answer it with `:modal`.
-pub fn render_modal(modal: &Value) -> String {
+pub(super) fn render_modal(modal: &Value) -> String {
     let mut out = vec![format!(
         "  ╔ {} (modal)",
         modal["title"].as_str().unwrap_or("")

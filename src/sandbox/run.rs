@@ -23,7 +23,7 @@ pub enum Frontend {
 /// Exit code when the bot never became ready.
 pub const EXIT_NOT_READY: i32 = 3;
 /// How long the bot has to become ready in the sandbox.
-pub const READY_WITHIN: Duration = Duration::from_secs(30);
+pub(crate) const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// `settings` pointed at `sandbox`: its token, its REST base, its guild. The token is
 /// registered with the redactor, as a real one from the environment would be.
@@ -50,7 +50,7 @@ fn read_script(source: &str) -> Result<String, String> {
 }
 
 /// Runs the sandbox and the bot until the frontend is done; returns the exit code.
-pub async fn run(settings: Settings, frontend: Frontend, shutdown: Shutdown) -> i32 {
+pub(crate) async fn run(settings: Settings, frontend: Frontend, shutdown: Shutdown) -> i32 {
     run_with(
         settings,
         frontend,

@@ -10,7 +10,7 @@
 //! Pauses and the "already ran today" date of daily jobs are persisted; a daily job
 //! whose day was missed while the bot was down runs once at start.
 
-pub mod schedule;
+pub(crate) mod schedule;
 
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-pub use schedule::Schedule;
+pub(crate) use schedule::Schedule;
 
 use crate::runtime::Clock;
 use crate::store::{FinishedRun, RunResult, Store, StoreError};
@@ -99,7 +99,7 @@ pub enum JobError {
 }
 
 /// A job's work: a summary of what it did (stored and sent as telemetry), or why not.
-pub type JobFn =
+pub(crate) type JobFn =
     Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, JobError>> + Send + Sync>;
 
 #[derive(Clone)]
@@ -604,7 +604,7 @@ impl Scheduler {
 }
 
 /// The scheduler as a health component: degraded while a job keeps failing.
-pub struct SchedulerHealth(pub Arc<Scheduler>);
+pub(crate) struct SchedulerHealth(pub Arc<Scheduler>);
 
 impl crate::runtime::ComponentCheck for SchedulerHealth {
     fn name(&self) -> &'static str {

@@ -15,7 +15,7 @@ enum State {
 }
 
 #[derive(Debug, Clone)]
-pub struct Circuit {
+pub(crate) struct Circuit {
     state: State,
     failures: u32,
     pub threshold: u32,
@@ -34,7 +34,7 @@ pub struct CircuitView {
 }
 
 impl Circuit {
-    pub fn new(threshold: u32, cooldown: Duration) -> Self {
+    pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
         Circuit {
             state: State::Closed,
             failures: 0,
@@ -45,7 +45,7 @@ impl Circuit {
     }
 
     /// Whether a request may go out now; when open, how long until the next trial.
-    pub fn allow(&mut self, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn allow(&mut self, now: Instant) -> Result<(), Duration> {
         match self.state {
             State::Closed => Ok(()),
             State::Open { until } if now >= until => {
@@ -69,13 +69,13 @@ impl Circuit {
         }
     }
 
-    pub fn success(&mut self) {
+    pub(crate) fn success(&mut self) {
         self.state = State::Closed;
         self.failures = 0;
         self.last_error = None;
     }
 
-    pub fn failure(&mut self, now: Instant, error: String) {
+    pub(crate) fn failure(&mut self, now: Instant, error: String) {
         self.failures += 1;
         self.last_error = Some(error);
         let trial_failed = matches!(self.state, State::HalfOpen { .. });
@@ -86,11 +86,12 @@ impl Circuit {
         }
     }
 
-    pub fn is_open(&self) -> bool {
+    #[cfg(test)]
+    fn is_open(&self) -> bool {
         !matches!(self.state, State::Closed)
     }
 
-    pub fn view(&self, now: Instant) -> CircuitView {
+    pub(crate) fn view(&self, now: Instant) -> CircuitView {
         let (state, retry_in) = match self.state {
             State::Closed => ("closed", None),
             State::Open { until } => ("open", Some(until.saturating_duration_since(now).as_secs())),
@@ -105,7 +106,7 @@ impl Circuit {
     }
 
     /// For metrics: 0 closed, 1 half-open, 2 open.
-    pub fn gauge(&self) -> i64 {
+    pub(crate) fn gauge(&self) -> i64 {
         match self.state {
             State::Closed => 0,
             State::HalfOpen { .. } => 1,

@@ -65,7 +65,7 @@ enum Write {
     Append,
 }
 
-pub struct GoogleWorkbook {
+pub(crate) struct GoogleWorkbook {
     workbook: Workbook,
     sheet_id: String,
     hub: Hub,
@@ -81,7 +81,7 @@ fn lock<T>(m: &Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
 }
 
 /// A range covering a whole tab, quoted so any tab name works.
-pub fn tab_range(tab: &str) -> String {
+pub(crate) fn tab_range(tab: &str) -> String {
     format!("'{}'", tab.replace('\'', "''"))
 }
 
@@ -138,10 +138,13 @@ fn map_error(e: google_sheets4::Error, cap: &Capture) -> SheetsError {
 /// One authenticated client for every workbook: they share the token cache, so the
 /// service account fetches one token however many spreadsheets it reads.
 #[derive(Clone)]
-pub struct Client(Hub);
+pub(crate) struct Client(Hub);
 
 impl Client {
-    pub async fn connect(sa: &ServiceAccount, base_url: &str) -> Result<Client, SheetsError> {
+    pub(crate) async fn connect(
+        sa: &ServiceAccount,
+        base_url: &str,
+    ) -> Result<Client, SheetsError> {
         let key = yup_oauth2::parse_service_account_key(sa.json.expose())
             .map_err(|e| SheetsError::Credentials(e.to_string()))?;
         let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
@@ -170,7 +173,7 @@ impl Client {
 }
 
 impl GoogleWorkbook {
-    pub fn new(
+    pub(crate) fn new(
         workbook: Workbook,
         client: &Client,
         sheet_id: &str,

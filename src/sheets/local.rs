@@ -38,7 +38,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Vec<String>>, SheetsError> {
 }
 
 /// Writes rows as CSV, atomically.
-pub fn write_csv(path: &Path, rows: &[Vec<String>]) -> Result<(), SheetsError> {
+pub(crate) fn write_csv(path: &Path, rows: &[Vec<String>]) -> Result<(), SheetsError> {
     let err = |e: &dyn std::fmt::Display| SheetsError::Local {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -51,28 +51,6 @@ pub fn write_csv(path: &Path, rows: &[Vec<String>]) -> Result<(), SheetsError> {
     }
     let bytes = w.into_inner().map_err(|e| err(&e))?;
     crate::atomic_file::write_bytes(path, &bytes).map_err(|e| err(&e))
-}
-
-/// Every `*.csv` in `dir` as raw rows, keyed by tab name (the file stem).
-pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, Vec<Vec<String>>>, SheetsError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| SheetsError::Local {
-        path: dir.to_path_buf(),
-        reason: format!("cannot read the workbook folder: {e}"),
-    })?;
-    let mut tabs = BTreeMap::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                tabs.insert(stem.to_owned(), read_csv(&path)?);
-            }
-        }
-    }
-    Ok(tabs)
 }
 
 /// The CSV file of `tab` in `dir`: exact name first, then case-insensitively.
@@ -97,17 +75,20 @@ fn csv_path(dir: &Path, tab: &str) -> Option<PathBuf> {
 
 /// A folder of CSV files, one per tab.
 #[derive(Debug, Clone)]
-pub struct CsvFolder {
+pub(crate) struct CsvFolder {
     pub dir: PathBuf,
 }
 
 impl CsvFolder {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
     /// Reads the named tabs; a tab without a file reads as `None`.
-    pub fn read_tabs(&self, tabs: &[&str]) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+    pub(crate) fn read_tabs(
+        &self,
+        tabs: &[&str],
+    ) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
         if !self.dir.is_dir() {
             return Err(SheetsError::Local {
                 path: self.dir.clone(),
@@ -264,7 +245,7 @@ impl Files {
 
 /// The local workbook source: reads and (atomic, fsync'd) writes run on the blocking
 /// pool, never on the async workers.
-pub struct LocalWorkbook {
+pub(crate) struct LocalWorkbook {
     files: Files,
     clock: Arc<dyn Clock>,
     last_error: Mutex<Option<String>>,
@@ -272,7 +253,7 @@ pub struct LocalWorkbook {
 }
 
 impl LocalWorkbook {
-    pub fn new(path: &Path, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(path: &Path, clock: Arc<dyn Clock>) -> Self {
         let writes = if path.is_file() {
             PathBuf::from(format!("{}.writes", path.display()))
         } else {

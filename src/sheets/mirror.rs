@@ -7,14 +7,14 @@ use super::{TabNames, Workbook};
 
 /// One mirror tab: which workbook holds it and the headers the bot writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MirrorTab {
+pub(crate) struct MirrorTab {
     /// The Config key that names the tab.
     pub config_key: &'static str,
     pub workbook: Workbook,
     pub headers: &'static [&'static str],
 }
 
-pub const RESERVATIONS: MirrorTab = MirrorTab {
+pub(crate) const RESERVATIONS: MirrorTab = MirrorTab {
     config_key: "RESERVATIONS_TAB",
     workbook: Workbook::Recruitment,
     headers: &[
@@ -30,7 +30,7 @@ pub const RESERVATIONS: MirrorTab = MirrorTab {
     ],
 };
 
-pub const WELCOME_TICKETS: MirrorTab = MirrorTab {
+pub(crate) const WELCOME_TICKETS: MirrorTab = MirrorTab {
     config_key: "TICKETS_TAB",
     workbook: Workbook::Onboarding,
     headers: &[
@@ -48,7 +48,7 @@ pub const WELCOME_TICKETS: MirrorTab = MirrorTab {
     ],
 };
 
-pub const ONBOARDING_SESSIONS: MirrorTab = MirrorTab {
+pub(crate) const ONBOARDING_SESSIONS: MirrorTab = MirrorTab {
     config_key: "SESSIONS_TAB",
     workbook: Workbook::Onboarding,
     headers: &[
@@ -67,11 +67,11 @@ pub const ONBOARDING_SESSIONS: MirrorTab = MirrorTab {
     ],
 };
 
-pub const ALL: [MirrorTab; 3] = [RESERVATIONS, WELCOME_TICKETS, ONBOARDING_SESSIONS];
+pub(crate) const ALL: [MirrorTab; 3] = [RESERVATIONS, WELCOME_TICKETS, ONBOARDING_SESSIONS];
 
 impl MirrorTab {
     /// The tab's name as configured in the Config tab.
-    pub fn tab(&self, tabs: &TabNames) -> String {
+    pub(crate) fn tab(&self, tabs: &TabNames) -> String {
         match self.config_key {
             "RESERVATIONS_TAB" => tabs.reservations.clone(),
             "TICKETS_TAB" => tabs.tickets.clone(),
@@ -80,7 +80,7 @@ impl MirrorTab {
     }
 
     /// Whether a tab read from the sheet carries every header the bot writes.
-    pub fn validate(&self, table: &Table) -> Result<(), MissingHeaders> {
+    pub(crate) fn validate(&self, table: &Table) -> Result<(), MissingHeaders> {
         table.columns(self.headers, &[]).map(|_| ())
     }
 }

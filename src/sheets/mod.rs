@@ -7,12 +7,12 @@
 //! - [`local::LocalWorkbook`]: a folder of CSV files (one per tab), or an `.xlsx`/`.ods`
 //!   file; the default when no Google credentials are set.
 
-pub mod circuit;
-pub mod google;
-pub mod local;
-pub mod mirror;
-pub mod retry;
-pub mod table;
+pub(crate) mod circuit;
+pub(crate) mod google;
+pub(crate) mod local;
+pub(crate) mod mirror;
+pub(crate) mod retry;
+pub(crate) mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,8 +22,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use circuit::CircuitView;
-pub use table::{Columns, MissingHeaders, Table};
+pub(crate) use circuit::CircuitView;
+pub(crate) use table::{MissingHeaders, Table};
 
 /// What the tabs are called in this workbook (Config keys `CLANS_TAB`, `TEMPLATES_TAB`
 /// ...); the Config tab itself is always `Config`.
@@ -287,7 +287,7 @@ impl Sources {
 
 /// The sources as a health component: degraded while a circuit is open or the last
 /// read failed.
-pub struct SheetsHealth(pub Sources);
+pub(crate) struct SheetsHealth(pub Sources);
 
 impl crate::runtime::ComponentCheck for SheetsHealth {
     fn name(&self) -> &'static str {

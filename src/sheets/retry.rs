@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
     pub retries: u32,
     pub base: Duration,
@@ -27,7 +27,12 @@ impl RetryPolicy {
     /// The wait before retry number `attempt` (0 for the first retry). `jitter` in
     /// [0, 1) spreads retries of many clients apart ("equal jitter": half fixed, half
     /// random).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+    pub(crate) fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> Duration {
         if let Some(ra) = retry_after {
             return ra.min(self.max_retry_after);
         }
@@ -40,12 +45,12 @@ impl RetryPolicy {
 }
 
 /// A jitter sample in [0, 1).
-pub fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() as u64 >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Parses `Retry-After` (seconds; the HTTP-date form is treated as absent).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
     v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
         v.parse::<f64>()

@@ -14,7 +14,7 @@ pub struct Table {
 
 /// Normalises a header for matching: trimmed, lower case, inner whitespace and dashes
 /// as underscores (`Open Spots` = `open_spots`).
-pub fn normalize_header(h: &str) -> String {
+pub(crate) fn normalize_header(h: &str) -> String {
     h.trim()
         .to_lowercase()
         .split(|c: char| c.is_whitespace() || c == '-')
@@ -24,7 +24,7 @@ pub fn normalize_header(h: &str) -> String {
 }
 
 /// Spreadsheet column letters for a 0-based index: 0 → `A`, 26 → `AA`.
-pub fn column_letters(mut i: usize) -> String {
+pub(crate) fn column_letters(mut i: usize) -> String {
     let mut s = Vec::new();
     loop {
         s.push((b'A' + (i % 26) as u8) as char);

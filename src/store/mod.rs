@@ -21,10 +21,10 @@ use crate::runtime::Clock;
 use serde::Serialize;
 
 /// File name inside `DATA_DIR`.
-pub const DB_FILE: &str = "clanhall.db";
+pub(crate) const DB_FILE: &str = "clanhall.db";
 
 /// Every migration, in order. A test keeps this list and `migrations/` in step.
-pub const MIGRATIONS: &[(&str, &str)] =
+pub(crate) const MIGRATIONS: &[(&str, &str)] =
     &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,7 @@ pub enum StoreError {
 }
 
 /// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order.
-pub fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
@@ -507,7 +507,7 @@ impl Store {
 }
 
 /// The store as a health component: degraded while its last call failed.
-pub struct StoreHealth(pub Store);
+pub(crate) struct StoreHealth(pub Store);
 
 impl crate::runtime::ComponentCheck for StoreHealth {
     fn name(&self) -> &'static str {

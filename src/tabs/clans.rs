@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::sheets::{MissingHeaders, Table};
 
 /// Headers a Clans tab must have.
-pub const REQUIRED: &[&str] = &[
+pub(crate) const REQUIRED: &[&str] = &[
     "tag",
     "name",
     "level",
@@ -21,7 +21,7 @@ pub const REQUIRED: &[&str] = &[
     "siege",
 ];
 /// Headers read when present.
-pub const OPTIONAL: &[&str] = &[
+pub(crate) const OPTIONAL: &[&str] = &[
     "rank",
     "inactives",
     "deputies",
@@ -67,7 +67,7 @@ pub struct ClanList {
 }
 
 /// A tag as used everywhere: upper case, letters and digits only.
-pub fn normalize_tag(s: &str) -> String {
+pub(crate) fn normalize_tag(s: &str) -> String {
     s.chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()

@@ -3,6 +3,6 @@
 //! fails with the tab and the missing headers named; the cache buckets hold the results
 //! and the features read them from there.
 
-pub mod clans;
-pub mod questions;
-pub mod templates;
+pub(crate) mod clans;
+pub(crate) mod questions;
+pub(crate) mod templates;

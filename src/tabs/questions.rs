@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::sheets::{MissingHeaders, Table};
 
-pub const REQUIRED: &[&str] = &["flow", "order", "qid", "label", "type"];
-pub const OPTIONAL: &[&str] = &[
+pub(crate) const REQUIRED: &[&str] = &["flow", "order", "qid", "label", "type"];
+pub(crate) const OPTIONAL: &[&str] = &[
     "required",
     "maxlen",
     "validate",
@@ -17,7 +17,7 @@ pub const OPTIONAL: &[&str] = &[
     "visibility_rules",
     "nav_rules",
 ];
-pub const FLOWS: &[&str] = &["welcome", "promo.r", "promo.m", "promo.l"];
+pub(crate) const FLOWS: &[&str] = &["welcome", "promo.r", "promo.m", "promo.l"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum QuestionType {
@@ -96,7 +96,7 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-pub fn parse(table: &Table) -> Result<QuestionSet, MissingHeaders> {
+pub(crate) fn parse(table: &Table) -> Result<QuestionSet, MissingHeaders> {
     let cols = table.columns(REQUIRED, OPTIONAL)?;
     let mut out = QuestionSet::default();
     for (i, row) in table.rows.iter().enumerate() {

@@ -7,15 +7,15 @@ use serde::Serialize;
 
 use crate::sheets::{MissingHeaders, Table};
 
-pub const REQUIRED: &[&str] = &["tag", "title", "body"];
-pub const OPTIONAL: &[&str] = &[
+pub(crate) const REQUIRED: &[&str] = &["tag", "title", "body"];
+pub(crate) const OPTIONAL: &[&str] = &[
     "footer",
     "target_channel_id",
     "crest_url",
     "ping_user",
     "active",
 ];
-pub const DEFAULT_TAG: &str = "DEFAULT";
+pub(crate) const DEFAULT_TAG: &str = "DEFAULT";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Template {
@@ -50,7 +50,7 @@ fn yes(v: &str) -> bool {
     )
 }
 
-pub fn parse(table: &Table) -> Result<Templates, MissingHeaders> {
+pub(crate) fn parse(table: &Table) -> Result<Templates, MissingHeaders> {
     let cols = table.columns(REQUIRED, OPTIONAL)?;
     let mut out = Templates::default();
     let mut raw: Vec<(usize, BTreeMap<&'static str, String>)> = Vec::new();

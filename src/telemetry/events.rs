@@ -19,11 +19,11 @@ use tokio_util::sync::CancellationToken;
 use crate::redact::redact_json;
 
 /// Rotate when the live file would grow past this.
-pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
+pub(crate) const MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Rotated files kept (`.1` ... `.KEEP`).
-pub const KEEP: usize = 5;
+pub(crate) const KEEP: usize = 5;
 /// Events buffered before new ones are dropped.
-pub const CAPACITY: usize = 10_000;
+pub(crate) const CAPACITY: usize = 10_000;
 
 enum Msg {
     Line(String),
@@ -44,7 +44,7 @@ fn now_ts() -> String {
 }
 
 /// Builds one line: reserved keys first, then the event's fields (redacted).
-pub fn line(event: &str, trace: &str, fields: Value) -> String {
+pub(crate) fn line(event: &str, trace: &str, fields: Value) -> String {
     let mut fields = match fields {
         Value::Object(m) => Value::Object(m),
         Value::Null => Value::Object(Map::new()),
@@ -216,7 +216,7 @@ impl Telemetry {
 }
 
 /// The live file and its rotated predecessors, oldest first.
-pub fn files(path: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(path: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = (1..=KEEP * 4)
         .rev()
         .map(|n| PathBuf::from(format!("{}.{n}", path.display())))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::events::files;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExportSummary {
+pub(crate) struct ExportSummary {
     pub since: String,
     pub out: String,
     /// Lines written, per `<event>.ndjson`.
@@ -20,7 +20,7 @@ pub struct ExportSummary {
 }
 
 /// `2026-11-20` (midnight UTC) or an RFC 3339 time.
-pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = s.parse::<NaiveDate>() {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
@@ -45,7 +45,11 @@ fn file_stem(event: &str) -> String {
         .collect()
 }
 
-pub fn export(telemetry: &Path, since: DateTime<Utc>, out: &Path) -> Result<ExportSummary, String> {
+pub(crate) fn export(
+    telemetry: &Path,
+    since: DateTime<Utc>,
+    out: &Path,
+) -> Result<ExportSummary, String> {
     let mut by_event: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut invalid = 0;
     let sources = files(telemetry);

@@ -32,7 +32,7 @@ pub trait LineSink: Send + Sync + 'static {
 
 /// Standard output, one `write_all` per line so concurrent lines never interleave.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct StdoutSink;
+pub(crate) struct StdoutSink;
 
 impl LineSink for StdoutSink {
     fn write_line(&self, line: &str) {
@@ -48,7 +48,7 @@ impl LineSink for StdoutSink {
 /// Standard error: where `clanhall sandbox` logs while stdout shows the console or a
 /// script's transcript.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct StderrSink;
+pub(crate) struct StderrSink;
 
 impl LineSink for StderrSink {
     fn write_line(&self, line: &str) {
@@ -136,13 +136,13 @@ impl Visit for Fields {
 }
 
 /// A `tracing` layer that renders every event as one line into a [`LineSink`].
-pub struct LogLayer<S> {
+pub(crate) struct LogLayer<S> {
     sink: S,
     format: LogFormat,
 }
 
 impl<S: LineSink> LogLayer<S> {
-    pub fn new(sink: S, format: LogFormat) -> Self {
+    pub(crate) fn new(sink: S, format: LogFormat) -> Self {
         Self { sink, format }
     }
 }
@@ -233,7 +233,7 @@ fn value_text(v: &Value) -> String {
 }
 
 /// One log line before rendering.
-pub struct Record<'a> {
+pub(crate) struct Record<'a> {
     pub level: Level,
     pub logger: &'a str,
     pub msg: &'a str,
@@ -276,7 +276,7 @@ fn field_name(name: &str) -> String {
 }
 
 impl Record<'_> {
-    pub fn render(&self, format: LogFormat) -> String {
+    pub(crate) fn render(&self, format: LogFormat) -> String {
         match format {
             LogFormat::Json => self.render_json(),
             LogFormat::Pretty => self.render_pretty(),

@@ -15,19 +15,19 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HttpLabels {
+pub(crate) struct HttpLabels {
     pub method: &'static str,
     pub path: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PathLabels {
+pub(crate) struct PathLabels {
     pub path: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabels {
+pub(crate) struct StatusLabels {
     pub status: String,
 }
 
@@ -91,7 +91,7 @@ pub struct RuntimeFigures {
 }
 
 /// Samples present-tense figures (bucket ages, circuit states) just before a scrape.
-pub type Sampler = Box<dyn Fn(&Metrics) + Send + Sync>;
+pub(crate) type Sampler = Box<dyn Fn(&Metrics) + Send + Sync>;
 
 pub struct Metrics {
     registry: Registry,
@@ -388,7 +388,7 @@ impl Metrics {
 }
 
 /// Resident set size from `/proc/self/statm` (Linux; `None` elsewhere).
-pub fn resident_memory_bytes() -> Option<u64> {
+pub(crate) fn resident_memory_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     // SAFETY: sysconf has no preconditions; it only reads a system constant.

@@ -1,10 +1,10 @@
 //! Observability: structured logs ([`logging`]), Prometheus metrics ([`metrics`]) and
 //! trace ids that tie a command, job run or HTTP request to every line it logs.
 
-pub mod events;
-pub mod export;
-pub mod logging;
-pub mod metrics;
+pub(crate) mod events;
+pub(crate) mod export;
+pub(crate) mod logging;
+pub(crate) mod metrics;
 
 use tracing_subscriber::registry::LookupSpan as _;
 
@@ -13,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan as _;
 ///
 /// Drawn from a per-thread SplitMix64 stream seeded once from the OS: trace ids need to
 /// be unique, not secret, and a system call per HTTP request showed in the probe benchmark.
-pub fn new_trace_id() -> String {
+pub(crate) fn new_trace_id() -> String {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u128() as u64);
@@ -32,7 +32,7 @@ pub fn new_trace_id() -> String {
 /// Interns a label value from a small, fixed vocabulary (route patterns, command names)
 /// so hot paths can label metrics without allocating. Each distinct value is leaked
 /// once; callers must only pass values from a bounded set.
-pub fn intern(value: &str) -> &'static str {
+pub(crate) fn intern(value: &str) -> &'static str {
     use parking_lot::RwLock;
     use std::collections::HashSet;
     use std::sync::OnceLock;
@@ -52,7 +52,7 @@ pub fn intern(value: &str) -> &'static str {
 
 /// The trace id of the innermost enclosing span that has one, if any; replies use it so
 /// a user can quote it to staff, and the panic hook puts it on the panic line.
-pub fn current_trace_id() -> Option<String> {
+pub(crate) fn current_trace_id() -> Option<String> {
     tracing::Span::current()
         .with_subscriber(|(id, dispatch)| {
             let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;

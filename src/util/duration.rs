@@ -6,11 +6,11 @@ use std::time::Duration;
 
 /// The longest duration [`parse`] accepts. Nothing the bot schedules or waits for is
 /// longer; a typo such as `99999999d` is refused instead of overflowing.
-pub const MAX: Duration = Duration::from_secs(366 * 86_400);
+pub(crate) const MAX: Duration = Duration::from_secs(366 * 86_400);
 
 /// Why a duration did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     Empty,
     /// No whole number where one was expected (`soon`, `-1h`, `1.5h`).
     NotANumber,
@@ -37,7 +37,7 @@ impl std::error::Error for DurationError {}
 
 /// Parses `90s`, `15m`, `3h`, `1d`, `2w` (a bare number is hours, the predecessor's habit
 /// for the onboarding ladder keys). Between one second and [`MAX`].
-pub fn parse(s: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse(s: &str) -> Result<Duration, DurationError> {
     let s = s.trim().to_ascii_lowercase();
     if s.is_empty() {
         return Err(DurationError::Empty);
@@ -68,14 +68,14 @@ pub fn parse(s: &str) -> Result<Duration, DurationError> {
 }
 
 /// Parses `HH:MM` (24 h, UTC).
-pub fn parse_time_of_day(s: &str) -> Option<(u8, u8)> {
+pub(crate) fn parse_time_of_day(s: &str) -> Option<(u8, u8)> {
     let (h, m) = s.trim().split_once(':')?;
     let (h, m): (u8, u8) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60 && s.trim().len() <= 5).then_some((h, m))
 }
 
 /// `3d 4h`, `2h 5m`, `4m 10s`, `12s`: the two largest units, for people.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs();
     let (days, hours, mins, secs) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
     if days > 0 {

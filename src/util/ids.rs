@@ -1,7 +1,7 @@
 //! Discord ids as staff paste them into the sheet: bare snowflakes or mentions.
 
 /// Parses one Discord id: digits (17-20), or a mention such as `<@&123…>` / `<#123…>`.
-pub fn parse_snowflake(s: &str) -> Option<u64> {
+pub(crate) fn parse_snowflake(s: &str) -> Option<u64> {
     let t = s
         .trim()
         .trim_start_matches('<')
@@ -14,7 +14,7 @@ pub fn parse_snowflake(s: &str) -> Option<u64> {
 
 /// Parses a list of ids separated by commas, semicolons or whitespace. Returns the valid
 /// ids and the entries that are not ids.
-pub fn parse_id_list(s: &str) -> (Vec<u64>, Vec<String>) {
+pub(crate) fn parse_id_list(s: &str) -> (Vec<u64>, Vec<String>) {
     let mut ids = Vec::new();
     let mut bad = Vec::new();
     for part in s

@@ -2,5 +2,5 @@
 //! durations as operators type them, and Discord ids. A leaf: it depends on no other
 //! module of the crate.
 
-pub mod duration;
-pub mod ids;
+pub(crate) mod duration;
+pub(crate) mod ids;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeZone as _;
-use clanhall::health::{self, AccessPolicy, BuildInfo, HealthContext};
-use clanhall::runtime::{
+use clanhall::testing::Metrics;
+use clanhall::testing::health::{self, AccessPolicy, BuildInfo, HealthContext};
+use clanhall::testing::{
     Clock as _, ComponentCheck, ComponentHealth, GatewayStage, GatewayTracker, Level, ManualClock,
     RuntimeStatus,
 };
-use clanhall::settings::{Secret, WatchdogSettings, parse_ip_or_cidr};
-use clanhall::telemetry::metrics::Metrics;
+use clanhall::testing::{Secret, WatchdogSettings, parse_ip_or_cidr};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -71,11 +71,11 @@ impl Server {
         let listener = health::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
-        let task = health::spawn(
+        let task = tokio::spawn(health::serve(
             listener,
             health::router(ctx, axum::Router::new()),
             stop.clone(),
-        );
+        ));
         Server {
             base,
             status,

@@ -1,5 +1,8 @@
 //! Integration tests: one binary, one module per area, shared helpers in `support`.
 
+// A failed unwrap in a test or its helpers is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 mod discord;
 mod health;
 mod ops;

@@ -310,7 +310,7 @@ async fn every_telemetry_line_is_json_with_ts_event_trace() {
         dir: tmp,
         ..
     } = bot;
-    shutdown.trigger(clanhall::runtime::ShutdownReason::Finished("test".into()));
+    shutdown.trigger(clanhall::testing::ShutdownReason::Finished("test".into()));
     app.unwrap().wait().await;
     sandbox.stop().await;
     let text = std::fs::read_to_string(&path).unwrap();
@@ -395,7 +395,7 @@ async fn report_retention_and_export_from_the_cli() {
         dir: tmp,
         ..
     } = bot;
-    shutdown.trigger(clanhall::runtime::ShutdownReason::Finished("test".into()));
+    shutdown.trigger(clanhall::testing::ShutdownReason::Finished("test".into()));
     app.unwrap().wait().await;
     sandbox.stop().await;
     let out = tmp.path().join("export");

@@ -247,8 +247,8 @@ fn panic_child() {
     if std::env::var("CLANHALL_PANIC_CHILD").is_err() {
         return;
     }
-    clanhall::telemetry::logging::install_panic_hook(clanhall::settings::LogFormat::Json);
-    clanhall::redact::register_secret("child-secret-value-1234");
+    clanhall::testing::logging::install_panic_hook(clanhall::testing::LogFormat::Json);
+    clanhall::testing::register_secret("child-secret-value-1234");
     panic!("boom with child-secret-value-1234 inside");
 }
 

@@ -25,7 +25,7 @@ async fn sandbox() -> Sandbox {
 }
 
 fn client(s: &Sandbox) -> Http {
-    clanhall::discord::http(s.token(), Some(s.base_url()))
+    clanhall::testing::discord_http(s.token(), Some(s.base_url()))
 }
 
 fn general() -> ChannelId {
@@ -595,15 +595,15 @@ async fn script_exits_non_zero_when_the_bot_never_becomes_ready() {
         ("DATA_DIR", dir.path().join("data").display().to_string()),
         ("WORKBOOK_DIR", SAMPLE.to_owned()),
     ]);
-    let settings = clanhall::settings::Settings::from_lookup(&|k| env.get(k).cloned()).unwrap();
-    let shutdown = clanhall::runtime::Shutdown::new();
-    let frontend = clanhall::sandbox::run::Frontend::Script(script.display().to_string());
+    let settings = clanhall::testing::Settings::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let shutdown = clanhall::testing::Shutdown::new();
+    let frontend = clanhall::testing::sandbox::Frontend::Script(script.display().to_string());
     let opts = SandboxOptions {
         heartbeat_interval: Duration::from_millis(300),
         ..Default::default()
     };
     // The gateway never lets the bot in.
-    let code = clanhall::sandbox::run::run_with(
+    let code = clanhall::testing::sandbox::run_with(
         settings,
         frontend,
         shutdown,
@@ -613,7 +613,7 @@ async fn script_exits_non_zero_when_the_bot_never_becomes_ready() {
     )
     .await;
     assert_ne!(code, 0);
-    assert_eq!(code, clanhall::sandbox::run::EXIT_NOT_READY);
+    assert_eq!(code, clanhall::testing::sandbox::EXIT_NOT_READY);
 }
 
 /// Forwards every interaction the real serenity client receives to the test.
@@ -654,7 +654,7 @@ async fn components_and_modals_round_trip_through_a_real_serenity_client() {
     };
     let s = sandbox().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut client = ClientBuilder::new_with_http(client(&s), clanhall::discord::intents())
+    let mut client = ClientBuilder::new_with_http(client(&s), clanhall::testing::discord_intents())
         .event_handler(Interactions(tx))
         .await
         .unwrap();

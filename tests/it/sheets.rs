@@ -18,8 +18,7 @@ const ONBOARDING_ID: &str = "sandbox-onboarding-11111111111111111111111";
 /// The sample Config tab with `overrides` applied (added when absent).
 fn config_rows(overrides: &[(&str, &str)]) -> Vec<Vec<String>> {
     let mut rows =
-        clanhall::sheets::local::read_csv(&std::path::Path::new(SAMPLE).join("Config.csv"))
-            .unwrap();
+        clanhall::testing::read_csv(&std::path::Path::new(SAMPLE).join("Config.csv")).unwrap();
     for (k, v) in overrides {
         match rows.iter_mut().find(|r| r[0] == *k) {
             Some(r) => r[1] = (*v).to_owned(),
@@ -30,8 +29,7 @@ fn config_rows(overrides: &[(&str, &str)]) -> Vec<Vec<String>> {
 }
 
 fn sample_tab(tab: &str) -> Vec<Vec<String>> {
-    clanhall::sheets::local::read_csv(&std::path::Path::new(SAMPLE).join(format!("{tab}.csv")))
-        .unwrap()
+    clanhall::testing::read_csv(&std::path::Path::new(SAMPLE).join(format!("{tab}.csv"))).unwrap()
 }
 
 fn google() -> BotOptions {
@@ -359,7 +357,7 @@ async fn a_missing_toggles_tab_turns_everything_off_with_one_alert() {
     let app = bot.app.as_ref().unwrap();
     let cfg = app.config.get();
     assert!(cfg.toggles.failure.is_some());
-    for t in clanhall::config::toggles::KNOWN {
+    for t in clanhall::testing::KNOWN_TOGGLES {
         assert!(!app.config.enabled(t), "{t} must be off");
     }
     let text = say(&bot, "staff", "!ops reload").await;

@@ -3,18 +3,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use clanhall::app::App;
-use clanhall::runtime::{Shutdown, ShutdownReason};
-use clanhall::settings::{Mode, Settings};
+use clanhall::testing::App;
+use clanhall::testing::{Mode, Settings};
+use clanhall::testing::{Shutdown, ShutdownReason};
 use clanhall_sandbox::Reply;
 
 use super::eventually;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
-pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
+pub(crate) const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
 
-pub struct BotOptions {
+pub(crate) struct BotOptions {
     pub heartbeat: Duration,
     pub env: Vec<(&'static str, String)>,
     pub wait_ready: bool,
@@ -36,7 +36,7 @@ impl Default for BotOptions {
     }
 }
 
-pub struct TestBot {
+pub(crate) struct TestBot {
     pub sandbox: Sandbox,
     pub app: Option<App>,
     pub shutdown: Shutdown,
@@ -45,12 +45,12 @@ pub struct TestBot {
 }
 
 impl TestBot {
-    pub async fn start() -> TestBot {
+    pub(crate) async fn start() -> TestBot {
         Self::start_with(BotOptions::default(), |_| ()).await
     }
 
     /// Starts the sandbox, lets `prepare` inject faults, then starts the bot.
-    pub async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
+    pub(crate) async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
         super::logs();
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::start(SandboxOptions {
@@ -95,7 +95,7 @@ impl TestBot {
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let shutdown = Shutdown::new();
         let app = App::start(
-            clanhall::sandbox::run::bot_settings(&sandbox, settings),
+            clanhall::testing::sandbox::bot_settings(&sandbox, settings),
             Mode::Sandbox,
             shutdown.clone(),
         )
@@ -114,7 +114,7 @@ impl TestBot {
             if !app.wait_ready(Duration::from_secs(20)).await {
                 panic!(
                     "bot not ready: {:?}",
-                    clanhall::health::assess(&app.status).reasons
+                    clanhall::testing::health::assess(&app.status).reasons
                 );
             }
         }
@@ -122,7 +122,7 @@ impl TestBot {
     }
 
     /// GET on the bot's health server (loopback is allowlisted in sandbox mode).
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         let resp = super::http()
             .get(format!("{}{path}", self.http))
             .send()
@@ -137,7 +137,7 @@ impl TestBot {
     }
 
     /// How long a command may take before a test gives up on it.
-    pub const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+    pub(crate) const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
     fn app(&self) -> &App {
         self.app.as_ref().expect("the bot is running")
@@ -145,7 +145,7 @@ impl TestBot {
 
     /// Waits until the bot has handled message `id` (its command ran and every reply
     /// was answered), panicking with the line when it does not.
-    pub async fn handled_message(&self, id: u64, line: &str) {
+    pub(crate) async fn handled_message(&self, id: u64, line: &str) {
         assert!(
             self.app().handled.message(id, Self::ANSWER_WITHIN).await,
             "the bot did not finish handling {line:?} within {:?}",
@@ -154,7 +154,7 @@ impl TestBot {
     }
 
     /// Waits until the bot has handled interaction `id`.
-    pub async fn handled_interaction(&self, id: u64, what: &str) {
+    pub(crate) async fn handled_interaction(&self, id: u64, what: &str) {
         assert!(
             self.app()
                 .handled
@@ -167,7 +167,7 @@ impl TestBot {
 
     /// `user` says `line` in `channel`; once the bot has handled it, the bot's messages
     /// (anywhere) since.
-    pub async fn ask(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
+    pub(crate) async fn ask(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
         let mark = self.sandbox.mark();
         let id = self
             .sandbox
@@ -178,7 +178,7 @@ impl TestBot {
     }
 
     /// Like [`ask`](Self::ask), as a slash command (`/ops health`).
-    pub async fn ask_slash(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
+    pub(crate) async fn ask_slash(&self, user: &str, channel: &str, line: &str) -> Vec<Reply> {
         let mark = self.sandbox.mark();
         let id = self
             .sandbox
@@ -190,7 +190,7 @@ impl TestBot {
 
     /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
     /// (log-channel posts and the like are left out).
-    pub async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
+    pub(crate) async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
         self.ask(user, channel, line)
             .await
             .into_iter()
@@ -200,7 +200,7 @@ impl TestBot {
     }
 
     /// Asserts the bot did nothing (anywhere) in handling `user` saying `line`.
-    pub async fn assert_silent(&self, user: &str, channel: &str, line: &str) {
+    pub(crate) async fn assert_silent(&self, user: &str, channel: &str, line: &str) {
         let mark = self.sandbox.mark();
         let id = self.sandbox.say(user, channel, line).unwrap();
         self.handled_message(id, line).await;
@@ -209,13 +209,13 @@ impl TestBot {
     }
 
     /// Waits until `/ready` answers `code`, up to `within`.
-    pub async fn ready_becomes(&self, code: u16, within: Duration) -> bool {
+    pub(crate) async fn ready_becomes(&self, code: u16, within: Duration) -> bool {
         eventually(within, || async { self.get("/ready").await.0 == code }).await
     }
 
     /// The bot's telemetry events so far (the JSONL file; the writer is asynchronous, so
     /// wait for the event you need with [`eventually`]).
-    pub fn telemetry(&self) -> Vec<Value> {
+    pub(crate) fn telemetry(&self) -> Vec<Value> {
         let path = self.dir.path().join("logs/telemetry.jsonl");
         std::fs::read_to_string(path)
             .unwrap_or_default()
@@ -225,12 +225,12 @@ impl TestBot {
     }
 
     /// Stops the bot (as when a script ends) and the sandbox; returns the exit code.
-    pub async fn stop(self) -> i32 {
+    pub(crate) async fn stop(self) -> i32 {
         self.stop_keep_dir().await.0
     }
 
     /// Like [`stop`](Self::stop), keeping the temp dir (DATA_DIR) for a restart.
-    pub async fn stop_keep_dir(mut self) -> (i32, tempfile::TempDir) {
+    pub(crate) async fn stop_keep_dir(mut self) -> (i32, tempfile::TempDir) {
         self.shutdown
             .trigger(ShutdownReason::Finished("test done".into()));
         let code = tokio::time::timeout(Duration::from_secs(15), self.app.take().unwrap().wait())
@@ -242,7 +242,7 @@ impl TestBot {
 
     /// Waits for the app to shut down by itself; returns the exit code and the temp dir
     /// (still holding DATA_DIR) for inspection.
-    pub async fn exit_code(mut self, within: Duration) -> (i32, tempfile::TempDir) {
+    pub(crate) async fn exit_code(mut self, within: Duration) -> (i32, tempfile::TempDir) {
         let code = tokio::time::timeout(within, self.app.take().unwrap().wait())
             .await
             .expect("app stops by itself");

@@ -1,19 +1,19 @@
 //! Shared helpers: waiting for a fact, the HTTP client, the global log capture, the
 //! real bot in-process (`bot`) and the real binary as a child process (`proc`).
 
-pub mod bot;
-pub mod proc;
+pub(crate) mod bot;
+pub(crate) mod proc;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use clanhall::telemetry::logging::{CaptureSink, capture_subscriber};
+use clanhall::testing::logging::{CaptureSink, capture_subscriber};
 use serde_json::Value;
 
 /// Waits until `check` holds, trying again every 10 ms, for at most `within`. Returns
 /// whether it held: tests assert on the outcome, so a timeout names the fact that never
 /// happened.
-pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -30,7 +30,7 @@ where
     }
 }
 
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .no_proxy()
@@ -42,16 +42,16 @@ pub fn http() -> reqwest::Client {
 /// per-test scoped subscribers race with tracing's callsite cache when tests run in
 /// parallel. Tests pick their own lines by trace id (unique per request) or by a field
 /// only they use.
-pub fn logs() -> &'static CaptureSink {
+pub(crate) fn logs() -> &'static CaptureSink {
     static SINK: OnceLock<CaptureSink> = OnceLock::new();
     SINK.get_or_init(|| {
-        let (sub, sink) = capture_subscriber("debug", clanhall::settings::LogFormat::Json);
+        let (sub, sink) = capture_subscriber("debug", clanhall::testing::LogFormat::Json);
         tracing::subscriber::set_global_default(sub).expect("no other global subscriber in tests");
         sink
     })
 }
 
-pub fn log_lines() -> Vec<Value> {
+pub(crate) fn log_lines() -> Vec<Value> {
     logs()
         .lines()
         .iter()

@@ -10,14 +10,14 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-pub struct Proc {
+pub(crate) struct Proc {
     pub child: Child,
     lines: mpsc::UnboundedReceiver<String>,
     pub seen: Vec<String>,
 }
 
 /// Environment for a child that must not touch anything outside `dir`.
-pub fn base_env(dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn base_env(dir: &Path) -> Vec<(String, String)> {
     vec![
         ("HOST".into(), "127.0.0.1".into()),
         ("PORT".into(), "0".into()),
@@ -32,7 +32,7 @@ pub fn base_env(dir: &Path) -> Vec<(String, String)> {
 }
 
 impl Proc {
-    pub fn spawn(args: &[&str], env: &[(String, String)]) -> Proc {
+    pub(crate) fn spawn(args: &[&str], env: &[(String, String)]) -> Proc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_clanhall"));
         cmd.args(args)
             .env_clear()
@@ -61,7 +61,7 @@ impl Proc {
     }
 
     /// Waits for a JSON log line whose `msg` contains `needle`; returns it parsed.
-    pub async fn wait_for_msg(&mut self, needle: &str, within: Duration) -> Value {
+    pub(crate) async fn wait_for_msg(&mut self, needle: &str, within: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let line = tokio::time::timeout_at(deadline, self.lines.recv())
@@ -88,7 +88,7 @@ impl Proc {
     }
 
     /// Reads the rest of stdout (until the process closes it).
-    pub async fn drain(&mut self, within: Duration) {
+    pub(crate) async fn drain(&mut self, within: Duration) {
         let deadline = tokio::time::Instant::now() + within;
         while let Ok(Some(line)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {
             self.seen.push(line);
@@ -96,21 +96,21 @@ impl Proc {
     }
 
     /// Waits for the listening line and returns the port.
-    pub async fn port(&mut self) -> u16 {
+    pub(crate) async fn port(&mut self) -> u16 {
         let line = self
             .wait_for_msg("web server listening", Duration::from_secs(20))
             .await;
         line["port"].as_u64().expect("port field") as u16
     }
 
-    pub fn signal(&self, sig: i32) {
+    pub(crate) fn signal(&self, sig: i32) {
         let pid = self.child.id().expect("child running") as i32;
         // SAFETY: sending a signal to our own child process.
         let rc = unsafe { libc::kill(pid, sig) };
         assert_eq!(rc, 0, "kill failed");
     }
 
-    pub async fn exit_code(&mut self, within: Duration) -> i32 {
+    pub(crate) async fn exit_code(&mut self, within: Duration) -> i32 {
         let status = tokio::time::timeout(within, self.child.wait())
             .await
             .unwrap_or_else(|_| panic!("process did not exit within {within:?}"))
@@ -119,7 +119,7 @@ impl Proc {
         status.code().expect("exit code (not killed by a signal)")
     }
 
-    pub fn parsed(&self) -> Vec<Value> {
+    pub(crate) fn parsed(&self) -> Vec<Value> {
         self.seen
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
