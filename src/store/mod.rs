@@ -8,6 +8,13 @@
 //!
 //! SQLite calls are blocking; they run on tokio's blocking pool behind one connection
 //! (the bot's write rate is a few rows a minute).
+//!
+//! Who owns what: the store owns the connection, the migrations, the transaction helper
+//! ([`Store::transaction`], [`Store::read`]) and the platform tables (`audit_events`,
+//! and `job_runs`/`job_state`, which the scheduler reads and writes through the queries
+//! below). A feature owns its own tables' queries in its own module and runs them
+//! through `transaction`, writing its audit row with [`Store::audit_in`] in the same
+//! transaction.
 
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -116,6 +123,15 @@ impl RunResult {
             RunResult::Interrupted => "interrupted",
         }
     }
+}
+
+/// One audit-log entry: who did what to what.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Audit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub detail: Option<serde_json::Value>,
 }
 
 /// How a run ended, for [`Store::finish_run`].
@@ -267,6 +283,54 @@ impl Store {
         result
     }
 
+    /// Runs `f` in one transaction on the blocking pool: committed when `f` returns `Ok`,
+    /// rolled back otherwise. Every change a feature makes goes through here, with its
+    /// audit row ([`Store::audit_in`]) in the same transaction.
+    pub(crate) async fn transaction<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs a read on the blocking pool.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call(move |c| f(c)).await
+    }
+
+    /// The time the store stamps rows with (the injected clock).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.utc()
+    }
+
+    /// Writes an audit row inside the caller's transaction.
+    pub(crate) fn audit_in(
+        tx: &rusqlite::Transaction<'_>,
+        at: DateTime<Utc>,
+        entry: &Audit<'_>,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO audit_events (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                ts(at),
+                entry.actor,
+                entry.action,
+                entry.target,
+                entry.detail.as_ref().map(|d| d.to_string())
+            ],
+        )?;
+        Ok(())
+    }
+
     /// The last call's error, if the last call failed.
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().clone()
@@ -287,14 +351,12 @@ impl Store {
             trigger.to_owned(),
             actor.to_owned(),
         );
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |tx| {
             tx.execute(
                 "INSERT INTO job_runs (job, trace, trigger, actor, started_at, result) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
                 params![job, trace, trigger, actor, ts(started)],
             )?;
             let id = tx.last_insert_rowid();
-            tx.commit()?;
             Ok(id)
         })
         .await
@@ -312,8 +374,7 @@ impl Store {
             orphaned_offload_possible,
             daily,
         } = run;
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |tx| {
             tx.execute(
                 "UPDATE job_runs SET finished_at = ?2, result = ?3, duration_ms = ?4, error = ?5, detail = ?6, orphaned_offload_possible = ?7 WHERE id = ?1",
                 params![run_id, ts(finished), result.as_str(), duration_ms, error, detail.map(|d| d.to_string()), orphaned_offload_possible],
@@ -325,7 +386,6 @@ impl Store {
                     params![job, day.to_string(), ts(finished)],
                 )?;
             }
-            tx.commit()?;
             Ok(())
         })
         .await
@@ -356,7 +416,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<JobRunRow>, StoreError> {
         let job = job.map(str::to_owned);
-        self.call(move |c| {
+        self.read(move |c| {
             let sql = "SELECT id, job, trace, trigger, actor, started_at, finished_at, result, duration_ms, error, orphaned_offload_possible
                        FROM job_runs WHERE (?1 IS NULL OR job = ?1) ORDER BY id DESC LIMIT ?2";
             let mut stmt = c.prepare(sql)?;
@@ -367,7 +427,7 @@ impl Store {
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<JobRunRow>, StoreError> {
-        self.call(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT id, job, trace, trigger, actor, started_at, finished_at, result, duration_ms, error, orphaned_offload_possible FROM job_runs WHERE id = ?1",
                 params![id],
@@ -379,7 +439,7 @@ impl Store {
     }
 
     pub async fn job_states(&self) -> Result<BTreeMap<String, JobStateRow>, StoreError> {
-        self.call(|c| {
+        self.read(|c| {
             let mut stmt =
                 c.prepare("SELECT job, paused, paused_by, last_daily_date FROM job_state")?;
             let rows = stmt.query_map([], |r| {
@@ -401,24 +461,26 @@ impl Store {
     /// Pauses or resumes a job and records who did it, in one transaction.
     pub async fn set_paused(&self, job: &str, paused: bool, actor: &str) -> Result<(), StoreError> {
         let (job, actor) = (job.to_owned(), actor.to_owned());
-        let now = ts(self.clock.utc());
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        let at = self.now();
+        self.transaction(move |tx| {
+            let now = ts(at);
             tx.execute(
                 "INSERT INTO job_state (job, paused, paused_by, paused_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (job) DO UPDATE SET paused = excluded.paused, paused_by = excluded.paused_by, paused_at = excluded.paused_at, updated_at = excluded.updated_at",
                 params![job, paused, actor, now],
             )?;
-            tx.execute(
-                "INSERT INTO audit_events (at, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
-                params![now, actor, if paused { "job.pause" } else { "job.resume" }, job],
-            )?;
-            tx.commit()?;
-            Ok(())
+            let entry = Audit {
+                actor: &actor,
+                action: if paused { "job.pause" } else { "job.resume" },
+                target: Some(&job),
+                detail: None,
+            };
+            Self::audit_in(tx, at, &entry)
         })
         .await
     }
 
+    /// Records an action in the audit log, in its own transaction.
     pub async fn audit(
         &self,
         actor: &str,
@@ -431,21 +493,21 @@ impl Store {
             action.to_owned(),
             target.map(str::to_owned),
         );
-        let now = ts(self.clock.utc());
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            tx.execute(
-                "INSERT INTO audit_events (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now, actor, action, target, detail.map(|d| d.to_string())],
-            )?;
-            tx.commit()?;
-            Ok(())
+        let now = self.now();
+        self.transaction(move |tx| {
+            let entry = Audit {
+                actor: &actor,
+                action: &action,
+                target: target.as_deref(),
+                detail,
+            };
+            Self::audit_in(tx, now, &entry)
         })
         .await
     }
 
     pub async fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
-        self.call(move |c| {
+        self.read(move |c| {
             let mut stmt = c.prepare("SELECT id, at, actor, action, target, detail FROM audit_events ORDER BY id DESC LIMIT ?1")?;
             let rows = stmt
                 .query_map(params![limit as i64], |r| {
@@ -463,8 +525,7 @@ impl Store {
         runs_before: DateTime<Utc>,
         audit_before: DateTime<Utc>,
     ) -> Result<Pruned, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |tx| {
             let job_runs = tx.execute(
                 "DELETE FROM job_runs WHERE started_at < ?1 AND result != 'running'",
                 params![ts(runs_before)],
@@ -473,7 +534,6 @@ impl Store {
                 "DELETE FROM audit_events WHERE at < ?1",
                 params![ts(audit_before)],
             )?;
-            tx.commit()?;
             Ok(Pruned {
                 job_runs,
                 audit_events,
@@ -484,7 +544,7 @@ impl Store {
 
     /// Row counts per table, for reports and health.
     pub async fn counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        self.call(|c| {
+        self.read(|c| {
             let mut out = BTreeMap::new();
             for table in ["job_runs", "job_state", "audit_events"] {
                 let n: i64 =
@@ -498,7 +558,7 @@ impl Store {
 
     /// A cheap liveness probe of the database (for `/health`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.call(|c| {
+        self.read(|c| {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .map(|_| ())?)
         })
