@@ -44,6 +44,16 @@ pub enum FileError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// A file that parses badly or holds values this build cannot use, kept where it is
+    /// (so the next start finds it too) with a copy beside it for inspection.
+    #[error(
+        "{path} cannot be used ({reason}); it stays in place until it is repaired, and a copy is kept at {copy}"
+    )]
+    Unusable {
+        path: PathBuf,
+        reason: String,
+        copy: PathBuf,
+    },
     /// The blocking-pool task doing the file work failed (it panicked or was cancelled).
     #[error("file worker failed: {0}")]
     Worker(String),
@@ -129,6 +139,56 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, F
             })
         }
     }
+}
+
+/// Copies `path` to `<name>.corrupt-<timestamp>` beside it, unless a copy with the same
+/// bytes is already there (so a crash loop does not fill the disk with copies). Returns
+/// the copy's path.
+pub(crate) fn keep_copy(path: &Path) -> Result<PathBuf, FileError> {
+    let bytes = fs::read(path).map_err(|source| FileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = format!("{name}.corrupt-");
+    if let Ok(entries) = fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let same_name = e.file_name().to_string_lossy().starts_with(&prefix);
+            if same_name && fs::read(e.path()).is_ok_and(|b| b == bytes) {
+                return Ok(e.path());
+            }
+        }
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let copy = dir.join(format!("{prefix}{stamp}"));
+    fs::write(&copy, &bytes).map_err(|source| FileError::Write {
+        path: copy.clone(),
+        source,
+    })?;
+    Ok(copy)
+}
+
+/// Reads a JSON file without touching it: `Ok(None)` when it does not exist, `Err` with
+/// why it cannot be used otherwise (for `clanhall check`, which changes nothing).
+pub(crate) fn peek_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    };
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| format!("not valid JSON for this file ({e})"))
 }
 
 #[cfg(test)]

@@ -43,6 +43,50 @@ fn problem(key: &str, value: &Path, expected: String) -> Problem {
     }
 }
 
+/// What is wrong with the state in `DATA_DIR`, one problem per file: the database (opens,
+/// passes the integrity check, holds clanhall's schema) and the JSON state files. Reads
+/// only; a broken file is left exactly as it is.
+fn data_dir_problems(data_dir: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let db = data_dir.join(crate::store::DB_FILE);
+    if let Err(e) = crate::store::Store::inspect(data_dir) {
+        problems.push(problem(
+            "DATA_DIR",
+            &db,
+            format!("a usable clanhall database or no file ({e})"),
+        ));
+    }
+    let mut file = |name: &str, result: Result<(), String>| {
+        if let Err(why) = result {
+            let path = data_dir.join(name);
+            problems.push(problem(
+                "DATA_DIR",
+                &path,
+                format!("a valid {name} or no file ({why}); fix it or move it aside"),
+            ));
+        }
+    };
+    let access = crate::ops::perms::FILE;
+    file(
+        access,
+        crate::atomic_file::peek_json::<crate::ops::perms::AccessLists>(&data_dir.join(access))
+            .and_then(|l| l.map_or(Ok(()), |l| l.validate())),
+    );
+    let budget = crate::watchdog::BUDGET_FILE;
+    file(
+        budget,
+        crate::atomic_file::peek_json::<crate::watchdog::BudgetFile>(&data_dir.join(budget))
+            .map(|_| ()),
+    );
+    let kept = crate::config::last_good::FILE;
+    file(
+        kept,
+        crate::atomic_file::peek_json::<crate::config::last_good::Saved>(&data_dir.join(kept))
+            .map(|_| ()),
+    );
+    problems
+}
+
 pub(crate) fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summary {
     let (problems, settings) = match Settings::from_lookup(lookup) {
         Ok(s) => {
@@ -54,18 +98,21 @@ pub(crate) fn run(mode: Mode, lookup: &dyn Fn(&str) -> Option<String>) -> Summar
                     format!("a writable directory ({e})"),
                 ));
             }
+            // The state in it, when there is a directory to look in.
+            if s.data_dir.is_dir() {
+                problems.extend(data_dir_problems(&s.data_dir));
+            }
             if let Some(parent) = s
                 .telemetry_log_path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
+                && let Err(e) = writable(parent)
             {
-                if let Err(e) = writable(parent) {
-                    problems.push(problem(
-                        "TELEMETRY_LOG_PATH",
-                        &s.telemetry_log_path,
-                        format!("a path in a writable directory ({e})"),
-                    ));
-                }
+                problems.push(problem(
+                    "TELEMETRY_LOG_PATH",
+                    &s.telemetry_log_path,
+                    format!("a path in a writable directory ({e})"),
+                ));
             }
             if s.google_service_account.is_none() && !s.workbook_dir.exists() {
                 problems.push(problem(
@@ -128,7 +175,7 @@ pub(crate) async fn workbook(
     use crate::sheets::{Workbook, mirror};
 
     let now = crate::runtime::Clock::utc(&crate::runtime::SystemClock);
-    let cfg = crate::config::load(sources, None, now).await?;
+    let cfg = crate::config::read(sources, None, now).await?;
     let mut out = Vec::new();
     let config_problems: Vec<String> = cfg
         .issues

@@ -163,10 +163,9 @@ pub(crate) fn redact(input: &str) -> Cow<'_, str> {
         if let Cow::Owned(replaced) = rule
             .re
             .replace_all(&out, |c: &Captures<'_>| (rule.replace)(c))
+            && replaced != *out
         {
-            if replaced != *out {
-                out = Cow::Owned(replaced);
-            }
+            out = Cow::Owned(replaced);
         }
     }
     out

@@ -65,8 +65,9 @@ pub(crate) fn decide(cfg: &WatchdogSettings, snap: &GatewaySnapshot, now: Instan
     }
 }
 
+/// The budget file as stored.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct BudgetFile {
+pub(crate) struct BudgetFile {
     version: u32,
     exits: Vec<DateTime<Utc>>,
 }

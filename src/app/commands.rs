@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use crate::discord::{ChannelGate, Command, Features};
+use crate::message::alert::{Alert, AlertSink, Severity};
+use crate::runtime::RuntimeStatus;
 use crate::settings::Settings;
 
 /// The commands and what they need, ready for the Discord client.
@@ -26,9 +28,27 @@ pub(crate) fn all() -> Vec<Command> {
 }
 
 /// The commands and the feature state they need: the bot access lists from `DATA_DIR`
-/// (also the dispatcher's gate) and the `ops refresh all` cooldowns.
-pub(crate) async fn wire(settings: &Settings) -> Wired {
+/// (also the dispatcher's gate, and a health component) and the `ops refresh all`
+/// cooldowns. Unreadable access lists are announced to the log channel.
+pub(crate) async fn wire(
+    settings: &Settings,
+    status: &RuntimeStatus,
+    alerts: &dyn AlertSink,
+) -> Wired {
     let access = Arc::new(crate::ops::perms::Access::load(&settings.data_dir).await);
+    status.add_component(access.clone());
+    if let Some(why) = access.unreadable() {
+        alerts
+            .send(Alert::new(
+                Severity::Critical,
+                "access-lists:unreadable",
+                "Bot access lists unreadable",
+                format!(
+                    "{why}. Until an admin writes new lists with `!perm bot allow|deny|remove …`, the bot answers only ops, perm and cfg."
+                ),
+            ))
+            .await;
+    }
     let features = Features::default()
         .with(access.clone())
         .with(Arc::new(crate::ops::refresh::Cooldowns::default()));

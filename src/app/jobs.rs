@@ -15,14 +15,10 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
     )];
     let cfg = services.config.get();
     for id in BucketId::ALL {
-        let (schedule, problem) = id.schedule(&cfg);
-        if let Some(p) = problem {
-            tracing::warn!(bucket = id.as_str(), problem = %p, "refresh cadence");
-        }
         jobs.push(crate::cache::refresh_job(
             services.cache.clone(),
             id,
-            schedule,
+            id.schedule(&cfg),
         ));
     }
     jobs

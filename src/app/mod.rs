@@ -22,6 +22,7 @@ use crate::config::{ConfigHealth, ConfigRegistry};
 use crate::discord::{self, BotData, HandledEvents};
 use crate::health::{self, AccessPolicy, BuildInfo, HealthContext};
 use crate::message::alert::{AlertSink, LogAlerts};
+use crate::runtime::data_lock::DataDirLock;
 use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason, SystemClock};
 use crate::scheduler::{Scheduler, SchedulerHealth};
 use crate::settings::{Mode, Settings};
@@ -56,6 +57,8 @@ pub enum StartError {
     Http(#[from] health::HealthError),
     #[error(transparent)]
     Discord(#[from] discord::DiscordError),
+    #[error(transparent)]
+    DataDir(#[from] crate::runtime::data_lock::LockError),
 }
 
 /// A started application.
@@ -90,6 +93,8 @@ struct Boot {
     telemetry: Arc<Telemetry>,
     telemetry_stop: CancellationToken,
     telemetry_writer: tokio::task::JoinHandle<()>,
+    /// Held from the store phase until the app is dropped.
+    data_lock: Option<DataDirLock>,
 }
 
 impl Boot {
@@ -125,6 +130,7 @@ impl Boot {
             telemetry,
             telemetry_stop,
             telemetry_writer,
+            data_lock: None,
         }
     }
 
@@ -165,8 +171,9 @@ impl App {
         shutdown: Shutdown,
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
-        let boot = Boot::new(settings, mode, shutdown, clock);
-        let store = open_store(&boot).await?;
+        let mut boot = Boot::new(settings, mode, shutdown, clock);
+        let (store, lock) = open_store(&boot).await?;
+        boot.data_lock = Some(lock);
         let Configured {
             sources,
             config,
@@ -269,9 +276,14 @@ struct Services {
     alerts: Arc<dyn AlertSink>,
 }
 
-/// Phase `store`: opens (and migrates) the SQLite state store, off the async workers.
-async fn open_store(boot: &Boot) -> Result<Store, StartError> {
+/// Phase `store`: takes the `DATA_DIR` lock (one process per directory), then opens
+/// (and migrates) the SQLite state store, off the async workers.
+async fn open_store(boot: &Boot) -> Result<(Store, DataDirLock), StartError> {
     boot.status.phases.start("store");
+    let lock = match DataDirLock::acquire(&boot.settings.data_dir) {
+        Ok(l) => l,
+        Err(e) => return Err(boot.fail("store", e)),
+    };
     let data_dir = boot.settings.data_dir.clone();
     let clock = boot.clock.clone();
     let store = match tokio::task::spawn_blocking(move || Store::open(&data_dir, clock)).await {
@@ -282,7 +294,7 @@ async fn open_store(boot: &Boot) -> Result<Store, StartError> {
     boot.status
         .add_component(Arc::new(StoreHealth(store.clone())));
     boot.status.phases.done("store");
-    Ok(store)
+    Ok((store, lock))
 }
 
 /// Phase `config`: the workbook sources, the Config and FeatureToggles tabs (or the last
@@ -432,7 +444,7 @@ async fn connect_discord(
     boot.status.phases.start("discord");
     let tracker = Arc::new(GatewayTracker::new(boot.clock.now()));
     boot.status.set_gateway(tracker.clone());
-    let wired = commands::wire(settings).await;
+    let wired = commands::wire(settings, &boot.status, services.alerts.as_ref()).await;
     let data = BotData {
         config: services.config.clone(),
         status: boot.status.clone(),

@@ -85,33 +85,17 @@ impl BucketId {
     }
 
     fn default_cadence(self) -> &'static str {
-        match self {
-            BucketId::Clans => "3h",
-            _ => "1d",
-        }
+        crate::config::snapshot::default_cadence(self.as_str()).unwrap_or("1d")
     }
 
-    /// The refresh schedule from `REFRESH_<BUCKET>`, or the default when unset or
-    /// invalid (the reason is returned to be reported).
-    pub fn schedule(self, cfg: &ConfigSnapshot) -> (Schedule, Option<String>) {
-        let default = || {
-            Schedule::parse(self.default_cadence())
-                .unwrap_or(Schedule::every(Duration::from_secs(3600)))
-        };
-        match cfg.refresh.get(self.as_str()) {
-            None => (default(), None),
-            Some(text) => match Schedule::parse(text) {
-                Ok(s) => (s, None),
-                Err(e) => (
-                    default(),
-                    Some(format!(
-                        "REFRESH_{}: {e}; using {}",
-                        self.as_str().to_ascii_uppercase(),
-                        self.default_cadence()
-                    )),
-                ),
-            },
-        }
+    /// The refresh schedule: `REFRESH_<BUCKET>` when the Config tab gives a valid one
+    /// (the config validates it and reports a bad one), else the default.
+    pub(crate) fn schedule(self, cfg: &ConfigSnapshot) -> Schedule {
+        cfg.refresh
+            .get(self.as_str())
+            .and_then(|text| Schedule::parse(text).ok())
+            .or_else(|| Schedule::parse(self.default_cadence()).ok())
+            .unwrap_or(Schedule::every(Duration::from_secs(86_400)))
     }
 }
 
@@ -461,7 +445,7 @@ impl Cache {
             .iter()
             .map(|(id, b)| {
                 let s = b.state.lock().clone();
-                let (schedule, _) = id.schedule(&cfg);
+                let schedule = id.schedule(&cfg);
                 let ttl = ttl_of(&schedule, now);
                 let age = s.data_at.map(|t| (now - t).to_std().unwrap_or_default());
                 BucketView {
@@ -862,22 +846,37 @@ mod tests {
         assert_eq!(BucketId::parse("nope"), None);
         let mut cfg = ConfigSnapshot::default();
         assert_eq!(
-            BucketId::Clans.schedule(&cfg).0,
+            BucketId::Clans.schedule(&cfg),
             Schedule::every(Duration::from_secs(3 * 3600))
         );
         cfg.refresh.insert("clans".into(), "0 */2 * * *".into());
-        cfg.refresh.insert("templates".into(), "whenever".into());
         let now = Utc::now();
         assert_eq!(
-            ttl_of(&BucketId::Clans.schedule(&cfg).0, now),
+            ttl_of(&BucketId::Clans.schedule(&cfg), now),
             Duration::from_secs(7200)
         );
-        let (s, problem) = BucketId::Templates.schedule(&cfg);
-        assert_eq!(s, Schedule::every(Duration::from_secs(86_400)));
-        assert!(problem.unwrap().starts_with("REFRESH_TEMPLATES"));
+        assert_eq!(
+            BucketId::Templates.schedule(&cfg),
+            Schedule::every(Duration::from_secs(86_400))
+        );
         assert_eq!(
             BucketId::OnboardingQuestions.workbook(),
             Workbook::Onboarding
+        );
+    }
+
+    #[test]
+    fn every_bucket_has_a_default_cadence_in_the_config() {
+        for id in BucketId::ALL {
+            assert!(
+                crate::config::snapshot::default_cadence(id.as_str()).is_some(),
+                "{} has no default cadence in config::snapshot::REFRESH_CADENCES",
+                id.as_str()
+            );
+        }
+        assert_eq!(
+            crate::config::snapshot::REFRESH_CADENCES.len(),
+            BucketId::ALL.len()
         );
     }
 }

@@ -60,10 +60,36 @@ impl ConfigRegistry {
     }
 }
 
+/// Why a config could not be loaded: the workbook is unreadable, or its Config tab is
+/// missing or lacks its headers. Both mean "no config from the sheet": the one in use
+/// stays (at reload) or the last good copy is used (at startup).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum LoadError {
+    #[error(transparent)]
+    Sheets(#[from] SheetsError),
+    #[error("the {CONFIG_TAB} tab cannot be used: {0}")]
+    ConfigTab(String),
+}
+
+/// Loads the config: [`read`], refusing a Config tab that is missing or lacks its
+/// headers (it would otherwise read as an empty config: no staff roles, no log channel).
+pub(crate) async fn load(
+    sources: &Sources,
+    keep: Option<&LastGood>,
+    now: DateTime<Utc>,
+) -> Result<ConfigSnapshot, LoadError> {
+    let snap = read(sources, keep, now).await?;
+    match &snap.tab_unusable {
+        Some(why) => Err(LoadError::ConfigTab(why.clone())),
+        None => Ok(snap),
+    }
+}
+
 /// Reads Config and FeatureToggles from the recruitment workbook: one request, or two
 /// when the Config tab renames the toggles tab. A Config tab that parses is kept in
-/// `keep` for the next start during an outage.
-pub(crate) async fn load(
+/// `keep` for the next start during an outage. Whatever the tab holds, it is parsed and
+/// its problems listed (`clanhall check` reports them); [`load`] is what the bot uses.
+pub(crate) async fn read(
     sources: &Sources,
     keep: Option<&LastGood>,
     now: DateTime<Utc>,
@@ -116,7 +142,7 @@ pub(crate) async fn load_initial(
 
 /// The snapshot for a workbook that could not be read: `saved` (the last good Config
 /// tab) or defaults, one issue saying which, and every toggle off.
-fn unreadable(label: &str, e: &SheetsError, saved: Option<last_good::Saved>) -> ConfigSnapshot {
+fn unreadable(label: &str, e: &LoadError, saved: Option<last_good::Saved>) -> ConfigSnapshot {
     let (mut s, fallback) = match saved {
         Some(saved) => {
             let at = saved.saved_at.format("%Y-%m-%d %H:%M UTC");
@@ -139,15 +165,20 @@ fn unreadable(label: &str, e: &SheetsError, saved: Option<last_good::Saved>) -> 
             )
         }
     };
+    let wanted = match e {
+        LoadError::Sheets(_) => "a readable workbook",
+        LoadError::ConfigTab(_) => "a Config tab with the headers Key and Value",
+    };
     s.issues.insert(
         0,
         ConfigIssue {
             key: CONFIG_TAB.into(),
             value: String::new(),
-            expected: format!("a readable workbook ({e}){fallback}"),
+            expected: format!("{wanted} ({e}){fallback}"),
         },
     );
-    s.toggles = Toggles::failed(format!("the workbook could not be read: {e}"));
+    s.tab_unusable = None;
+    s.toggles = Toggles::failed(format!("no config could be loaded: {e}"));
     s
 }
 
@@ -229,10 +260,10 @@ mod tests {
 
     #[test]
     fn an_unreadable_workbook_uses_the_kept_tab_or_says_there_is_none() {
-        let e = SheetsError::Api {
+        let e = LoadError::Sheets(SheetsError::Api {
             status: 503,
             message: "backend error".into(),
-        };
+        });
         let none = unreadable("google:abc", &e, None);
         assert_eq!(none.issues.len(), 1, "{:?}", none.issues);
         assert!(none.issues[0].expected.contains("503"));

@@ -86,11 +86,16 @@ pub struct ConfigIssue {
 
 impl std::fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}={:?}: expected {}",
-            self.key, self.value, self.expected
-        )
+        if self.value.is_empty() {
+            // A tab-level problem (no tab, no headers): there is no value to quote.
+            write!(f, "{}: expected {}", self.key, self.expected)
+        } else {
+            write!(
+                f,
+                "{}={:?}: expected {}",
+                self.key, self.value, self.expected
+            )
+        }
     }
 }
 
@@ -108,15 +113,59 @@ pub struct ConfigSnapshot {
     pub sheets: crate::sheets::Tuning,
     /// The FeatureToggles tab (filled in by the loader).
     pub toggles: super::toggles::Toggles,
-    /// `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by bucket.
+    /// Valid `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by
+    /// bucket; invalid ones are issues and their bucket keeps its default.
     pub refresh: BTreeMap<String, String>,
     /// Every key/value as read, upper-cased keys.
     pub entries: BTreeMap<String, ConfigEntry>,
     pub unknown_keys: Vec<String>,
+    /// Keys that appear on more than one row; none of their rows is used.
+    pub duplicates: std::collections::BTreeSet<String>,
     pub issues: Vec<ConfigIssue>,
+    /// Why the tab as a whole cannot be used (missing, or without its Key/Value headers):
+    /// such a tab is treated like an unreadable workbook, never as an empty config.
+    pub tab_unusable: Option<String>,
     /// Where it was read from, e.g. `local:config/sample` (shown by `cfg`).
     pub source: String,
     pub tab: String,
+}
+
+/// Every cache bucket's refresh cadence when `REFRESH_<BUCKET>` is unset or invalid.
+pub(crate) const REFRESH_CADENCES: &[(&str, &str)] = &[
+    ("clans", "3h"),
+    ("templates", "1d"),
+    ("clan_tags", "1d"),
+    ("onboarding_questions", "1d"),
+];
+
+/// The shortest and longest interval a cadence may have: more often than a minute
+/// spends the Sheets quota (60 reads a minute) on nothing; less often than a month is a
+/// typo.
+pub(crate) const CADENCE_RANGE: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(30 * 86_400));
+
+/// A bucket's default cadence, if it is a bucket.
+pub(crate) fn default_cadence(bucket: &str) -> Option<&'static str> {
+    REFRESH_CADENCES
+        .iter()
+        .find(|(b, _)| *b == bucket)
+        .map(|(_, d)| *d)
+}
+
+/// Whether `text` is a usable refresh cadence: a schedule, and an interval within
+/// [`CADENCE_RANGE`].
+fn check_cadence(text: &str) -> Result<(), String> {
+    match crate::scheduler::Schedule::parse(text)? {
+        crate::scheduler::Schedule::Every(d) if d < CADENCE_RANGE.0 || d > CADENCE_RANGE.1 => {
+            Err(format!(
+                "an interval between {} and {} (got {})",
+                duration::human(CADENCE_RANGE.0),
+                duration::human(CADENCE_RANGE.1),
+                duration::human(d)
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The Config tab's name (the one tab whose name cannot itself be configured).
@@ -179,11 +228,13 @@ pub(crate) fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
         ..ConfigSnapshot::default()
     };
     let Some(table) = table else {
+        let why = format!("the workbook has no tab named {CONFIG_TAB}");
         snap.issues.push(ConfigIssue {
             key: CONFIG_TAB.into(),
             value: String::new(),
             expected: format!("a tab named {CONFIG_TAB} with the headers Key and Value"),
         });
+        snap.tab_unusable = Some(why);
         return snap;
     };
     let cols = match table.columns(&["key", "value"], &[]) {
@@ -194,6 +245,7 @@ pub(crate) fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
                 value: String::new(),
                 expected: e.to_string(),
             });
+            snap.tab_unusable = Some(e.to_string());
             return snap;
         }
     };
@@ -207,14 +259,19 @@ pub(crate) fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
         if !is_known_key(&key) && !snap.unknown_keys.contains(&key) {
             snap.unknown_keys.push(key.clone());
         }
-        // A later duplicate overrides an earlier one, but say so.
-        if snap.entries.contains_key(&key) {
+        // A key twice is ambiguous: neither row is chosen (the key keeps its default),
+        // so a stray second ADMIN_ROLE_IDS row cannot quietly make someone admin.
+        if let Some(first) = snap.entries.get(&key) {
             snap.issues.push(ConfigIssue {
                 key: key.clone(),
                 value: value.clone(),
-                expected: "one row per key (this key appears more than once; the last row wins)"
-                    .into(),
+                expected: format!(
+                    "one row per key: it appears in rows {} and {}; neither is used until one is deleted",
+                    first.row,
+                    i + 2
+                ),
             });
+            snap.duplicates.insert(key.clone());
         }
         snap.entries.insert(
             key.clone(),
@@ -238,9 +295,11 @@ fn apply(snap: &mut ConfigSnapshot) {
             expected: expected.into(),
         });
     };
+    let duplicates = snap.duplicates.clone();
     let get = |k: &str| {
         entries
             .get(k)
+            .filter(|_| !duplicates.contains(k))
             .map(|e| e.value.as_str())
             .filter(|v| !v.trim().is_empty())
     };
@@ -371,11 +430,31 @@ fn apply(snap: &mut ConfigSnapshot) {
         sheets.circuit_cooldown = Duration::from_secs(n);
     }
     for (key, entry) in &entries {
-        if let Some(bucket) = key.strip_prefix("REFRESH_") {
-            if !entry.value.trim().is_empty() {
-                snap.refresh
-                    .insert(bucket.to_ascii_lowercase(), entry.value.trim().to_owned());
+        let Some(bucket) = key.strip_prefix("REFRESH_") else {
+            continue;
+        };
+        let value = entry.value.trim();
+        if value.is_empty() || duplicates.contains(key) {
+            continue;
+        }
+        let bucket = bucket.to_ascii_lowercase();
+        let Some(default) = default_cadence(&bucket) else {
+            let names: Vec<String> = REFRESH_CADENCES
+                .iter()
+                .map(|(b, _)| format!("REFRESH_{}", b.to_ascii_uppercase()))
+                .collect();
+            issue(
+                key,
+                value,
+                &format!("a cache bucket's cadence key: {}", names.join(", ")),
+            );
+            continue;
+        };
+        match check_cadence(value) {
+            Ok(()) => {
+                snap.refresh.insert(bucket, value.to_owned());
             }
+            Err(e) => issue(key, value, &format!("{e}; using {default}")),
         }
     }
     snap.tabs = tabs;
@@ -461,10 +540,96 @@ mod tests {
     }
 
     #[test]
+    fn a_key_twice_is_an_issue_and_neither_row_is_used() {
+        let snap = parse(
+            Some(&table(&[
+                ("ADMIN_ROLE_IDS", "1200000000000000101"),
+                ("STAFF_ROLE_IDS", "1200000000000000102"),
+                ("admin_role_ids", "1200000000000000103"),
+            ])),
+            "local:test",
+        );
+        assert_eq!(snap.roles.admin, Vec::<u64>::new(), "no silent choice");
+        assert_eq!(snap.roles.staff, vec![1200000000000000102]);
+        let issue = snap
+            .issues
+            .iter()
+            .find(|i| i.key == "ADMIN_ROLE_IDS")
+            .expect("an issue names the key");
+        assert!(
+            issue.expected.contains("rows 2 and 4"),
+            "{}",
+            issue.expected
+        );
+        assert!(snap.tab_unusable.is_none(), "one bad key is not a bad tab");
+    }
+
+    #[test]
+    fn cadences_are_checked_with_the_value_in_use_named() {
+        let snap = parse(
+            Some(&table(&[
+                ("REFRESH_CLANS", "soon"),
+                ("REFRESH_TEMPLATES", "-1h"),
+                ("REFRESH_CLAN_TAGS", "0s"),
+                ("REFRESH_ONBOARDING_QUESTIONS", "99999999d"),
+                ("REFRESH_CLANZ", "3h"),
+            ])),
+            "local:test",
+        );
+        let by_key = |k: &str| {
+            snap.issues
+                .iter()
+                .find(|i| i.key == k)
+                .unwrap_or_else(|| panic!("no issue for {k}: {:?}", snap.issues))
+                .expected
+                .clone()
+        };
+        assert!(by_key("REFRESH_CLANS").ends_with("; using 3h"));
+        assert!(by_key("REFRESH_TEMPLATES").ends_with("; using 1d"));
+        assert!(by_key("REFRESH_CLAN_TAGS").contains("using 1d"));
+        assert!(by_key("REFRESH_ONBOARDING_QUESTIONS").contains("maximum"));
+        assert!(by_key("REFRESH_CLANZ").contains("REFRESH_CLANS"));
+        assert!(snap.refresh.is_empty(), "{:?}", snap.refresh);
+        let ok = parse(
+            Some(&table(&[
+                ("REFRESH_CLANS", "30s"),
+                ("REFRESH_TEMPLATES", "2h"),
+            ])),
+            "local:test",
+        );
+        assert!(
+            ok.issues[0].expected.contains("between 1m 0s and 30d 0h"),
+            "{:?}",
+            ok.issues
+        );
+        assert_eq!(ok.refresh["templates"], "2h");
+    }
+
+    #[test]
+    fn issues_quote_the_value_only_when_there_is_one() {
+        let tab = ConfigIssue {
+            key: CONFIG_TAB.into(),
+            value: String::new(),
+            expected: "a tab named Config".into(),
+        };
+        assert_eq!(tab.to_string(), "Config: expected a tab named Config");
+        let key = ConfigIssue {
+            key: "LOG_CHANNEL_ID".into(),
+            value: "ops-log".into(),
+            expected: "one Discord id".into(),
+        };
+        assert_eq!(
+            key.to_string(),
+            "LOG_CHANNEL_ID=\"ops-log\": expected one Discord id"
+        );
+    }
+
+    #[test]
     fn missing_tab_or_headers_is_one_issue() {
         let snap = parse(None, "local:test");
         assert_eq!(snap.issues.len(), 1);
         assert_eq!(snap.roles, Roles::default());
+        assert!(snap.tab_unusable.is_some(), "a missing tab is unusable");
         let bad = Table::from_rows("Config", vec![vec!["Name".into(), "Setting".into()]]);
         let snap = parse(Some(&bad), "local:test");
         assert!(
@@ -474,5 +639,6 @@ mod tests {
             "{:?}",
             snap.issues
         );
+        assert!(snap.tab_unusable.is_some(), "so is one without its headers");
     }
 }

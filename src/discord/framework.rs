@@ -152,12 +152,11 @@ struct Started(Instant);
 async fn pre_command(ctx: Ctx<'_>) {
     ctx.set_invocation_data(Started(Instant::now())).await;
     tracing::debug!(command = %ctx.command().qualified_name, user_id = ctx.author().id.get(), channel_id = ctx.channel_id().get(), "command started");
-    if meta_of(ctx.command()).slow {
-        if let poise::Context::Application(_) = ctx {
-            if let Err(e) = ctx.defer().await {
-                tracing::warn!(command = %ctx.command().qualified_name, error = %e, "could not defer the interaction");
-            }
-        }
+    if meta_of(ctx.command()).slow
+        && let poise::Context::Application(_) = ctx
+        && let Err(e) = ctx.defer().await
+    {
+        tracing::warn!(command = %ctx.command().qualified_name, error = %e, "could not defer the interaction");
     }
 }
 

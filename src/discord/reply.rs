@@ -84,10 +84,10 @@ impl Reply {
                 for e in &embeds {
                     r = r.embed(e.to_create());
                 }
-                if i + 1 == n {
-                    if let Some(c) = components.take() {
-                        r = r.components(c);
-                    }
+                if i + 1 == n
+                    && let Some(c) = components.take()
+                {
+                    r = r.components(c);
                 }
                 r
             })

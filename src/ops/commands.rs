@@ -216,7 +216,7 @@ pub(crate) fn config_embed(data: &BotData) -> Embed {
     );
     let cadences: Vec<String> = BucketId::ALL
         .iter()
-        .map(|b| format!("{} {}", b.as_str(), b.schedule(&s).0.describe()))
+        .map(|b| format!("{} {}", b.as_str(), b.schedule(&s).describe()))
         .collect();
     e = e.field("Refresh cadences", cadences.join("\n"), false);
     let toggles = match &s.toggles.failure {

@@ -40,6 +40,21 @@ pub(crate) enum Op {
 }
 
 impl AccessLists {
+    /// Why a file's lists cannot be trusted: a version this build does not know, or an
+    /// id that cannot be a channel. Such a file counts as unreadable.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.version != 1 {
+            return Err(format!(
+                "version {} is not one this build knows (1)",
+                self.version
+            ));
+        }
+        if let Some(bad) = self.allow.iter().chain(&self.deny).find(|id| **id == 0) {
+            return Err(format!("{bad} is not a channel id"));
+        }
+        Ok(())
+    }
+
     /// Applies `op` to `ids`; returns the ids that changed.
     pub(crate) fn apply(&mut self, op: Op, ids: &[u64]) -> Vec<u64> {
         let mut changed = Vec::new();
@@ -76,12 +91,41 @@ impl AccessLists {
 pub(crate) struct Access {
     dir: PathBuf,
     lists: ArcSwap<AccessLists>,
+    /// Why the file could not be used, while it cannot.
+    unreadable: ArcSwap<Option<String>>,
     write: tokio::sync::Mutex<()>,
 }
 
 impl ChannelGate for Access {
+    /// Unreadable lists allow nothing: the bot cannot know where it may act, so only the
+    /// platform commands (which skip the gate) answer until an admin writes new lists.
     fn allows(&self, channel_and_ancestors: &[u64]) -> bool {
-        self.lists.load().allows(channel_and_ancestors)
+        self.unreadable.load().is_none() && self.lists.load().allows(channel_and_ancestors)
+    }
+}
+
+impl crate::runtime::ComponentCheck for Access {
+    fn name(&self) -> &'static str {
+        "access"
+    }
+
+    fn check(&self) -> crate::runtime::ComponentHealth {
+        use crate::runtime::{ComponentHealth, Level};
+        match self.unreadable().as_deref() {
+            Some(why) => ComponentHealth::new(
+                Level::Degraded,
+                format!(
+                    "bot access lists unreadable, so only ops/perm/cfg answer: {why}. An admin's `!perm bot allow|deny|remove …` writes new lists"
+                ),
+            ),
+            None => {
+                let l = self.lists.load();
+                ComponentHealth::new(
+                    Level::Ok,
+                    format!("{} allowed, {} denied", l.allow.len(), l.deny.len()),
+                )
+            }
+        }
     }
 }
 
@@ -102,27 +146,34 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Access {
-    /// The lists in `data_dir` at startup; a corrupt file is moved aside and reported, and
-    /// the bot starts with empty lists (acting everywhere) rather than refusing to start.
+    /// The lists in `data_dir` at startup. A file that cannot be used is kept (a copy goes
+    /// beside it) and the gate stays closed until an admin writes new lists: acting
+    /// everywhere on a damaged file would ignore every deny entry in it.
     pub(crate) async fn load(data_dir: &Path) -> Access {
         let dir = data_dir.to_path_buf();
-        let lists = match blocking({
+        let (lists, unreadable) = match blocking({
             let dir = dir.clone();
             move || load(&dir)
         })
         .await
         {
-            Ok(l) => l,
+            Ok(l) => (l, None),
             Err(e) => {
-                tracing::error!(error = %e, "bot access lists unreadable; starting with empty lists");
-                empty()
+                tracing::error!(error = %e, "bot access lists unreadable; only ops, perm and cfg answer until an admin repairs them");
+                (empty(), Some(e.to_string()))
             }
         };
         Access {
             dir,
             lists: ArcSwap::from_pointee(lists),
+            unreadable: ArcSwap::from_pointee(unreadable),
             write: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Why the lists cannot be used, while they cannot.
+    pub(crate) fn unreadable(&self) -> Option<String> {
+        (**self.unreadable.load()).clone()
     }
 
     /// The lists as the file holds them now.
@@ -131,44 +182,94 @@ impl Access {
         blocking(move || load(&dir)).await
     }
 
-    /// Applies `op` to `ids` in the file and in force; returns the new lists and the ids
-    /// that changed. One change at a time.
+    /// Applies `op` to `ids` in the file and in force; returns the new lists, the ids that
+    /// changed, and why the old file could not be used when this change replaced it. One
+    /// change at a time.
     async fn change(
         &self,
         op: Op,
         ids: Vec<u64>,
         actor: String,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(AccessLists, Vec<u64>), FileError> {
+    ) -> Result<Changed, FileError> {
         let _guard = self.write.lock().await;
         let dir = self.dir.clone();
-        let (lists, changed) = blocking(move || {
-            let mut lists = load(&dir)?;
-            let changed = lists.apply(op, &ids);
-            lists.version = 1;
-            lists.updated_at = Some(crate::store::ts(now));
-            lists.updated_by = Some(actor);
-            save(&dir, &lists)?;
-            Ok((lists, changed))
+        let changed = blocking(move || {
+            let (mut lists, replaced) = match load(&dir) {
+                Ok(l) => (l, None),
+                // The damaged file is kept as a copy; the new lists start empty.
+                Err(e @ FileError::Unusable { .. }) => (empty(), Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
+            let ids = lists.apply(op, &ids);
+            if !ids.is_empty() || replaced.is_some() {
+                lists.version = 1;
+                lists.updated_at = Some(crate::store::ts(now));
+                lists.updated_by = Some(actor);
+                save(&dir, &lists)?;
+            }
+            Ok(Changed {
+                lists,
+                ids,
+                replaced,
+            })
         })
         .await?;
-        self.lists.store(Arc::new(lists.clone()));
-        Ok((lists, changed))
+        self.lists.store(Arc::new(changed.lists.clone()));
+        self.unreadable.store(Arc::new(None));
+        Ok(changed)
     }
 }
 
-/// Reads the lists; a missing file is empty lists. A file that does not parse is moved
-/// aside (kept for inspection) and reported.
+/// What a change did.
+struct Changed {
+    lists: AccessLists,
+    /// The ids whose entry changed.
+    ids: Vec<u64>,
+    /// Why the file it replaced could not be used, if it could not.
+    replaced: Option<String>,
+}
+
+/// Reads the lists; a missing file is empty lists. A file that is empty, does not parse,
+/// or holds values this build cannot use ([`AccessLists::validate`]) is reported and kept
+/// in place, with a copy beside it.
 pub(crate) fn load(data_dir: &Path) -> Result<AccessLists, FileError> {
-    Ok(atomic_file::read_json(&data_dir.join(FILE))?.unwrap_or_else(empty))
+    let path = data_dir.join(FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty()),
+        Err(source) => return Err(FileError::Read { path, source }),
+    };
+    let parsed = if bytes.is_empty() {
+        Err("the file is empty".to_owned())
+    } else {
+        serde_json::from_slice::<AccessLists>(&bytes)
+            .map_err(|e| format!("not valid JSON for the lists: {e}"))
+            .and_then(|l| l.validate().map(|()| l))
+    };
+    parsed.or_else(|reason| {
+        let copy = atomic_file::keep_copy(&path)?;
+        Err(FileError::Unusable { path, reason, copy })
+    })
 }
 
 pub(crate) fn save(data_dir: &Path, lists: &AccessLists) -> Result<(), FileError> {
     atomic_file::write_json(&data_dir.join(FILE), lists)
 }
 
-/// Resolves `#mentions`, ids and channel names (in the guild) to ids.
+/// Resolves `#mentions`, ids and channel names to ids of channels, categories or
+/// threads that exist in the guild. An id the guild does not have is refused: an entry
+/// for nothing (`allow 0`) would silence the bot everywhere else.
 fn resolve(ctx: Ctx<'_>, words: &str) -> Result<Vec<u64>, CommandError> {
+    let Some(guild) = ctx.guild().map(|g| g.clone()) else {
+        return Err(CommandError::user(
+            "The access lists are per server: run this in the server.",
+        ));
+    };
+    let exists = |id: u64| {
+        let cid = serenity::all::ChannelId::new(id);
+        guild.channels.contains_key(&cid) || guild.threads.iter().any(|t| t.id == cid)
+    };
     let mut ids = Vec::new();
     for w in words
         .split([' ', ','])
@@ -180,20 +281,26 @@ fn resolve(ctx: Ctx<'_>, words: &str) -> Result<Vec<u64>, CommandError> {
             .trim_end_matches('>')
             .trim_start_matches('#');
         let id = match t.parse::<u64>() {
-            Ok(id) => Some(id),
-            Err(_) => ctx.guild().and_then(|g| {
-                g.channels
-                    .values()
-                    .find(|c| c.name.eq_ignore_ascii_case(t))
-                    .map(|c| c.id.get())
-            }),
+            Ok(id) if id > 0 && exists(id) => Some(id),
+            Ok(_) => {
+                return Err(CommandError::user(format!(
+                    "There is no channel or category {} in this server. Use #mentions, ids or exact names.",
+                    crate::util::text::code(w)
+                )));
+            }
+            Err(_) => guild
+                .channels
+                .values()
+                .find(|c| c.name.eq_ignore_ascii_case(t))
+                .map(|c| c.id.get()),
         };
         match id {
             Some(id) if !ids.contains(&id) => ids.push(id),
             Some(_) => {}
             None => {
                 return Err(CommandError::user(format!(
-                    "I cannot find a channel or category named `{w}`. Use #mentions, ids or exact names."
+                    "I cannot find a channel or category named {} in this server. Use #mentions, ids or exact names.",
+                    crate::util::text::code(w)
                 )));
             }
         }
@@ -208,8 +315,8 @@ fn resolve(ctx: Ctx<'_>, words: &str) -> Result<Vec<u64>, CommandError> {
 
 fn file_error(e: FileError) -> CommandError {
     match e {
-        FileError::Corrupt { .. } => CommandError::user(format!(
-            "⚠️ {e}. The lists start empty; re-add your entries."
+        FileError::Unusable { .. } => CommandError::user(format!(
+            "⚠️ {e}. Until new lists are written only ops, perm and cfg answer; `!perm bot allow|deny|remove …` writes new lists, starting empty."
         )),
         other => CommandError::Internal(other.to_string()),
     }
@@ -248,7 +355,11 @@ async fn change(ctx: Ctx<'_>, op: Op, channels: String) -> Result<(), CommandErr
     let data = ctx.data();
     let access = data.features.get::<Access>()?;
     let actor = format!("{} ({})", ctx.author().name, ctx.author().id);
-    let (lists, changed) = access
+    let Changed {
+        lists,
+        ids: changed,
+        replaced,
+    } = access
         .change(op, ids.clone(), actor, data.status.clock.utc())
         .await
         .map_err(file_error)?;
@@ -257,20 +368,27 @@ async fn change(ctx: Ctx<'_>, op: Op, channels: String) -> Result<(), CommandErr
         Op::Deny => "perm.deny",
         Op::Remove => "perm.remove",
     };
-    let _ = data
-        .store
-        .audit(
-            &ctx.author().name,
-            action,
-            None,
-            Some(serde_json::json!({"ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()})),
-        )
-        .await;
-    let note = if changed.is_empty() {
+    if !changed.is_empty() || replaced.is_some() {
+        let _ = data
+            .store
+            .audit(
+                &ctx.author().name,
+                action,
+                None,
+                Some(serde_json::json!({"ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>(), "replaced_unreadable": replaced.is_some()})),
+            )
+            .await;
+    }
+    let mut note = if changed.is_empty() {
         "Nothing changed.".to_owned()
     } else {
         format!("Changed: {}", mentions(&changed))
     };
+    if let Some(why) = replaced {
+        note = format!(
+            "⚠️ The lists were unreadable ({why}); they start empty now, with this change. {note}"
+        );
+    }
     reply::send(
         ctx,
         Reply {
@@ -377,16 +495,47 @@ mod tests {
         assert_eq!(l.allow, vec![3, 10]);
     }
 
+    #[tokio::test]
+    async fn every_kind_of_unreadable_file_closes_the_gate() {
+        for (what, bytes) in [
+            ("truncated", &b"{\"version\":1,\"allow\":[1"[..]),
+            ("empty", &b""[..]),
+            (
+                "wrong types",
+                &b"{\"version\":1,\"allow\":\"all\",\"deny\":[]}"[..],
+            ),
+            (
+                "unknown version",
+                &b"{\"version\":99,\"allow\":[],\"deny\":[]}"[..],
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(FILE), bytes).unwrap();
+            let access = Access::load(dir.path()).await;
+            assert!(!access.allows(&[1, 2]), "{what}: acts nowhere");
+            assert!(access.unreadable().is_some(), "{what}: says why");
+            assert!(dir.path().join(FILE).exists(), "{what}: the file stays");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Access::load(dir.path()).await;
+        assert!(fresh.allows(&[1]), "no file: everywhere");
+        assert!(fresh.unreadable().is_none());
+    }
+
     #[test]
     fn files_round_trip_and_corruption_is_kept_aside() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(load(dir.path()).unwrap().allow, Vec::<u64>::new());
-        let mut l = AccessLists::default();
+        let mut l = empty();
         l.apply(Op::Deny, &[5]);
         save(dir.path(), &l).unwrap();
         assert_eq!(load(dir.path()).unwrap().deny, vec![5]);
         std::fs::write(dir.path().join(FILE), b"{ not json").unwrap();
-        assert!(matches!(load(dir.path()), Err(FileError::Corrupt { .. })));
+        assert!(matches!(load(dir.path()), Err(FileError::Unusable { .. })));
+        assert!(
+            matches!(load(dir.path()), Err(FileError::Unusable { .. })),
+            "still there"
+        );
         let kept = std::fs::read_dir(dir.path())
             .unwrap()
             .filter(|e| {

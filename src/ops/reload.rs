@@ -14,13 +14,13 @@ use serde_json::json;
 
 use super::refresh::{REFRESH_WAIT, report_table};
 use crate::cache::{BucketId, RefreshReport, RefreshTrigger};
+use crate::config::LoadError;
 use crate::discord::errors::CommandError;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::{Flag, Meta, Tier};
 use crate::discord::{BotData, Ctx};
 use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
 use crate::runtime::ShutdownReason;
-use crate::sheets::SheetsError;
 
 /// Restart after reloading: admins only.
 pub(crate) const REBOOT: Flag = Flag {
@@ -115,7 +115,7 @@ impl ReloadReport {
 }
 
 /// Reloads: the config, tuning, cadences, every bucket; records it in the audit log.
-pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, SheetsError> {
+pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, LoadError> {
     let before = data.config.get();
     let keep = crate::config::LastGood::in_dir(&data.settings.data_dir);
     let snap = match crate::config::load(data.cache.sources(), Some(&keep), data.status.clock.utc())
@@ -132,7 +132,7 @@ pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, S
     let after = data.config.get();
     crate::config::announce(&after, data.alerts.as_ref()).await;
     for id in BucketId::ALL {
-        let (schedule, _) = id.schedule(&after);
+        let schedule = id.schedule(&after);
         if let Err(e) = data.scheduler.reschedule(&id.job_id(), schedule) {
             tracing::warn!(job = %id.job_id(), error = %e, "could not apply the refresh cadence");
         }
@@ -168,7 +168,7 @@ pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, S
 
 /// The reply (and the log-channel post): what changed, or why nothing did.
 pub(crate) fn reply_embed(
-    outcome: &Result<ReloadReport, SheetsError>,
+    outcome: &Result<ReloadReport, LoadError>,
     in_use_since: DateTime<Utc>,
     took: Duration,
     actor_name: &str,
@@ -248,10 +248,10 @@ mod tests {
     #[test]
     fn a_failed_reload_says_which_config_stays() {
         let at: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
-        let err = Err(SheetsError::Api {
+        let err = Err(LoadError::Sheets(crate::sheets::SheetsError::Api {
             status: 503,
             message: "backend error".into(),
-        });
+        }));
         let e = reply_embed(&err, at, Duration::from_millis(7), "sam");
         assert_eq!(e.title, "Reload failed");
         assert_eq!(

@@ -3,6 +3,7 @@
 //! `/metrics`, `ops health` and the watchdog all read from one [`RuntimeStatus`].
 
 pub(crate) mod clock;
+pub(crate) mod data_lock;
 pub(crate) mod gateway;
 pub(crate) mod phases;
 pub(crate) mod shutdown;

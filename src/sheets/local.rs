@@ -2,7 +2,7 @@
 //! or an `.xlsx`/`.ods` file read with calamine. It is the default source (no Google
 //! credentials needed).
 //!
-//! Writes (the mirror tabs later features keep) always go to CSV files, atomically: into
+//! Writes (the mirror tabs the bot keeps) always go to CSV files, atomically: into
 //! the folder itself, or for a spreadsheet file into a folder beside it named
 //! `<file>.writes/`. A tab written there is read from there afterwards.
 

@@ -183,6 +183,40 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Whether `path` is an existing database to open (`false`: a new one will be made). An
+/// existing file that is empty is refused: only a missing file makes a new database, so
+/// a truncated file can never silently restart the bot with no history.
+fn existing_database(path: &Path) -> Result<bool, StoreError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => {
+            let wal = PathBuf::from(format!("{}-wal", path.display()));
+            if std::fs::metadata(&wal).is_ok_and(|w| w.len() > 0) {
+                return Ok(true);
+            }
+            Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "the file is empty (0 bytes)".into(),
+            })
+        }
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Whether the database holds clanhall's schema (its migrations table).
+fn has_schema(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
 fn migrate(
     conn: &mut Connection,
     path: &Path,
@@ -228,6 +262,7 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        let existed = existing_database(&path)?;
         let mut conn = Connection::open(&path).map_err(|e| classify(&path, e))?;
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -242,6 +277,12 @@ impl Store {
             return Err(StoreError::Corrupt {
                 path,
                 detail: format!("integrity check: {check}"),
+            });
+        }
+        if existed && !has_schema(&conn).map_err(|e| classify(&path, e))? {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: "it holds no clanhall schema (no schema_migrations table), so it is not this bot's database".into(),
             });
         }
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -261,6 +302,45 @@ impl Store {
             path,
             last_error: Arc::default(),
         })
+    }
+
+    /// Checks the database in `data_dir` without changing anything (for `clanhall check`):
+    /// a missing file is fine (a new one will be made); an existing one must open, pass
+    /// the integrity check, hold clanhall's schema and not come from a newer build.
+    pub(crate) fn inspect(data_dir: &Path) -> Result<(), StoreError> {
+        use rusqlite::OpenFlags;
+        let path = data_dir.join(DB_FILE);
+        if !existing_database(&path)? {
+            return Ok(());
+        }
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| classify(&path, e))?;
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.clone(),
+            detail,
+        };
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| corrupt(e.to_string()))?;
+        if check != "ok" {
+            return Err(corrupt(format!("integrity check: {check}")));
+        }
+        if !has_schema(&conn).map_err(|e| corrupt(e.to_string()))? {
+            return Err(corrupt("it holds no clanhall schema (no schema_migrations table), so it is not this bot's database".into()));
+        }
+        let applied: Vec<String> = conn
+            .prepare("SELECT version FROM schema_migrations")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let known: Vec<&str> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        if let Some(newer) = applied.iter().find(|v| !known.contains(&v.as_str())) {
+            return Err(StoreError::TooNew {
+                path,
+                found: newer.clone(),
+                known: known.last().copied().unwrap_or("none").to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Runs `f` on the connection on the blocking pool.
@@ -659,6 +739,34 @@ mod tests {
             *b"this",
             "never recreated"
         );
+    }
+
+    #[test]
+    fn an_empty_file_or_one_without_our_schema_is_refused_not_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        std::fs::write(&path, b"").unwrap();
+        let err = Store::open(dir.path(), Arc::new(SystemClock))
+            .err()
+            .expect("a 0-byte file is not a new database");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("empty"), "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left untouched");
+
+        // A real SQLite file, but not one of ours (no schema_migrations).
+        std::fs::remove_file(&path).unwrap();
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE notes (x TEXT)").unwrap();
+        drop(c);
+        let err = Store::open(dir.path(), Arc::new(SystemClock))
+            .err()
+            .expect("a foreign database is refused");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("schema"), "{err}");
+
+        // Only a missing file makes a new database.
+        std::fs::remove_file(&path).unwrap();
+        assert!(Store::open(dir.path(), Arc::new(SystemClock)).is_ok());
     }
 
     #[test]

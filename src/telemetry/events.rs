@@ -1,6 +1,6 @@
 //! The telemetry file: one JSON object per line at `TELEMETRY_LOG_PATH` with `ts`,
 //! `event`, `trace` and the event's fields (`command`, `cache_refresh`, `job_run`,
-//! `watchdog`, `retention`; later features add theirs). Operators tail and grep it, and
+//! `watchdog`, `retention`; each feature adds its own type). Operators tail and grep it, and
 //! `clanhall export` turns it into NDJSON files per event type.
 //!
 //! Emitting never blocks: events go through a bounded channel to one writer task, and

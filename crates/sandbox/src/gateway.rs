@@ -72,10 +72,10 @@ impl GatewayHub {
     fn close(&self, conn: u64) {
         let mut s = self.lock();
         s.conns.remove(&conn);
-        if let Some(sess) = s.session.as_mut() {
-            if sess.conn == Some(conn) {
-                sess.conn = None;
-            }
+        if let Some(sess) = s.session.as_mut()
+            && sess.conn == Some(conn)
+        {
+            sess.conn = None;
         }
     }
 

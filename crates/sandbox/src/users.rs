@@ -342,13 +342,13 @@ impl Sandbox {
         values: &[String],
     ) -> Result<u64, SandboxError> {
         let (msg, kind, allowed) = self.component(message_id, custom_id)?;
-        if kind == 3 {
-            if let Some(v) = values.iter().find(|v| !allowed.contains(v)) {
-                return Err(SandboxError::Component(format!(
-                    "{v:?} is not an option of {custom_id:?}; options: {}",
-                    allowed.join(", ")
-                )));
-            }
+        if kind == 3
+            && let Some(v) = values.iter().find(|v| !allowed.contains(v))
+        {
+            return Err(SandboxError::Component(format!(
+                "{v:?} is not an option of {custom_id:?}; options: {}",
+                allowed.join(", ")
+            )));
         }
         let channel_id = msg.channel_id.to_string();
         let (m, u, c) = self.resolve(user, &channel_id)?;

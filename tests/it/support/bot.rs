@@ -14,6 +14,16 @@ use serde_json::Value;
 
 pub(crate) const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
 
+/// A copy of the sample workbook that a test may edit (delete a tab, rename a header).
+pub(crate) fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(SAMPLE).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+    }
+    dir
+}
+
 pub(crate) struct BotOptions {
     pub heartbeat: Duration,
     pub env: Vec<(&'static str, String)>,

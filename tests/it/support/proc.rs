@@ -79,10 +79,10 @@ impl Proc {
                     )
                 });
             self.seen.push(line.clone());
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["msg"].as_str().is_some_and(|m| m.contains(needle)) {
-                    return v;
-                }
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["msg"].as_str().is_some_and(|m| m.contains(needle))
+            {
+                return v;
             }
         }
     }

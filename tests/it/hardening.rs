@@ -1,0 +1,344 @@
+//! The spine fails closed, loses nothing and tells the operator the truth: one test per
+//! defect found by trying the bot as a new and as a hostile user (issue 10).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::bot::{BotOptions, TestBot, sample_copy};
+use crate::support::eventually;
+
+fn on(workbook: &tempfile::TempDir) -> BotOptions {
+    BotOptions {
+        workbook: workbook.path().display().to_string(),
+        ..Default::default()
+    }
+}
+
+/// The bot's answer in #general.
+async fn say(bot: &TestBot, user: &str, line: &str) -> String {
+    let texts = bot.say_in(user, "general", line).await;
+    assert!(!texts.is_empty(), "no reply in #general to {line}");
+    texts.join("\n")
+}
+
+// --- 1. A Config tab that cannot be read or validated counts as unreadable ----------
+
+#[tokio::test]
+async fn a_missing_or_misnamed_config_tab_changes_nothing_at_reload() {
+    let wb = sample_copy();
+    let bot = TestBot::start_with(on(&wb), |_| ()).await;
+    let config = wb.path().join("Config.csv");
+    let good = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::remove_file(&config).unwrap();
+    let text = say(&bot, "staff", "!ops reload").await;
+    assert!(
+        text.contains("Reload failed") && text.contains("stays in use"),
+        "{text}"
+    );
+    assert!(text.contains("Config"), "the reply names the tab: {text}");
+    let text = say(&bot, "staff", "!ops health").await;
+    assert!(
+        text.contains("clanhall · health"),
+        "staff are still staff: {text}"
+    );
+
+    std::fs::write(&config, good.replacen("Key,Value", "Key,Vaule", 1)).unwrap();
+    let text = say(&bot, "staff", "!ops reload").await;
+    assert!(
+        text.contains("Reload failed") && text.contains("value"),
+        "the missing header is named: {text}"
+    );
+    let cfg = bot.app.as_ref().unwrap().config.get();
+    assert!(!cfg.roles.staff.is_empty(), "roles kept");
+    assert!(cfg.channels.log.is_some(), "log channel kept");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_config_tab_at_startup_uses_the_last_good_copy() {
+    let wb = sample_copy();
+    let first = TestBot::start_with(on(&wb), |_| ()).await;
+    let (_, dir) = first.stop_keep_dir().await;
+    std::fs::remove_file(wb.path().join("Config.csv")).unwrap();
+    let mut opts = on(&wb);
+    opts.env = vec![("DATA_DIR", dir.path().join("data").display().to_string())];
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    let text = say(&bot, "staff", "!ops health").await;
+    assert!(
+        text.contains("clanhall · health"),
+        "staff keep their tier: {text}"
+    );
+    let (_, h) = bot.get("/health").await;
+    let source = h["components"]["config"]["source"].as_str().unwrap_or("");
+    assert!(source.starts_with("last good copy of local:"), "{h}");
+    assert_eq!(h["components"]["config"]["status"], "degraded");
+    bot.stop().await;
+}
+
+// --- 11. Invalid refresh cadences are problems naming the key and the value in use ---
+
+#[tokio::test]
+async fn invalid_cadences_are_reported_by_check_ops_config_and_health() {
+    let wb = sample_copy();
+    let config = wb.path().join("Config.csv");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("REFRESH_CLANS,3h,", "REFRESH_CLANS,soon,")
+            .replace("REFRESH_TEMPLATES,1d,", "REFRESH_TEMPLATES,99999999d,"),
+    )
+    .unwrap();
+    let bot = TestBot::start_with(on(&wb), |_| ()).await;
+    let (_, h) = bot.get("/health").await;
+    let issues = h["components"]["config"]["issues"].to_string();
+    assert!(
+        issues.contains("REFRESH_CLANS=\\\"soon\\\"") && issues.contains("using 3h"),
+        "{issues}"
+    );
+    assert!(issues.contains("REFRESH_TEMPLATES"), "{issues}");
+    assert_eq!(h["components"]["config"]["status"], "degraded");
+    let text = say(&bot, "admin", "!ops config").await;
+    assert!(
+        text.contains("REFRESH_CLANS") && text.contains("using 3h"),
+        "{text}"
+    );
+    // The jobs run on the defaults meanwhile.
+    let jobs = bot.app.as_ref().unwrap().scheduler.views();
+    let clans = jobs.iter().find(|j| j.id == "refresh:clans").unwrap();
+    assert_eq!(clans.schedule, "every 3h 0m");
+    bot.stop().await;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .args(["check", "--for", "sandbox"])
+        .env_clear()
+        .env("WORKBOOK_DIR", wb.path())
+        .env("DATA_DIR", wb.path().join("data"))
+        .output()
+        .unwrap();
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config_tab = summary["workbook"]["tabs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tab"] == "Config")
+        .unwrap()
+        .clone();
+    let problems = config_tab["problems"].to_string();
+    assert!(
+        problems.contains("REFRESH_CLANS") && problems.contains("soon"),
+        "{config_tab}"
+    );
+    assert_eq!(out.status.code(), Some(1), "a problem fails the check");
+}
+
+// --- 3. An empty database is refused; `clanhall check` checks DATA_DIR ---------------
+
+fn check_sandbox(data: &std::path::Path) -> (Option<i32>, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .args(["check", "--for", "sandbox"])
+        .env_clear()
+        .env("WORKBOOK_DIR", crate::support::bot::SAMPLE)
+        .env("DATA_DIR", data)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn an_empty_database_file_is_refused_at_start_and_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("clanhall.db"), b"").unwrap();
+    std::fs::write(
+        data.join("bot_access_lists.json"),
+        b"{\"version\":1,\"allow\":[",
+    )
+    .unwrap();
+    std::fs::write(data.join("watchdog_restarts.json"), b"").unwrap();
+    let (code, summary) = check_sandbox(&data);
+    assert_eq!(code, Some(1), "{summary}");
+    let problems = summary["problems"].to_string();
+    for file in [
+        "clanhall.db",
+        "bot_access_lists.json",
+        "watchdog_restarts.json",
+    ] {
+        assert!(problems.contains(file), "{file} not named: {problems}");
+    }
+    assert!(problems.contains("empty"), "{problems}");
+    // check changed nothing: the files are still there, as they were.
+    assert_eq!(
+        std::fs::metadata(data.join("clanhall.db")).unwrap().len(),
+        0
+    );
+    assert!(data.join("bot_access_lists.json").exists());
+
+    let mut p = crate::support::proc::Proc::spawn(
+        &["sandbox", "--serve"],
+        &crate::support::proc::base_env(dir.path()),
+    );
+    assert_eq!(
+        p.exit_code(Duration::from_secs(20)).await,
+        1,
+        "refused to start"
+    );
+    let failed = p
+        .parsed()
+        .into_iter()
+        .find(|l| l["msg"] == "startup phase failed")
+        .expect("a startup failure line");
+    assert_eq!(failed["phase"], "store");
+    assert!(
+        failed["error"].as_str().unwrap().contains("empty"),
+        "{failed}"
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("clanhall.db")).unwrap().len(),
+        0,
+        "never recreated"
+    );
+}
+
+// --- 4. One process per DATA_DIR --------------------------------------------------------
+
+#[tokio::test]
+async fn a_second_process_on_the_same_data_dir_refuses_naming_the_holder() {
+    let bot = TestBot::start().await;
+    let data = bot.dir.path().join("data");
+    let other = tempfile::tempdir().unwrap();
+    let mut env = crate::support::proc::base_env(other.path());
+    env.retain(|(k, _)| k != "DATA_DIR");
+    env.push(("DATA_DIR".into(), data.display().to_string()));
+    let mut p = crate::support::proc::Proc::spawn(&["sandbox", "--serve"], &env);
+    assert_eq!(p.exit_code(Duration::from_secs(20)).await, 1);
+    let failed = p
+        .parsed()
+        .into_iter()
+        .find(|l| l["msg"] == "startup phase failed")
+        .unwrap_or_else(|| panic!("no startup failure line:\n{}", p.seen.join("\n")));
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("pid {}", std::process::id())),
+        "the holder is named: {error}"
+    );
+    // The running bot is untouched and still answers.
+    assert_eq!(bot.say_in("member", "general", "!ping").await.len(), 1);
+    let (_, dir) = bot.stop_keep_dir().await;
+    // Released on exit: the directory can be used again.
+    let opts = BotOptions {
+        env: vec![("DATA_DIR", dir.path().join("data").display().to_string())],
+        ..Default::default()
+    };
+    let again = TestBot::start_with(opts, |_| ()).await;
+    assert_eq!(again.say_in("member", "general", "!ping").await.len(), 1);
+    again.stop().await;
+}
+
+// --- 2. A corrupt bot-access-list file fails closed -----------------------------------
+
+#[tokio::test]
+async fn a_corrupt_access_list_file_closes_the_gate_but_not_the_platform_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join("bot_access_lists.json");
+    std::fs::write(&file, b"{\"version\":1,\"allow\":[12").unwrap();
+    let opts = BotOptions {
+        env: vec![("DATA_DIR", data.display().to_string())],
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    // Features stay silent everywhere: the bot cannot know where it may act.
+    bot.assert_silent("member", "general", "!ping").await;
+    // The platform commands work, so an admin can repair it.
+    let text = say(&bot, "staff", "!ops health").await;
+    assert!(text.contains("clanhall · health"), "{text}");
+    let (_, h) = bot.get("/health").await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    let access = &h["components"]["access"];
+    assert_eq!(access["status"], "degraded", "{h}");
+    assert!(
+        access["summary"].as_str().unwrap().contains("unreadable"),
+        "{access}"
+    );
+    let ops = clanhall_sandbox::world::channel("ops-log").unwrap().id;
+    let alerted = eventually(Duration::from_secs(10), || async {
+        bot.sandbox
+            .channel_messages(&ops.to_string())
+            .iter()
+            .any(|m| {
+                m["embeds"][0]["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("access lists")
+            })
+    })
+    .await;
+    assert!(alerted, "the log channel hears about it");
+    // The file is kept for the admin (in place, and a copy aside).
+    assert!(file.exists());
+    let copies = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .count();
+    assert_eq!(copies, 1);
+    // An admin change writes a good file, and the gate opens.
+    let text = say(&bot, "admin", "!perm bot remove #welcome").await;
+    assert!(
+        text.contains("unreadable"),
+        "the reply says what happened: {text}"
+    );
+    assert_eq!(bot.say_in("member", "general", "!ping").await.len(), 1);
+    let (_, h) = bot.get("/health").await;
+    assert_eq!(h["components"]["access"]["status"], "ok", "{h}");
+    bot.stop().await;
+}
+
+// --- 8. Ids that do not exist are refused; "Nothing changed." records nothing --------
+
+#[tokio::test]
+async fn access_list_ids_must_exist_in_the_guild_and_no_op_changes_are_not_audited() {
+    let bot = TestBot::start().await;
+    for line in ["!perm bot allow 0", "!perm bot deny 1200000000000000999"] {
+        let text = say(&bot, "admin", line).await;
+        assert!(
+            text.contains("no channel or category") && text.contains("in this server"),
+            "{line}: {text}"
+        );
+    }
+    // Nothing was written: the bot still answers everywhere.
+    assert_eq!(bot.say_in("member", "general", "!ping").await.len(), 1);
+    let text = say(&bot, "admin", "!perm bot remove #welcome").await;
+    assert!(text.contains("Nothing changed."), "{text}");
+    let audit = bot
+        .app
+        .as_ref()
+        .unwrap()
+        .store
+        .recent_audit(10)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().all(|a| !a.action.starts_with("perm.")),
+        "{audit:?}"
+    );
+    let text = say(&bot, "admin", "!perm bot deny #welcome").await;
+    assert!(text.contains("Changed:"), "{text}");
+    let audit = bot
+        .app
+        .as_ref()
+        .unwrap()
+        .store
+        .recent_audit(10)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, "perm.deny");
+    bot.stop().await;
+}
