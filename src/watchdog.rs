@@ -326,7 +326,13 @@ impl Watchdog {
             restart_window_sec = self.cfg.restart_window.as_secs(),
             "[watchdog] heartbeat monitor started"
         );
-        self.state.update(|s| s.running = true);
+        // The restarts already in the window, before the first check: a restart count
+        // of 0 would mislead until then.
+        let used = self.budget.used_now(self.clock.utc()).await;
+        self.state.update(|s| {
+            s.running = true;
+            s.restarts_in_window = used;
+        });
         let mut tick = tokio::time::interval(self.cfg.check);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; the first check is one interval in

@@ -80,7 +80,9 @@ impl DiscordAlerts {
         }
         // A long report continues over several embeds and messages; never cut it.
         for page in paginate(vec![embed]) {
-            let msg = CreateMessage::new().embeds(page.iter().map(Embed::to_create).collect());
+            let msg = CreateMessage::new()
+                .embeds(page.iter().map(Embed::to_create).collect())
+                .allowed_mentions(super::reply::allowed_mentions(&[]));
             if let Err(e) = ChannelId::new(channel).send_message(&self.http, msg).await {
                 tracing::warn!(post = key, channel_id = channel, error = %e, "could not post to the log channel");
                 return;

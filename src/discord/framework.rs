@@ -236,7 +236,7 @@ fn argument_problem(
         return format!("`{name}` got more arguments than it takes.");
     }
     match input {
-        Some(i) => format!("I could not read `{}`: {error}.", i.replace('`', "'")),
+        Some(i) => format!("I could not read {}: {error}.", crate::util::text::code(i)),
         None => format!("The arguments could not be read: {error}."),
     }
 }
@@ -256,11 +256,14 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
             } else {
                 "user_error"
             };
-            record(ctx, outcome, Some(error.to_string())).await;
+            // What went wrong on our side is recorded; a refusal's text quotes what the
+            // user typed, so only the outcome is (the runbook promises no content).
             if error.is_internal() {
+                record(ctx, outcome, Some(error.to_string())).await;
                 tracing::error!(command = %command, user_id = ctx.author().id.get(), outcome = "error", ms, error = %error, "command failed");
             } else {
-                tracing::info!(command = %command, user_id = ctx.author().id.get(), outcome = "user_error", ms, reason = %error, "command refused");
+                record(ctx, outcome, None).await;
+                tracing::info!(command = %command, user_id = ctx.author().id.get(), outcome = "user_error", ms, "command refused");
             }
             tell(ctx, error.public_message(&invocation(ctx), &trace)).await;
         }
@@ -279,7 +282,7 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
             let prefix = matches!(ctx, poise::Context::Prefix(_));
             let usage = super::help::usage_line(ctx.command(), prefix);
             let what = argument_problem(ctx.command(), error.as_ref(), input.as_deref(), prefix);
-            record(ctx, "bad_arguments", Some(what.clone())).await;
+            record(ctx, "bad_arguments", None).await;
             tracing::info!(command = %ctx.command().qualified_name, outcome = "bad_arguments", "command arguments did not parse");
             tell(
                 ctx,
@@ -390,6 +393,9 @@ pub(crate) fn options(
         on_error: |error| Box::pin(on_error(error)),
         // Owners are not a tier here; skip poise's application lookup.
         initialize_owners: false,
+        // Replies set their own (`reply::allowed_mentions`); this covers anything else
+        // poise sends: nobody is pinged by default.
+        allowed_mentions: Some(reply::allowed_mentions(&[])),
         ..Default::default()
     }
 }
@@ -434,9 +440,11 @@ impl serenity::framework::Framework for Traced {
 
     async fn dispatch(&self, ctx: SerenityContext, event: FullEvent) {
         let handled = handled_of(&event);
-        let span = tracing::info_span!("event", trace = %new_trace_id(), event = handled.event);
+        let trace = new_trace_id();
+        let span = tracing::info_span!("event", trace = %trace, event = handled.event);
         let t0 = Instant::now();
-        self.framework.dispatch(ctx, event).instrument(span).await;
+        crate::telemetry::with_trace(trace, self.framework.dispatch(ctx, event).instrument(span))
+            .await;
         tracing::debug!(
             event = handled.event,
             message_id = handled.message_id,
@@ -503,7 +511,7 @@ mod tests {
         let bad: Box<dyn std::error::Error + Send + Sync> = "not a number".into();
         assert_eq!(
             argument_problem(&cfg, bad.as_ref(), Some("a`b"), true),
-            "I could not read `a'b`: not a number."
+            "I could not read `aˋb`: not a number."
         );
     }
 }

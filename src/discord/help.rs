@@ -189,10 +189,12 @@ pub(crate) fn find<'a>(entries: &'a [HelpEntry], query: &str) -> Result<Found<'a
     match matches.as_slice() {
         [one] => Ok(Found::One(one)),
         [] => Err(format!(
-            "There is no command `{q}`. `!help` lists the ones you can run."
+            "There is no command {}. `!help` lists the ones you can run.",
+            crate::util::text::code(query.trim())
         )),
         many => Err(format!(
-            "`{q}` could mean {}. Be more specific.",
+            "{} could mean {}. Be more specific.",
+            crate::util::text::code(query.trim()),
             many.iter()
                 .map(|e| format!("`{}`", e.name))
                 .collect::<Vec<_>>()

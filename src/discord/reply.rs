@@ -1,8 +1,11 @@
 //! Every reply the bot sends to a command goes through [`send`]: content and embeds are
-//! redacted, long replies are split over several messages within Discord's limits.
+//! redacted, long replies are split over several messages within Discord's limits, and
+//! each message says explicitly whom it may ping: nobody, unless the feature names the
+//! users it means to ping (a recruit in a welcome). A mention typed by a user and echoed
+//! back never pings.
 
 use poise::CreateReply;
-use serenity::all::CreateActionRow;
+use serenity::all::{CreateActionRow, CreateAllowedMentions, UserId};
 
 use super::Ctx;
 use super::errors::CommandError;
@@ -19,6 +22,16 @@ pub(crate) struct Reply {
     pub components: Vec<CreateActionRow>,
     /// Only the caller sees it (slash commands; prefix replies are always public).
     pub ephemeral: bool,
+    /// The users this reply means to ping; no one else, and no role or @everyone.
+    pub pings: Vec<u64>,
+}
+
+/// Whom a message may ping: exactly `users`, never roles, @everyone or the author of a
+/// replied-to message.
+pub(crate) fn allowed_mentions(users: &[u64]) -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .users(users.iter().map(|u| UserId::new(*u)))
+        .replied_user(false)
 }
 
 impl Reply {
@@ -77,7 +90,9 @@ impl Reply {
         msgs.into_iter()
             .enumerate()
             .map(|(i, (text, embeds))| {
-                let mut r = CreateReply::default().ephemeral(self.ephemeral);
+                let mut r = CreateReply::default()
+                    .ephemeral(self.ephemeral)
+                    .allowed_mentions(allowed_mentions(&self.pings));
                 if let Some(t) = text {
                     r = r.content(t);
                 }

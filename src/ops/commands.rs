@@ -335,8 +335,8 @@ pub(crate) async fn cfg(
         )
     } else {
         return Err(CommandError::user(format!(
-            "There is no setting `{}`. Environment keys are listed in .env.example; sheet keys are the Key column of the {} tab; toggles the feature_name column of {}.",
-            key.trim(),
+            "There is no setting {}. Environment keys are listed in .env.example; sheet keys are the Key column of the {} tab; toggles the feature_name column of {}.",
+            crate::util::text::code(key.trim()),
             snapshot.tab,
             snapshot.tabs.feature_toggles
         )));

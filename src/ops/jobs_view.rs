@@ -32,7 +32,7 @@ pub(crate) fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
             relative(*t, now),
             v.last_duration_ms.unwrap_or(0)
         ),
-        _ => "not run since start".into(),
+        _ => "not run yet".into(),
     };
     let mut line = format!("{} • {next} • {last}", v.schedule);
     if v.consecutive_failures > 0 {

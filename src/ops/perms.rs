@@ -433,7 +433,8 @@ pub(crate) async fn list(
             reply::send(ctx, Reply::text(format!("```json\n{json}\n```"))).await
         }
         Some(other) => Err(CommandError::user(format!(
-            "Unknown flag `{other}`. Usage: `!perm bot list [--json]`."
+            "Unknown flag {}. Usage: `!perm bot list [--json]`.",
+            crate::util::text::code(other)
         ))),
     }
 }

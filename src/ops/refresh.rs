@@ -85,7 +85,7 @@ fn bucket_list() -> String {
 pub(crate) enum Refusal {
     #[error("Which buckets? `!ops refresh <bucket…|all>`; buckets: {list}.", list = bucket_list())]
     NoBuckets,
-    #[error("There is no bucket `{0}`. Buckets: {list}, or `all`.", list = bucket_list())]
+    #[error("There is no bucket {word}. Buckets: {list}, or `all`.", word = crate::util::text::code(.0), list = bucket_list())]
     UnknownBucket(String),
     #[error(
         "⏳ `refresh all` ran {ago}s ago; it has a {cooldown}s cooldown. Try again in {wait}s, or refresh single buckets."
@@ -160,9 +160,11 @@ pub(crate) async fn apply(
         )
         .await;
     let scope = plan.scope();
+    // A true repeat (same person, same results) is posted once; anyone else is posted.
+    let results: Vec<&str> = reports.iter().map(|r| r.result.as_str()).collect();
     alerts
         .post(
-            &format!("refresh:manual:{scope}"),
+            &format!("refresh:manual:{scope}:{actor}:{}", results.join(",")),
             summary_embed(
                 &format!("Refresh • {scope}"),
                 &format!("manual, by {actor_name}"),

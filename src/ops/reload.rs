@@ -36,7 +36,7 @@ pub(crate) struct Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Refusal {
-    #[error("Unknown flag `{0}`. Usage: `!ops reload [--reboot]`.")]
+    #[error("Unknown flag {flag}. Usage: `!ops reload [--reboot]`.", flag = crate::util::text::code(.0))]
     UnknownFlag(String),
 }
 
@@ -166,6 +166,19 @@ pub(crate) async fn apply(data: &BotData, actor: &str) -> Result<ReloadReport, L
     Ok(report)
 }
 
+/// The log channel's dedupe key: the same person getting the same result inside the
+/// window is posted once; anyone else, or another result, is posted.
+pub(crate) fn post_key(outcome: &Result<ReloadReport, LoadError>, actor: &str) -> String {
+    let result = match outcome {
+        Ok(r) => {
+            let buckets: Vec<&str> = r.refreshes.iter().map(|x| x.result.as_str()).collect();
+            format!("{}|{}", r.summary(), buckets.join(","))
+        }
+        Err(e) => e.to_string(),
+    };
+    format!("reload:{actor}:{result}")
+}
+
 /// The reply (and the log-channel post): what changed, or why nothing did.
 pub(crate) fn reply_embed(
     outcome: &Result<ReloadReport, LoadError>,
@@ -210,7 +223,7 @@ pub(crate) async fn reload(
     let outcome = apply(data, &who).await;
     let took = clock.now().saturating_duration_since(t0);
     let mut e = reply_embed(&outcome, before, took, &ctx.author().name);
-    data.alerts.post("reload", e.clone()).await;
+    data.alerts.post(&post_key(&outcome, &who), e.clone()).await;
     if plan.reboot {
         e = e.field(
             "Reboot",

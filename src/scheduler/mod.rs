@@ -273,6 +273,14 @@ impl Scheduler {
             }
             _ => (spec.schedule.next_after(now), Trigger::Schedule),
         };
+        // What the last runs were, from the store: a restart must not make `ops jobs`
+        // forget them (an interrupted run included).
+        let recent = self.store.recent_runs(Some(&spec.id), 10).await?;
+        let last = recent.first();
+        let failures = recent
+            .iter()
+            .take_while(|r| RunResult::parse(&r.result).is_some_and(|x| x != RunResult::Ok))
+            .count() as u32;
         if next_trigger == Trigger::CatchUp {
             tracing::info!(job = %spec.id, last_ran = %state.last_daily_date.map(|d| d.to_string()).unwrap_or_default(), "daily job missed while the bot was down; running it now");
         }
@@ -293,11 +301,11 @@ impl Scheduler {
                         spec,
                         next_run,
                         next_trigger,
-                        last_run: None,
-                        last_result: None,
-                        last_duration_ms: None,
-                        consecutive_failures: 0,
-                        last_error: None,
+                        last_run: last.map(|r| r.finished_at.unwrap_or(r.started_at)),
+                        last_result: last.and_then(|r| RunResult::parse(&r.result)),
+                        last_duration_ms: last.and_then(|r| r.duration_ms).map(|d| d as u64),
+                        consecutive_failures: failures,
+                        last_error: last.and_then(|r| r.error.clone()),
                         paused: state.paused,
                         running: false,
                         last_daily_date: state.last_daily_date,
@@ -457,13 +465,17 @@ impl Scheduler {
             offloaded: Arc::new(AtomicBool::new(false)),
         };
         let me = self.clone();
+        let run_trace = trace.clone();
         let span = tracing::info_span!("job", trace = %trace, job = %id);
         let done = self.tasks.spawn(
             async move {
                 tracing::info!(run_id, trigger = trigger.as_str(), actor = %ctx.actor, "job started");
                 let t0 = Instant::now();
                 let offloaded = ctx.offloaded.clone();
-                let work = tokio::spawn((spec.run)(ctx).in_current_span());
+                let work = tokio::spawn(crate::telemetry::with_trace(
+                    ctx.trace.clone(),
+                    (spec.run)(ctx).in_current_span(),
+                ));
                 let abort = work.abort_handle();
                 let (result, error, detail) = match tokio::time::timeout(spec.timeout, work).await {
                     Ok(Ok(Ok(detail))) => (RunResult::Ok, None, Some(detail)),
@@ -484,7 +496,7 @@ impl Scheduler {
                     detail,
                     duration: t0.elapsed(),
                 };
-                me.complete(&spec, trigger, &outcome).await;
+                me.complete(&spec, trigger, &outcome, &run_trace).await;
                 outcome
             }
             .instrument(span),
@@ -497,7 +509,7 @@ impl Scheduler {
         })
     }
 
-    async fn complete(&self, spec: &JobSpec, trigger: Trigger, o: &RunOutcome) {
+    async fn complete(&self, spec: &JobSpec, trigger: Trigger, o: &RunOutcome, trace: &str) {
         let finished = self.clock.utc();
         let today = finished.date_naive();
         let daily = (spec.schedule.is_daily() && trigger != Trigger::Manual)
@@ -547,10 +559,9 @@ impl Scheduler {
             o.duration.as_secs_f64(),
             failures,
         );
-        let trace = crate::telemetry::current_trace_id().unwrap_or_default();
         self.telemetry.emit(
             "job_run",
-            &trace,
+            trace,
             serde_json::json!({
                 "job": spec.id,
                 "run_id": o.run_id,
@@ -799,6 +810,36 @@ mod tests {
             r.sched.views()[0].next_run,
             Some(at("2026-11-24T12:00:00Z"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_restart_remembers_the_last_run_an_interrupted_one_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Arc::new(crate::runtime::SystemClock)).unwrap();
+        store
+            .start_run(
+                "j",
+                "t",
+                "schedule",
+                "scheduler",
+                at("2026-11-23T09:00:00Z"),
+            )
+            .await
+            .unwrap();
+        drop(store); // the process died mid-run
+        let r = rig_at(at("2026-11-23T10:00:00Z"), Some(dir));
+        r.sched
+            .register(ok_job("j", Schedule::every(Duration::from_secs(60))))
+            .await
+            .unwrap();
+        let v = &r.sched.views()[0];
+        assert_eq!(v.last_result, Some(RunResult::Interrupted));
+        assert!(
+            v.last_error.as_deref().unwrap_or("").contains("stopped"),
+            "{v:?}"
+        );
+        assert_eq!(v.consecutive_failures, 1);
+        assert!(v.last_run.is_some());
     }
 
     #[tokio::test]

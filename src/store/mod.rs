@@ -114,6 +114,19 @@ pub enum RunResult {
 }
 
 impl RunResult {
+    /// A stored result; `running` (a run in progress) is not one.
+    pub(crate) fn parse(s: &str) -> Option<RunResult> {
+        [
+            RunResult::Ok,
+            RunResult::Error,
+            RunResult::Timeout,
+            RunResult::Panic,
+            RunResult::Interrupted,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunResult::Ok => "ok",

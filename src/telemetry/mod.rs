@@ -50,9 +50,25 @@ pub(crate) fn intern(value: &str) -> &'static str {
     leaked
 }
 
-/// The trace id of the innermost enclosing span that has one, if any; replies use it so
-/// a user can quote it to staff, and the panic hook puts it on the panic line.
+tokio::task_local! {
+    /// The trace id of the gateway event or job run this task works for. Kept apart from
+    /// the tracing span, which a log level above `info` disables: the reference a user is
+    /// given and the telemetry `trace` must exist whatever the level.
+    static TRACE: String;
+}
+
+/// Runs `f` with `trace` as its [`current_trace_id`].
+pub(crate) async fn with_trace<F: std::future::Future>(trace: String, f: F) -> F::Output {
+    TRACE.scope(trace, f).await
+}
+
+/// The trace id of the work in progress: the one set with [`with_trace`], else the
+/// innermost enclosing span's. Replies use it so a user can quote it to staff, and the
+/// panic hook puts it on the panic line.
 pub(crate) fn current_trace_id() -> Option<String> {
+    if let Ok(t) = TRACE.try_with(Clone::clone) {
+        return Some(t);
+    }
     tracing::Span::current()
         .with_subscriber(|(id, dispatch)| {
             let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;

@@ -342,3 +342,291 @@ async fn access_list_ids_must_exist_in_the_guild_and_no_op_changes_are_not_audit
     assert_eq!(audit[0].action, "perm.deny");
     bot.stop().await;
 }
+
+// --- 5. No reply pings anyone it does not mean to ------------------------------------
+
+#[tokio::test]
+async fn echoed_user_text_cannot_ping_and_every_reply_allows_no_mentions() {
+    let bot = TestBot::start().await;
+    let mark = bot.sandbox.record().entries().last().map_or(0, |e| e.seq);
+    let hostile = "!help x`<@1200000000000000201> @everyone";
+    let r = bot.ask("member", "general", hostile).await;
+    let text = r[0].content().to_owned();
+    assert!(text.contains("There is no command"), "{text}");
+    // The mention stays inside the code span: one span, opened and closed.
+    let span = text.split('`').nth(1).unwrap_or("");
+    assert!(span.contains("<@1200000000000000201>"), "{text}");
+    assert!(
+        !text.contains("x`<@"),
+        "the backtick was neutralised: {text}"
+    );
+    for line in [
+        "!ping",
+        "!ops health",
+        "!ops refresh nope`<@1200000000000000201>",
+    ] {
+        bot.ask("staff", "general", line).await;
+    }
+    let posts: Vec<Value> = bot
+        .sandbox
+        .record()
+        .entries()
+        .into_iter()
+        .filter(|e| e.seq > mark && e.method == "POST" && e.path.ends_with("/messages"))
+        .map(|e| e.body)
+        .collect();
+    assert!(posts.len() >= 4, "{posts:?}");
+    for body in &posts {
+        let am = &body["allowed_mentions"];
+        assert_eq!(
+            am["parse"],
+            serde_json::json!([]),
+            "no parsed mentions: {body}"
+        );
+        assert_ne!(am["replied_user"], true, "{body}");
+        assert!(
+            am["users"].as_array().is_none_or(|u| u.is_empty()),
+            "no user pings: {body}"
+        );
+    }
+    bot.stop().await;
+}
+
+// --- 6. No user text in logs or telemetry; redaction before any case change ----------
+
+#[tokio::test]
+async fn what_users_type_stays_out_of_logs_and_telemetry_and_secrets_stay_masked() {
+    let bot = TestBot::start().await;
+    let token = bot.sandbox.token().to_owned();
+    // A mixed-case secret typed into help: echoed masked, not lowercased past the mask.
+    let r = bot
+        .ask("member", "general", &format!("!help {token}"))
+        .await;
+    let text = r[0].content();
+    assert!(text.contains("[redacted"), "{text}");
+    assert!(
+        !text.to_lowercase().contains(&token.to_lowercase()),
+        "{text}"
+    );
+    // Refusals record the command and the outcome, not what was typed.
+    let typed = "zebra-PLUM-4417";
+    let r = bot
+        .ask("staff", "general", &format!("!ops refresh {typed}"))
+        .await;
+    assert!(r[0].content().contains("no bucket"), "{:?}", r[0].content());
+    let lines: Vec<Value> = crate::support::log_lines()
+        .into_iter()
+        .filter(|l| l["command"] == "ops refresh")
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["outcome"] == "user_error"),
+        "the refusal is logged: {lines:?}"
+    );
+    let all_logs = crate::support::logs().lines().join("\n");
+    assert!(!all_logs.contains(typed), "typed text in the logs");
+    assert!(!all_logs.contains(&token), "the token in the logs");
+    let telemetry = || bot.telemetry();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            telemetry()
+                .iter()
+                .any(|e| e["event"] == "command" && e["command"] == "ops refresh")
+        })
+        .await
+    );
+    let events = serde_json::to_string(&telemetry()).unwrap();
+    assert!(!events.contains(typed), "typed text in telemetry: {events}");
+    let refused = telemetry()
+        .into_iter()
+        .find(|e| e["event"] == "command" && e["command"] == "ops refresh")
+        .unwrap();
+    assert_eq!(refused["outcome"], "user_error", "{refused}");
+    bot.stop().await;
+}
+
+// --- 7. `--reboot`: the denial names the flag; flags are exact ------------------------
+
+#[tokio::test]
+async fn reboot_is_a_whole_word_flag_whose_tier_the_denial_names() {
+    let bot = TestBot::start().await;
+    let text = say(&bot, "staff", "!ops reload --reboot").await;
+    assert!(
+        text.contains("`!ops reload --reboot` needs the **admin** tier; you are **staff**"),
+        "{text}"
+    );
+    let text = say(&bot, "admin", "!ops reload reboot").await;
+    assert!(text.contains("Unknown flag `reboot`"), "{text}");
+    let slash = bot
+        .ask_slash("staff", "general", "/ops reload flags:--reboot")
+        .await;
+    assert!(
+        slash[0]
+            .content()
+            .contains("`/ops reload --reboot` needs the **admin** tier"),
+        "{:?}",
+        slash[0].content()
+    );
+    assert_eq!(bot.stop().await, 0, "nothing rebooted");
+}
+
+// --- 9. The trace id exists whatever the log level ------------------------------------
+
+#[tokio::test]
+async fn at_log_level_warn_the_error_reference_and_telemetry_traces_are_not_empty() {
+    use clanhall_sandbox::faults::HttpFault;
+    use clanhall_sandbox::{Sandbox, SandboxOptions, world};
+    let sandbox = Sandbox::start(SandboxOptions {
+        workbook_dir: Some(crate::support::bot::SAMPLE.into()),
+        heartbeat_interval: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = crate::support::proc::base_env(dir.path());
+    env.retain(|(k, _)| k != "LOG_LEVEL");
+    let guild = world::GUILD_ID.to_string();
+    for (k, v) in [
+        ("LOG_LEVEL", "warn"),
+        ("DISCORD_TOKEN", sandbox.token()),
+        ("DISCORD_PROXY_URL", sandbox.base_url()),
+        ("GUILD_IDS", &guild),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let mut p = crate::support::proc::Proc::spawn(&["run"], &env);
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            !sandbox.registered_commands().is_empty() && sandbox.bot_connected()
+        })
+        .await,
+        "the bot never connected"
+    );
+    let general = world::channel("general").unwrap().id;
+    sandbox.fail_http(
+        Some("POST"),
+        &format!("/channels/{general}/messages"),
+        HttpFault::Status(500),
+        Some(1),
+    );
+    let mark = sandbox.mark();
+    sandbox.say("member", "general", "!ping").unwrap();
+    let reply = sandbox
+        .wait_bot_message(mark, Duration::from_secs(15), |r| {
+            r.content().contains("give staff this reference")
+        })
+        .await
+        .expect("the error reply");
+    let reference = reply.content().split('`').nth(3).unwrap_or("").to_owned();
+    assert_eq!(reference.len(), 16, "{}", reply.content());
+    assert!(reference.bytes().all(|b| b.is_ascii_hexdigit()));
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.exit_code(Duration::from_secs(15)).await, 0);
+    let telemetry = std::fs::read_to_string(dir.path().join("logs/telemetry.jsonl")).unwrap();
+    let commands: Vec<Value> = telemetry
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "command")
+        .collect();
+    assert!(!commands.is_empty());
+    assert!(
+        commands.iter().any(|e| e["trace"] == reference.as_str()),
+        "the failed command's event carries the reference: {commands:?}"
+    );
+    for e in &commands {
+        assert_eq!(e["trace"].as_str().map(str::len), Some(16), "{e}");
+    }
+    sandbox.stop().await;
+}
+
+// --- 12. The log channel hides only true repeats ---------------------------------------
+
+#[tokio::test]
+async fn a_second_persons_identical_action_is_posted_and_a_true_repeat_is_not() {
+    let bot = TestBot::start().await;
+    let ops = clanhall_sandbox::world::channel("ops-log").unwrap().id;
+    let reloads = || {
+        bot.sandbox
+            .channel_messages(&ops.to_string())
+            .into_iter()
+            .filter(|m| m["embeds"][0]["title"] == "Config reloaded")
+            .count()
+    };
+    say(&bot, "staff", "!ops reload").await;
+    say(&bot, "admin", "!ops reload").await;
+    assert_eq!(reloads(), 2, "two people, two posts");
+    say(&bot, "admin", "!ops reload").await;
+    assert_eq!(
+        reloads(),
+        2,
+        "the same person, the same result: posted once"
+    );
+    bot.stop().await;
+}
+
+// --- 13. After a restart the jobs and the watchdog say what they know --------------------
+
+#[tokio::test]
+async fn after_a_restart_jobs_show_their_last_runs_and_the_watchdog_its_budget() {
+    let first = TestBot::start().await;
+    let r = first
+        .ask("admin", "general", "!ops jobs run retention:sweep")
+        .await;
+    assert!(r[0].content().starts_with("✅"), "{}", r[0].content());
+    let (_, dir) = first.stop_keep_dir().await;
+    let data = dir.path().join("data");
+    let now = chrono::Utc::now();
+    let exits = [
+        now - chrono::Duration::minutes(20),
+        now - chrono::Duration::minutes(5),
+    ];
+    std::fs::write(
+        data.join("watchdog_restarts.json"),
+        serde_json::json!({"version": 1, "exits": exits}).to_string(),
+    )
+    .unwrap();
+    let opts = BotOptions {
+        env: vec![
+            ("DATA_DIR", data.display().to_string()),
+            ("OPS_API_TOKEN", "ops-api-token-0123456789".into()),
+        ],
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    let text = say(&bot, "staff", "!ops jobs").await;
+    let sweep_line = text
+        .split("`retention:sweep`: ")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
+    assert!(
+        sweep_line.contains("last ok"),
+        "the run before the restart shows: {text}"
+    );
+    assert!(!text.contains("since start"), "{text}");
+    let jobs: Value = crate::support::http()
+        .get(format!("{}/ops/jobs", bot.http))
+        .bearer_auth("ops-api-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sweep = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == "retention:sweep")
+        .unwrap();
+    assert_eq!(sweep["last_result"], "ok", "{sweep}");
+    assert!(sweep["last_run"].is_string(), "{sweep}");
+    let text = say(&bot, "staff", "!ops health").await;
+    assert!(
+        text.contains("restarts 2/5"),
+        "read at start, not after the first check: {text}"
+    );
+    bot.stop().await;
+}

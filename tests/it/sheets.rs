@@ -2,7 +2,10 @@
 //! sandbox's Google side: one token, one batchGet per workbook, retries, the circuit
 //! breaker, header validation, fail-closed toggles, reload, and the ops commands' tiers.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use clanhall::testing::ManualClock;
 
 use clanhall_sandbox::faults::HttpFault;
 use clanhall_sandbox::google::DEFAULT_SHEET_ID;
@@ -215,37 +218,60 @@ async fn rate_limited_twice_then_ok_is_retry_ok_with_two_retries() {
     bot.stop().await;
 }
 
+/// Moves the bot's clock a minute on and waits until the clans refresh job has run for
+/// it (its consecutive-failure count or its result changes).
+async fn next_scheduled_refresh(bot: &TestBot, clock: &ManualClock) {
+    let app = bot.app.as_ref().unwrap();
+    let job = || {
+        app.scheduler
+            .views()
+            .into_iter()
+            .find(|j| j.id == "refresh:clans")
+            .unwrap()
+    };
+    let before = job().last_run;
+    clock.advance(Duration::from_secs(60));
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            let j = job();
+            j.last_run != before && !j.running
+        })
+        .await,
+        "the scheduled refresh did not run"
+    );
+}
+
 #[tokio::test]
 async fn persistent_500_opens_the_circuit_serves_stale_data_and_recovers() {
-    let bot = TestBot::start_with(google(), |s| {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut opts = google();
+    opts.clock = Some(clock.clone());
+    let bot = TestBot::start_with(opts, |s| {
         s.google().set_tab(
             DEFAULT_SHEET_ID,
             "Config",
             Some(config_rows(&[
-                ("REFRESH_CLANS", "1s"),
+                ("REFRESH_CLANS", "1m"),
                 ("SHEETS_RETRIES", "0"),
                 ("SHEETS_CIRCUIT_THRESHOLD", "2"),
-                ("SHEETS_CIRCUIT_COOLDOWN_SEC", "2"),
+                ("SHEETS_CIRCUIT_COOLDOWN_SEC", "3600"),
             ])),
         );
     })
     .await;
     bot.sandbox
         .fail_http(Some("GET"), "values:batchGet", HttpFault::Status(500), None);
-    let opened = eventually(Duration::from_secs(10), || async {
-        let (_, h) = bot.get("/health").await;
-        h["components"]["sheets"]["status"] == "degraded"
-            && h["components"]["sheets"]["summary"]
-                .as_str()
-                .is_some_and(|s| s.contains("circuit open"))
-    })
-    .await;
-    assert!(opened, "the circuit opened");
+    // Two failed scheduled reads open the circuit.
+    next_scheduled_refresh(&bot, &clock).await;
+    next_scheduled_refresh(&bot, &clock).await;
     let (code, h) = bot.get("/health").await;
     assert_eq!(code, 200, "degraded is still serving");
     assert_eq!(h["status"], "degraded");
     let summary = h["components"]["sheets"]["summary"].as_str().unwrap();
-    assert!(summary.contains("500"), "the last error shows: {summary}");
+    assert!(
+        summary.contains("circuit open") && summary.contains("500"),
+        "the circuit opened, and the last error shows: {summary}"
+    );
     // Stale data is still served to readers.
     let clans = bucket(&bot, "clans").await;
     assert_eq!(clans["last_result"], "fail");
@@ -257,23 +283,14 @@ async fn persistent_500_opens_the_circuit_serves_stale_data_and_recovers() {
         digest.contains("circuit open") && digest.contains("500"),
         "{digest}"
     );
-    // While open, the scheduler's attempts do not reach Google: two more scheduled runs
-    // fail on the open circuit, with at most one half-open probe between them.
+    // While open (its cooldown is an hour), the scheduler's runs do not reach Google.
     let n = batch_gets(&bot).len();
-    let clans_job = || {
-        app.scheduler
-            .views()
-            .into_iter()
-            .find(|j| j.id == "refresh:clans")
-            .unwrap()
-    };
-    let failures = clans_job().consecutive_failures;
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            clans_job().consecutive_failures >= failures + 2
-        })
-        .await,
-        "the scheduler kept trying"
+    next_scheduled_refresh(&bot, &clock).await;
+    next_scheduled_refresh(&bot, &clock).await;
+    assert_eq!(
+        batch_gets(&bot).len(),
+        n,
+        "no request while the circuit is open"
     );
     let runs = app
         .store
@@ -282,21 +299,18 @@ async fn persistent_500_opens_the_circuit_serves_stale_data_and_recovers() {
         .unwrap();
     assert!(
         runs.iter()
-            .any(|r| r.error.as_deref().unwrap_or("").contains("circuit open")),
+            .all(|r| r.error.as_deref().unwrap_or("").contains("circuit open")),
         "{runs:?}"
     );
-    assert!(
-        batch_gets(&bot).len() <= n + 1,
-        "at most one half-open probe"
-    );
 
+    // Sheets is back; past the cooldown the next run probes, succeeds, and closes it.
     bot.sandbox.faults().clear();
-    let recovered = eventually(Duration::from_secs(10), || async {
-        let (_, h) = bot.get("/health").await;
-        h["components"]["sheets"]["status"] == "ok" && h["components"]["caches"]["status"] == "ok"
-    })
-    .await;
-    assert!(recovered, "it recovered by itself after the cooldown");
+    clock.advance(Duration::from_secs(3600));
+    next_scheduled_refresh(&bot, &clock).await;
+    assert_eq!(batch_gets(&bot).len(), n + 1, "one probe");
+    let (_, h) = bot.get("/health").await;
+    assert_eq!(h["components"]["sheets"]["status"], "ok", "{h}");
+    assert_eq!(h["components"]["caches"]["status"], "ok", "{h}");
     assert_eq!(bucket(&bot, "clans").await["last_result"], "ok");
     // Staff heard about it once (deduplicated), and heard it recovered.
     let failed = ops_log(&bot, "Scheduled refresh of clans failed");

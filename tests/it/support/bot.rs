@@ -1,10 +1,11 @@
 //! The real bot against the sandbox, in-process, on random loopback ports.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clanhall::testing::App;
-use clanhall::testing::{Mode, Settings};
+use clanhall::testing::{Clock, ManualClock, Mode, Settings, SystemClock};
 use clanhall::testing::{Shutdown, ShutdownReason};
 use clanhall_sandbox::Reply;
 
@@ -32,6 +33,9 @@ pub(crate) struct BotOptions {
     /// Read the workbook through the real Google client from the sandbox's Sheets
     /// endpoint (spreadsheet `DEFAULT_SHEET_ID`) instead of the local folder.
     pub google: bool,
+    /// The bot's clock: a test moves it to run scheduled jobs (the scheduler looks at
+    /// least once a second), instead of waiting for their time.
+    pub clock: Option<Arc<ManualClock>>,
 }
 
 impl Default for BotOptions {
@@ -42,6 +46,7 @@ impl Default for BotOptions {
             wait_ready: true,
             workbook: SAMPLE.to_owned(),
             google: false,
+            clock: None,
         }
     }
 }
@@ -104,10 +109,15 @@ impl TestBot {
         }
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let shutdown = Shutdown::new();
-        let app = App::start(
+        let clock: Arc<dyn Clock> = match &opts.clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let app = App::start_with_clock(
             clanhall::testing::sandbox::bot_settings(&sandbox, settings),
             Mode::Sandbox,
             shutdown.clone(),
+            clock,
         )
         .await
         .expect("app starts");
