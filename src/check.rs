@@ -237,11 +237,13 @@ pub(crate) async fn workbook(
             .or_default()
             .push(m.tab(&cfg.tabs));
     }
-    let mut tabs = std::collections::BTreeMap::new();
+    let mut read = crate::sheets::TabsRead::default();
     for (wb, names) in wanted {
-        let read = sources.get(wb).read_tabs(&names).await?;
-        tabs.extend(read.tabs);
+        let r = sources.get(wb).read_tabs(&names).await?;
+        read.tabs.extend(r.tabs);
+        read.unreadable.extend(r.unreadable);
     }
+    let tabs = &read.tabs;
     let missing = |tab: &str| format!("the workbook has no tab named {tab:?}");
     for b in buckets {
         let tab = b.tab(&cfg);
@@ -251,11 +253,12 @@ pub(crate) async fn workbook(
             .flatten()
             .map(|t| t.rows.len())
             .unwrap_or(0);
-        let (status, problems, warnings) = match parse_bucket(b, &tabs, &cfg) {
+        let (status, problems, warnings) = match parse_bucket(b, &read, &cfg) {
             Ok(data) => {
                 let w = data.warnings();
                 (verdict(&[], &w), Vec::new(), w)
             }
+            Err(e) if read.unreadable.contains_key(&tab) => ("unreadable", vec![e], Vec::new()),
             Err(e) if !tabs.get(&tab).is_some_and(Option::is_some) => {
                 ("missing", vec![e], Vec::new())
             }

@@ -38,6 +38,12 @@ pub(crate) enum Decision {
 
 /// The pure rule; everything else in this module is bookkeeping around it.
 pub(crate) fn decide(cfg: &WatchdogSettings, snap: &GatewaySnapshot, now: Instant) -> Decision {
+    if snap.stage == crate::runtime::GatewayStage::TokenRejected {
+        // A restart would present the same token; the operator has to change it.
+        return Decision::Waiting(
+            "Discord rejected the bot token; a restart would not help".into(),
+        );
+    }
     match snap.ack_age(now) {
         Some(age) if age > cfg.stall => Decision::Stall(format!(
             "connected but no heartbeat ACK for {}s (WATCHDOG_STALL_SEC={})",
@@ -555,6 +561,20 @@ mod tests {
         let reason = shutdown.reason().unwrap();
         assert!(matches!(reason, ShutdownReason::Watchdog(_)));
         assert_eq!(reason.exit_code(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_is_never_restarted_for() {
+        let r = rig();
+        r.gateway
+            .set_stage(GatewayStage::TokenRejected, r.clock.now());
+        r.clock.advance(secs(3600));
+        let outcome = r.dog.check().await;
+        assert!(
+            matches!(&outcome, Outcome::Waiting(w) if w.contains("rejected")),
+            "{outcome:?}"
+        );
+        assert!(r.alerts.0.lock().is_empty());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::config::{ConfigRegistry, ConfigSnapshot};
 use crate::message::alert::{Alert, AlertSink, LogAlerts, Severity};
 use crate::runtime::Clock;
 use crate::scheduler::{JobError, Schedule};
-use crate::sheets::{Sources, Table, Workbook};
+use crate::sheets::{Sources, TabsRead, Workbook};
 use crate::tabs::clans::{self, ClanList};
 use crate::tabs::questions::{self, QuestionSet};
 use crate::tabs::templates::{self, Templates};
@@ -203,11 +203,15 @@ impl Data {
 /// Parses a bucket's data from the tabs read. Errors name the tab and what is wrong.
 pub(crate) fn parse_bucket(
     id: BucketId,
-    tabs: &BTreeMap<String, Option<Table>>,
+    read: &TabsRead,
     cfg: &ConfigSnapshot,
 ) -> Result<Data, String> {
     let tab = id.tab(cfg);
-    let table = tabs
+    if let Some(why) = read.unreadable.get(&tab) {
+        return Err(format!("the {tab:?} tab cannot be read: {why}"));
+    }
+    let table = read
+        .tabs
         .get(&tab)
         .cloned()
         .flatten()
@@ -582,7 +586,7 @@ impl Cache {
                 Ok(r) => {
                     let parsed = match (id, &clans_parsed) {
                         (BucketId::ClanTags, Some(list)) => Ok(tags_of(list)),
-                        _ => parse_bucket(*id, &r.tabs, &cfg),
+                        _ => parse_bucket(*id, r, &cfg),
                     };
                     match parsed {
                         Ok(data) => {

@@ -101,6 +101,11 @@ pub(crate) async fn read(
         .await?;
     let config_tab = read.tabs.remove(CONFIG_TAB).flatten();
     let mut snap = snapshot::parse(config_tab.as_ref(), &source.label());
+    if let Some(why) = read.unreadable.remove(CONFIG_TAB) {
+        // A tab that exists but cannot be read is no config at all.
+        snap.tab_unusable = Some(why.clone());
+        snap.issues[0].expected = format!("a readable {CONFIG_TAB} tab ({why})");
+    }
     if let (Some(keep), Some(table)) = (keep, config_tab)
         && !snap.entries.is_empty()
     {
@@ -112,17 +117,24 @@ pub(crate) async fn read(
         }
     }
     let tab = snap.tabs.feature_toggles.clone();
-    let table = if tab == default_toggles {
-        read.tabs.remove(&tab).flatten()
+    let (table, unreadable) = if tab == default_toggles {
+        (
+            read.tabs.remove(&tab).flatten(),
+            read.unreadable.remove(&tab),
+        )
     } else {
         match source.read_tabs(std::slice::from_ref(&tab)).await {
-            Ok(mut r) => r.tabs.remove(&tab).flatten(),
+            Ok(mut r) => (r.tabs.remove(&tab).flatten(), r.unreadable.remove(&tab)),
             Err(e) => {
                 snap.toggles = Toggles::failed(format!("the {tab} tab could not be read: {e}"));
                 return Ok(snap);
             }
         }
     };
+    if let Some(why) = unreadable {
+        snap.toggles = Toggles::failed(format!("the {tab} tab could not be read: {why}"));
+        return Ok(snap);
+    }
     snap.toggles = toggles::parse(table.as_ref(), &tab);
     Ok(snap)
 }

@@ -26,7 +26,9 @@ use serenity::all::{ClientBuilder, GatewayIntents, GuildId, Http, HttpBuilder};
 use tokio_util::task::TaskTracker;
 
 use crate::config::ConfigRegistry;
-use crate::runtime::{Clock, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason};
+use crate::runtime::{
+    Clock, GatewayStage, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason,
+};
 use crate::settings::Settings;
 
 pub(crate) use errors::CommandError;
@@ -94,9 +96,6 @@ fn explain(e: &serenity::Error) -> String {
     }
 }
 
-/// Builds the client and starts it in the background. The `discord` phase completes on
-/// READY, the `commands` phase once commands are registered in every guild; a failed
-/// registration shuts the process down (never a connected bot that answers nothing).
 /// What the Discord client is built from.
 pub(crate) struct Wiring {
     pub settings: Arc<Settings>,
@@ -109,6 +108,13 @@ pub(crate) struct Wiring {
     pub handled: Arc<HandledEvents>,
 }
 
+/// Starts the Discord client in the background. First the gateway URL is asked of the
+/// REST base (the proxy, when `DISCORD_PROXY_URL` is set): a 401 means the token was
+/// rejected, which is reported (phase `discord` failed, `/health` down, an error line)
+/// and never retried, and no gateway is tried; other failures are retried with backoff,
+/// never falling back to a host outside the proxy. The `discord` phase completes on
+/// READY, the `commands` phase once commands are registered in every guild; a failed
+/// registration shuts the process down (never a connected bot that answers nothing).
 pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), DiscordError> {
     let Wiring {
         settings,
@@ -157,23 +163,38 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
             })
         })
         .build();
-    let mut client = ClientBuilder::new_with_http(http, intents())
-        .framework(framework::Traced { framework, handled })
-        .event_handler(gateway_probe::StageEvents {
-            tracker: tracker.clone(),
-            clock: clock.clone(),
-        })
-        .await
-        .map_err(DiscordError::Client)?;
-    let manager = client.shard_manager.clone();
-    tasks.spawn(gateway_probe::poll(
-        manager.clone(),
-        tracker,
-        clock,
-        shutdown.clone(),
-    ));
-    let runner_manager = manager.clone();
+    let client_tasks = tasks.clone();
     tasks.spawn(async move {
+        let Some(url) = discover_gateway(&http, &status, &tracker, &clock, &shutdown).await else {
+            return;
+        };
+        let built = ClientBuilder::new_with_http(http, intents())
+            .framework(framework::Traced { framework, handled })
+            .event_handler(gateway_probe::StageEvents {
+                tracker: tracker.clone(),
+                clock: clock.clone(),
+            })
+            .await;
+        let mut client = match built {
+            Ok(c) => c,
+            Err(e) => {
+                let why = DiscordError::Client(e).to_string();
+                tracing::error!(reason = %why, "Discord client could not be built");
+                status.phases.fail("discord", &why);
+                shutdown.trigger(ShutdownReason::Fatal(why));
+                return;
+            }
+        };
+        // The URL the REST base gave, whatever serenity's own lookup concluded: with a
+        // proxy, nothing may go to a default host outside it.
+        *client.ws_url.lock().await = url;
+        let manager = client.shard_manager.clone();
+        client_tasks.spawn(gateway_probe::poll(
+            manager.clone(),
+            tracker,
+            clock,
+            shutdown.clone(),
+        ));
         let start = client.start();
         tokio::pin!(start);
         tokio::select! {
@@ -190,11 +211,53 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
                 shutdown.trigger(ShutdownReason::Fatal(why));
             }
             _ = shutdown.cancelled() => {
-                runner_manager.shutdown_all().await;
+                manager.shutdown_all().await;
                 let _ = tokio::time::timeout(Duration::from_secs(5), start).await;
                 tracing::info!("Discord client closed");
             }
         }
     });
     Ok(())
+}
+
+/// Whether a REST failure is Discord refusing the token.
+fn token_rejected(e: &serenity::Error) -> bool {
+    matches!(
+        e,
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r))
+            if r.status_code.as_u16() == 401
+    )
+}
+
+/// The gateway URL from the REST base, retried with backoff (1 s doubling to 30 s) until
+/// it answers or the process stops. `None` when the token was rejected (reported here)
+/// or on shutdown.
+async fn discover_gateway(
+    http: &Http,
+    status: &RuntimeStatus,
+    tracker: &GatewayTracker,
+    clock: &Arc<dyn Clock>,
+    shutdown: &Shutdown,
+) -> Option<String> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match http.get_gateway().await {
+            Ok(g) => return Some(g.url),
+            Err(e) if token_rejected(&e) => {
+                let why = "Discord rejected the bot token (401). Check DISCORD_TOKEN (Developer Portal > Bot > Reset Token) and redeploy; the bot does not retry a rejected token";
+                tracing::error!(reason = why, "Discord rejected the bot token");
+                tracker.set_stage(GatewayStage::TokenRejected, clock.now());
+                status.phases.fail("discord", why);
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_sec = wait.as_secs(), "could not get the gateway URL; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
 }

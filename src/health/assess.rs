@@ -72,6 +72,10 @@ fn discord_component(
     let ack_age = g.ack_age(now);
     let down_for = g.down_for(now);
     let (status, summary) = match (ack_age, down_for) {
+        _ if g.stage == GatewayStage::TokenRejected => (
+            Level::Down,
+            "Discord rejected the bot token; set a valid DISCORD_TOKEN and redeploy".to_owned(),
+        ),
         (Some(age), _) if age > stall => (
             Level::Down,
             format!("connected but no heartbeat ACK for {}s", age.as_secs()),

@@ -20,6 +20,9 @@ pub enum GatewayStage {
     Resuming,
     Connected,
     Disconnected,
+    /// Discord answered 401 to the bot's token: no connection will be tried (a restart
+    /// would not help either; the operator must change `DISCORD_TOKEN`).
+    TokenRejected,
 }
 
 impl GatewayStage {
@@ -31,6 +34,7 @@ impl GatewayStage {
             Self::Resuming => "resuming",
             Self::Connected => "connected",
             Self::Disconnected => "disconnected",
+            Self::TokenRejected => "token_rejected",
         }
     }
 }

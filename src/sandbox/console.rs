@@ -11,6 +11,7 @@ use clanhall_sandbox::{Reply, Sandbox, world};
 
 use super::render::{ComponentRef, render, render_modal};
 use crate::discord::HandledEvents;
+use crate::runtime::{Shutdown, ShutdownReason};
 
 /// How long the console waits for the bot to finish with one input before showing what
 /// it has so far.
@@ -389,12 +390,19 @@ impl<'a> Session<'a> {
 pub(crate) async fn run_script(
     sandbox: &Sandbox,
     handled: Arc<HandledEvents>,
+    shutdown: &Shutdown,
     script: &str,
     out: &mut dyn Write,
 ) -> usize {
     let mut session = Session::new(sandbox, handled, "admin", "general");
     let mut failures = 0;
     for (n, line) in script.lines().enumerate() {
+        // The bot is stopping (an admin's `--reboot`, a fatal error): the rest of the
+        // script would talk to nobody.
+        if let Some(reason) = shutdown.reason() {
+            let _ = writeln!(out, "{}", stopped_note(&reason));
+            break;
+        }
         let parsed = match parse_script_line(line) {
             Ok(None) => continue,
             Ok(Some(p)) => p,
@@ -449,11 +457,22 @@ pub(crate) async fn run_script(
     failures
 }
 
+/// What the operator is told when the bot stops under the console or a script.
+pub(crate) fn stopped_note(reason: &ShutdownReason) -> String {
+    match reason {
+        ShutdownReason::Reboot { actor } => format!(
+            "! the bot asked for a restart ({actor}; exit code {}). The sandbox does not restart itself: run `clanhall sandbox` again.",
+            reason.exit_code()
+        ),
+        other => format!("! the bot stopped: {}", other.describe()),
+    }
+}
+
 /// The interactive console, on stdin/stdout, until `:quit`, end of input or shutdown.
 pub(crate) async fn run_console(
     sandbox: &Sandbox,
     handled: Arc<HandledEvents>,
-    shutdown: &crate::runtime::Shutdown,
+    shutdown: &Shutdown,
 ) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut session = Session::new(sandbox, handled, "admin", "general");
@@ -478,6 +497,9 @@ pub(crate) async fn run_console(
         }
     }
     println!();
+    if let Some(reason) = shutdown.reason() {
+        println!("{}", stopped_note(&reason));
+    }
 }
 
 #[cfg(test)]

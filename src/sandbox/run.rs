@@ -130,8 +130,14 @@ pub async fn run_with(
             match (&frontend, script) {
                 (Frontend::Script(_), Some(text)) => {
                     let mut out = std::io::stdout();
-                    let failures =
-                        console::run_script(&sandbox, app.handled.clone(), &text, &mut out).await;
+                    let failures = console::run_script(
+                        &sandbox,
+                        app.handled.clone(),
+                        &shutdown,
+                        &text,
+                        &mut out,
+                    )
+                    .await;
                     if failures > 0 {
                         code_override = Some(1);
                     }
@@ -148,5 +154,11 @@ pub async fn run_with(
     }
     let code = app.wait().await;
     sandbox.stop().await;
+    if let (Frontend::Serve, Some(reason @ ShutdownReason::Reboot { .. })) =
+        (&frontend, shutdown.reason())
+    {
+        // The console and scripts print it in their transcript.
+        eprintln!("clanhall sandbox: {}", console::stopped_note(&reason));
+    }
     code_override.unwrap_or(code)
 }

@@ -18,11 +18,20 @@ use super::table::Table;
 use super::{SheetsError, SourceStatus, TabsRead, WorkbookSource};
 use crate::runtime::Clock;
 
-/// Reads one CSV file into raw rows.
+/// Reads one CSV file into raw rows. A file that is not UTF-8 (Excel's plain "CSV"
+/// saves Latin-1) says how to fix it.
 pub fn read_csv(path: &Path) -> Result<Vec<Vec<String>>, SheetsError> {
-    let err = |e: &dyn std::fmt::Display| SheetsError::Local {
+    let err = |e: &csv::Error| SheetsError::Local {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: match e.kind() {
+            csv::ErrorKind::Utf8 { pos, .. } => format!(
+                "not UTF-8 text{}; save the file as UTF-8 (in Excel: \"CSV UTF-8\")",
+                pos.as_ref()
+                    .map(|p| format!(" (line {})", p.line()))
+                    .unwrap_or_default()
+            ),
+            _ => e.to_string(),
+        },
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -84,27 +93,39 @@ impl CsvFolder {
         Self { dir: dir.into() }
     }
 
-    /// Reads the named tabs; a tab without a file reads as `None`.
-    pub(crate) fn read_tabs(
-        &self,
-        tabs: &[&str],
-    ) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+    /// Reads the named tabs; a tab without a file reads as `None`, a file that cannot be
+    /// read is listed in `unreadable` (the others are still read).
+    pub(crate) fn read_tabs(&self, tabs: &[&str]) -> Result<ReadTabs, SheetsError> {
         if !self.dir.is_dir() {
             return Err(SheetsError::Local {
                 path: self.dir.clone(),
                 reason: "the workbook folder does not exist (set WORKBOOK_DIR)".into(),
             });
         }
-        let mut out = BTreeMap::new();
+        let mut out = ReadTabs::default();
         for tab in tabs {
             let table = match csv_path(&self.dir, tab) {
-                Some(p) => Some(Table::from_rows(*tab, read_csv(&p)?)),
+                Some(p) => match read_csv(&p) {
+                    Ok(rows) => Some(Table::from_rows(*tab, rows)),
+                    Err(e) => {
+                        out.unreadable.insert((*tab).to_owned(), e.to_string());
+                        None
+                    }
+                },
                 None => None,
             };
-            out.insert((*tab).to_owned(), table);
+            out.tabs.insert((*tab).to_owned(), table);
         }
         Ok(out)
     }
+}
+
+/// Tabs read from local files: each one (`None`: no such tab, or unreadable) and the
+/// unreadable ones with why.
+#[derive(Debug, Default)]
+pub(crate) struct ReadTabs {
+    pub tabs: BTreeMap<String, Option<Table>>,
+    pub unreadable: BTreeMap<String, String>,
 }
 
 /// Above 2^53 a spreadsheet number is no longer an exact integer.
@@ -124,10 +145,7 @@ fn cell_text(d: &calamine::Data) -> String {
 }
 
 /// Reads named sheets from an `.xlsx`/`.xls`/`.ods` file.
-fn read_spreadsheet(
-    file: &Path,
-    tabs: &[String],
-) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+fn read_spreadsheet(file: &Path, tabs: &[String]) -> Result<ReadTabs, SheetsError> {
     use calamine::Reader as _;
     let err = |e: &dyn std::fmt::Display| SheetsError::Local {
         path: file.to_path_buf(),
@@ -135,7 +153,7 @@ fn read_spreadsheet(
     };
     let mut wb = calamine::open_workbook_auto(file).map_err(|e| err(&e))?;
     let names = wb.sheet_names();
-    let mut out = BTreeMap::new();
+    let mut out = ReadTabs::default();
     for tab in tabs {
         let Some(name) = names
             .iter()
@@ -143,10 +161,18 @@ fn read_spreadsheet(
             .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(tab)))
             .cloned()
         else {
-            out.insert(tab.clone(), None);
+            out.tabs.insert(tab.clone(), None);
             continue;
         };
-        let range = wb.worksheet_range(&name).map_err(|e| err(&e))?;
+        let range = match wb.worksheet_range(&name) {
+            Ok(r) => r,
+            Err(e) => {
+                out.unreadable
+                    .insert(tab.clone(), format!("{}: {e}", file.display()));
+                out.tabs.insert(tab.clone(), None);
+                continue;
+            }
+        };
         // Sheets may not start at A1; keep positions so headers line up.
         let (r0, c0) = range.start().unwrap_or((0, 0));
         let mut rows: Vec<Vec<String>> = vec![Vec::new(); r0 as usize];
@@ -155,7 +181,8 @@ fn read_spreadsheet(
             row.extend(r.iter().map(cell_text));
             rows.push(row);
         }
-        out.insert(tab.clone(), Some(Table::from_rows(tab.clone(), rows)));
+        out.tabs
+            .insert(tab.clone(), Some(Table::from_rows(tab.clone(), rows)));
     }
     Ok(out)
 }
@@ -169,7 +196,7 @@ struct Files {
 }
 
 impl Files {
-    fn read(&self, tabs: &[String]) -> Result<BTreeMap<String, Option<Table>>, SheetsError> {
+    fn read(&self, tabs: &[String]) -> Result<ReadTabs, SheetsError> {
         if self.path.is_dir() {
             let refs: Vec<&str> = tabs.iter().map(String::as_str).collect();
             return CsvFolder::new(&self.path).read_tabs(&refs);
@@ -184,10 +211,11 @@ impl Files {
         let mut out = read_spreadsheet(&self.path, tabs)?;
         for tab in tabs {
             if let Some(p) = csv_path(&self.writes, tab) {
-                out.insert(
+                out.tabs.insert(
                     tab.clone(),
                     Some(Table::from_rows(tab.clone(), read_csv(&p)?)),
                 );
+                out.unreadable.remove(tab);
             }
         }
         Ok(out)
@@ -199,7 +227,14 @@ impl Files {
             return Ok((p.clone(), read_csv(&p)?));
         }
         let path = self.writes.join(format!("{tab}.csv"));
-        let existing = self.read(&[tab.to_owned()])?.remove(tab).flatten();
+        let mut read = self.read(&[tab.to_owned()])?;
+        if let Some(why) = read.unreadable.remove(tab) {
+            return Err(SheetsError::Local {
+                path: self.writes.join(format!("{tab}.csv")),
+                reason: why,
+            });
+        }
+        let existing = read.tabs.remove(tab).flatten();
         let rows = existing
             .map(|t| std::iter::once(t.headers.clone()).chain(t.rows).collect())
             .unwrap_or_default();
@@ -304,9 +339,10 @@ impl WorkbookSource for LocalWorkbook {
     async fn read_tabs(&self, tabs: &[String]) -> Result<TabsRead, SheetsError> {
         let t0 = Instant::now();
         let tabs = tabs.to_vec();
-        let tabs = self.run(move |f| f.read(&tabs)).await?;
+        let ReadTabs { tabs, unreadable } = self.run(move |f| f.read(&tabs)).await?;
         Ok(TabsRead {
             tabs,
+            unreadable,
             retries: 0,
             requests: 0,
             latency: t0.elapsed(),
@@ -356,12 +392,32 @@ mod tests {
         .unwrap();
         let tabs = CsvFolder::new(dir.path())
             .read_tabs(&["Config", "config", "Missing"])
-            .unwrap();
+            .unwrap()
+            .tabs;
         let config = tabs["Config"].as_ref().unwrap();
         assert_eq!(config.headers, vec!["Key", "Value"]);
         assert_eq!(config.rows[1], vec!["NOTE", "a, b"]);
         assert!(tabs["config"].is_some(), "case-insensitive file lookup");
         assert!(tabs["Missing"].is_none());
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_unreadable_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Config.csv"), "Key,Value\n").unwrap();
+        std::fs::write(dir.path().join("Clans.csv"), b"tag,name\nCAF,Caf\xe9\n").unwrap();
+        let read = CsvFolder::new(dir.path())
+            .read_tabs(&["Config", "Clans"])
+            .unwrap();
+        assert!(read.tabs["Config"].is_some(), "the good tab is read");
+        assert!(read.tabs["Clans"].is_none());
+        let why = &read.unreadable["Clans"];
+        assert!(
+            why.contains("not UTF-8")
+                && why.contains("save the file as UTF-8")
+                && why.contains("line 2"),
+            "{why}"
+        );
     }
 
     #[test]

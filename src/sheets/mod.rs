@@ -117,10 +117,13 @@ impl SheetsError {
 }
 
 /// The result of one read: each requested tab (`None` when the workbook has no such
-/// tab), and what it took.
+/// tab, or it could not be read), and what it took.
 #[derive(Debug, Clone, Default)]
 pub struct TabsRead {
     pub tabs: BTreeMap<String, Option<Table>>,
+    /// Tabs that exist but cannot be read (a local CSV that is not UTF-8, a sheet calamine
+    /// cannot open), with why. Only the buckets reading them fail; the rest are served.
+    pub unreadable: BTreeMap<String, String>,
     pub retries: u32,
     /// HTTP requests made (0 for local workbooks).
     pub requests: u32,

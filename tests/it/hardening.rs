@@ -630,3 +630,152 @@ async fn after_a_restart_jobs_show_their_last_runs_and_the_watchdog_its_budget()
     );
     bot.stop().await;
 }
+
+// --- 10. A file that is not UTF-8 is an unreadable tab, not a stopped bot ---------------
+
+/// Latin-1 bytes (what Excel's plain "CSV" saves): not UTF-8.
+fn latin1_clans(wb: &tempfile::TempDir) {
+    let path = wb.path().join("Clans.csv");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"ZZZ,Caf\xe9 des Clans,1,1,3,0,lead,,casual,Easy,Easy,Easy,no,no,,\n");
+    std::fs::write(&path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_non_utf8_csv_fails_only_the_buckets_that_read_it() {
+    let wb = sample_copy();
+    let bot = TestBot::start_with(on(&wb), |_| ()).await;
+    latin1_clans(&wb);
+    let text = say(&bot, "staff", "!ops refresh all").await;
+    let row = |bucket: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{bucket} ")))
+            .unwrap_or_else(|| panic!("no {bucket} row: {text}"))
+            .to_owned()
+    };
+    assert!(row("clans").contains("fail"), "{text}");
+    assert!(row("clan_tags").contains("fail"), "{text}");
+    assert!(row("templates").contains(" ok "), "{text}");
+    assert!(row("onboarding_questions").contains(" ok "), "{text}");
+    assert!(text.contains("save the file as UTF-8"), "{text}");
+    assert!(
+        !text.contains("templates: "),
+        "templates names no Clans.csv error: {text}"
+    );
+    let app = bot.app.as_ref().unwrap();
+    assert_eq!(
+        app.cache.clans().unwrap().clans.len(),
+        30,
+        "last good data kept"
+    );
+    bot.stop().await;
+}
+
+#[test]
+fn the_sandbox_starts_degraded_on_a_non_utf8_csv() {
+    let wb = sample_copy();
+    latin1_clans(&wb);
+    let (code, stdout, stderr) =
+        crate::support::proc::sandbox_script(wb.path(), "staff: !ops digest\n");
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("UTF-8"),
+        "the digest says why clans failed: {stdout}"
+    );
+}
+
+// --- 14. A rejected token is reported, and nothing leaves for another host --------------
+
+#[tokio::test]
+async fn a_token_rejected_through_the_proxy_is_reported_and_nothing_else_is_tried() {
+    use clanhall_sandbox::{record::Channel, world};
+    let sandbox = crate::support::bot::sample_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ops_token = "ops-token-for-the-rejected-token-test";
+    let guild = world::GUILD_ID.to_string();
+    // The sandbox's token with its last part changed: well-formed, and wrong.
+    let real = sandbox.token();
+    let wrong = format!("{}xxxxxx", &real[..real.len() - 6]);
+    let env = crate::support::proc::env_with(
+        dir.path(),
+        &[
+            ("DISCORD_TOKEN", &wrong),
+            ("DISCORD_PROXY_URL", sandbox.base_url()),
+            ("GUILD_IDS", &guild),
+            ("OPS_API_TOKEN", ops_token),
+        ],
+    );
+    let mut p = crate::support::proc::Proc::spawn(&["run"], &env);
+    let port = p.port().await;
+    let health = || async {
+        crate::support::http()
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .bearer_auth(ops_token)
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()
+    };
+    let rejected = eventually(Duration::from_secs(20), || async {
+        health().await.is_some_and(|h| {
+            h["components"]["discord"]["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("rejected the bot token"))
+        })
+    })
+    .await;
+    assert!(rejected, "{:?}\n{}", health().await, p.seen.join("\n"));
+    let h = health().await.unwrap();
+    assert_eq!(h["status"], "down", "{h}");
+    let line = p
+        .wait_for_msg("Discord rejected the bot token", Duration::from_secs(5))
+        .await;
+    assert_eq!(line["level"], "error");
+    // The process stays up to say so; the gateway was never tried, here or elsewhere.
+    let alive = crate::support::http()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alive.status(), 200);
+    assert_eq!(sandbox.gateway_counts(), (0, 0));
+    let gateway_calls: Vec<Option<u16>> = sandbox
+        .record()
+        .filter(Channel::Rest)
+        .into_iter()
+        .filter(|e| e.path.ends_with("/gateway"))
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(gateway_calls, [Some(401)], "one try; a 401 is not retried");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.exit_code(Duration::from_secs(15)).await, 0);
+    let log = p.seen.join("\n");
+    assert!(
+        !log.contains("gateway.discord.gg"),
+        "no fallback host:\n{log}"
+    );
+    assert!(!log.contains(&wrong), "the token is never logged");
+    sandbox.stop().await;
+}
+
+// --- 15. A reboot in the sandbox says so and stops the script ---------------------------
+
+#[test]
+fn a_reboot_in_a_sandbox_script_stops_it_and_says_the_sandbox_does_not_restart() {
+    let (code, stdout, stderr) = crate::support::proc::sandbox_script(
+        std::path::Path::new(crate::support::bot::SAMPLE),
+        "admin: !ops reload --reboot\nmember: !ping\n",
+    );
+    assert_eq!(code, 75, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("graceful restart"), "{stdout}");
+    assert!(
+        stdout.contains("does not restart itself"),
+        "the transcript says what happened: {stdout}"
+    );
+    assert!(
+        !stdout.contains("> member: !ping"),
+        "the script stopped: {stdout}"
+    );
+}

@@ -4,17 +4,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::proc::{Proc, base_env};
+use crate::support::proc::{Proc, env_with};
 use crate::support::{eventually, http};
-
-fn env_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = base_env(dir);
-    for (k, v) in extra {
-        env.retain(|(ek, _)| ek != k);
-        env.push((k.to_string(), v.to_string()));
-    }
-    env
-}
 
 async fn graceful_exit_on(sig: i32, name: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -289,13 +280,8 @@ fn a_panic_is_logged_as_one_json_line() {
 /// outside the sandbox command), never logs the token, and exits 0 on SIGTERM.
 #[tokio::test]
 async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
-    use clanhall_sandbox::{Sandbox, SandboxOptions, world};
-    let sandbox = Sandbox::start(SandboxOptions {
-        workbook_dir: Some(crate::support::bot::SAMPLE.into()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    use clanhall_sandbox::world;
+    let sandbox = crate::support::bot::sample_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
     let ops_token = "ops-token-for-the-run-test-0123456789";
     let guild = world::GUILD_ID.to_string();

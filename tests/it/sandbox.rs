@@ -16,12 +16,7 @@ use crate::support::bot::SAMPLE;
 use crate::support::{eventually, http};
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        workbook_dir: Some(SAMPLE.into()),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    crate::support::bot::sample_sandbox().await
 }
 
 fn client(s: &Sandbox) -> Http {
@@ -492,33 +487,7 @@ async fn google_rejects_a_foreign_key_and_unknown_ranges() {
 // --- `clanhall sandbox --script` ----------------------------------------------------
 
 fn run_script(script: &str) -> (i32, String, String) {
-    use std::io::Write as _;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
-        .args(["sandbox", "--script", "-"])
-        .env_clear()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("DATA_DIR", dir.path().join("data"))
-        .env("TELEMETRY_LOG_PATH", dir.path().join("t.jsonl"))
-        .env("WORKBOOK_DIR", SAMPLE)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::support::proc::sandbox_script(std::path::Path::new(SAMPLE), script)
 }
 
 /// The transcript block that answers `> user: line`.

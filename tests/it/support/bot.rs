@@ -25,6 +25,16 @@ pub(crate) fn sample_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A sandbox serving the sample workbook, for tests that run the bot as a process.
+pub(crate) async fn sample_sandbox() -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        workbook_dir: Some(SAMPLE.into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 pub(crate) struct BotOptions {
     pub heartbeat: Duration,
     pub env: Vec<(&'static str, String)>,

@@ -31,6 +31,16 @@ pub(crate) fn base_env(dir: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// [`base_env`] with `extra` set (replacing what base_env set for the same key).
+pub(crate) fn env_with(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = base_env(dir);
+    for (k, v) in extra {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    env
+}
+
 impl Proc {
     pub(crate) fn spawn(args: &[&str], env: &[(String, String)]) -> Proc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_clanhall"));
@@ -125,4 +135,36 @@ impl Proc {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
+}
+
+/// Runs `clanhall sandbox --script -` on `workbook` with `script` on stdin, in a fresh
+/// data directory; returns the exit code, stdout (the transcript) and stderr.
+pub(crate) fn sandbox_script(workbook: &Path, script: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .args(["sandbox", "--script", "-"])
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("TELEMETRY_LOG_PATH", dir.path().join("t.jsonl"))
+        .env("WORKBOOK_DIR", workbook)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

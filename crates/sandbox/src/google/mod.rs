@@ -35,7 +35,9 @@ pub struct GoogleState {
     workbooks: Mutex<HashMap<String, Tabs>>,
 }
 
-/// Every `*.csv` in `dir` as raw rows, keyed by tab name (the file stem).
+/// Every `*.csv` in `dir` as raw rows, keyed by tab name (the file stem). A file that
+/// cannot be read (not UTF-8, say) is left out with a warning, as a tab the spreadsheet
+/// does not have: the bot then reports the tab, and the sandbox still starts.
 fn read_folder(dir: &Path) -> Result<Tabs, String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read the workbook folder {}: {e}", dir.display()))?;
@@ -48,17 +50,23 @@ fn read_folder(dir: &Path) -> Result<Tabs, String> {
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()).filter(|_| is_csv) else {
             continue;
         };
-        let mut reader = csv::ReaderBuilder::new()
+        let rows = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_path(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let rows = reader
-            .records()
-            .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        tabs.insert(stem.to_owned(), rows);
+            .and_then(|mut r| {
+                r.records()
+                    .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()))
+                    .collect::<Result<Vec<Vec<String>>, _>>()
+            });
+        match rows {
+            Ok(rows) => {
+                tabs.insert(stem.to_owned(), rows);
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "sandbox: workbook file left out (unreadable)");
+            }
+        }
     }
     Ok(tabs)
 }
