@@ -194,7 +194,12 @@ fn main() {
             l1.local_addr().expect("addr"),
             l2.local_addr().expect("addr"),
         );
-        tokio::spawn(health::serve(l1, production_router(), stop.clone()));
+        tokio::spawn(health::serve(
+            l1,
+            production_router(),
+            Arc::new(Metrics::new("bench", "bench")),
+            stop.clone(),
+        ));
         let s2 = stop.clone();
         tokio::spawn(async move {
             axum::serve(l2, hello_router())

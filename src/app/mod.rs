@@ -415,10 +415,11 @@ async fn start_http(
             bot: settings.bot_name.clone(),
         },
     });
+    let metrics = ctx.metrics.clone();
     let router = health::router(ctx, ops_api);
     let shutdown = boot.shutdown.clone();
     boot.tasks.spawn(async move {
-        if let Err(e) = health::serve(listener, router, shutdown.token()).await {
+        if let Err(e) = health::serve(listener, router, metrics, shutdown.token()).await {
             tracing::error!(error = %e, "web server failed");
             shutdown.trigger(ShutdownReason::Fatal(format!("web server failed: {e}")));
         }

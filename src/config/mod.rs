@@ -244,8 +244,8 @@ impl crate::runtime::ComponentCheck for ConfigHealth {
             ComponentHealth::new(
                 Level::Degraded,
                 format!(
-                    "{} problem(s) in the {} tab: {}",
-                    issues.len(),
+                    "{} in the {} tab: {}",
+                    crate::util::text::count(issues.len(), "problem"),
                     snap.tab,
                     issues[0]
                 ),

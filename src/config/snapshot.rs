@@ -635,7 +635,7 @@ mod tests {
         assert!(
             snap.issues[0]
                 .expected
-                .contains("missing the header(s) key, value"),
+                .contains("missing the headers key, value"),
             "{:?}",
             snap.issues
         );

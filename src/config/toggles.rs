@@ -196,7 +196,7 @@ mod tests {
             t.failure
                 .as_deref()
                 .unwrap()
-                .contains("missing the header(s) feature_name, enabled")
+                .contains("missing the headers feature_name, enabled")
         );
         assert!(!t.enabled("live_queue"));
     }

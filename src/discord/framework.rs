@@ -241,6 +241,51 @@ fn argument_problem(
     }
 }
 
+/// A command that is also a group (`!ops jobs`) given a word it does not take: a
+/// subcommand that does not exist, not a stray argument.
+fn unknown_subcommand(
+    cmd: &super::Command,
+    error: &(dyn std::error::Error + Send + Sync + 'static),
+    args: Option<&str>,
+    prefix: bool,
+) -> Option<String> {
+    let word = args.and_then(|a| a.split_whitespace().next())?;
+    (error.is::<poise::TooManyArguments>() && !cmd.subcommands.is_empty())
+        .then(|| subcommand_problem(cmd, Some(word), prefix))
+}
+
+/// A group run without a subcommand it has: which word was not one (echoed inert), and
+/// the subcommands it does have.
+fn subcommand_problem(cmd: &super::Command, typed: Option<&str>, prefix: bool) -> String {
+    let name = format!("{}{}", if prefix { "!" } else { "/" }, cmd.qualified_name);
+    let subs: Vec<String> = cmd
+        .subcommands
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    let head = match typed {
+        Some(word) => format!(
+            "`{name}` has no subcommand {}; its subcommands are",
+            crate::util::text::code(word)
+        ),
+        None => format!("`{name}` needs a subcommand:"),
+    };
+    format!(
+        "{head} {}. See `!help {}`.",
+        subs.join(", "),
+        cmd.qualified_name
+    )
+}
+
+/// What followed the command's name in a prefix message (`None` for slash commands,
+/// whose options Discord has already checked).
+fn prefix_args(ctx: Ctx<'_>) -> Option<&str> {
+    match ctx {
+        poise::Context::Prefix(p) => Some(p.args),
+        poise::Context::Application(_) => None,
+    }
+}
+
 async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
     let trace = current_trace_id().unwrap_or_default();
     match error {
@@ -280,18 +325,19 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
             error, input, ctx, ..
         } => {
             let prefix = matches!(ctx, poise::Context::Prefix(_));
-            let usage = super::help::usage_line(ctx.command(), prefix);
-            let what = argument_problem(ctx.command(), error.as_ref(), input.as_deref(), prefix);
             record(ctx, "bad_arguments", None).await;
             tracing::info!(command = %ctx.command().qualified_name, outcome = "bad_arguments", "command arguments did not parse");
-            tell(
-                ctx,
-                format!(
-                    "{what}\nUsage: `{usage}` (see `!help {}`)",
-                    ctx.command().qualified_name
+            let cmd = ctx.command();
+            let text = match unknown_subcommand(cmd, error.as_ref(), prefix_args(ctx), prefix) {
+                Some(text) => text,
+                None => format!(
+                    "{}\nUsage: `{}` (see `!help {}`)",
+                    argument_problem(cmd, error.as_ref(), input.as_deref(), prefix),
+                    super::help::usage_line(cmd, prefix),
+                    cmd.qualified_name
                 ),
-            )
-            .await;
+            };
+            tell(ctx, text).await;
         }
         FrameworkError::CommandCheckFailed {
             error: Some(CommandError::OutsideAccessLists(channel)),
@@ -324,22 +370,9 @@ async fn on_error(error: FrameworkError<'_, BotData, CommandError>) {
                 .await;
                 return;
             }
-            let subs: Vec<String> = ctx
-                .command()
-                .subcommands
-                .iter()
-                .map(|s| format!("`{}`", s.name))
-                .collect();
-            tell(
-                ctx,
-                format!(
-                    "`{}` needs a subcommand: {}. See `!help {}`.",
-                    invocation(ctx),
-                    subs.join(", "),
-                    ctx.command().qualified_name
-                ),
-            )
-            .await;
+            let prefix = matches!(ctx, poise::Context::Prefix(_));
+            let typed = prefix_args(ctx).and_then(|a| a.split_whitespace().next());
+            tell(ctx, subcommand_problem(ctx.command(), typed, prefix)).await;
         }
         FrameworkError::CooldownHit {
             remaining_cooldown,
@@ -479,6 +512,34 @@ mod tests {
     ) -> Result<(), CommandError> {
         let _ = job;
         Ok(())
+    }
+
+    /// Lists jobs; also the group of the job subcommands.
+    #[poise::command(prefix_command, slash_command, subcommands("pause"), custom_data = super::super::tiers::Meta::admin())]
+    async fn jobs(_ctx: Ctx<'_>) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    #[test]
+    fn a_word_that_is_not_a_subcommand_is_named_with_the_ones_there_are() {
+        let jobs = command(jobs, "ops jobs");
+        let too_many = poise::TooManyArguments::default();
+        assert_eq!(
+            unknown_subcommand(&jobs, &too_many, Some("frob x"), true).as_deref(),
+            Some(
+                "`!ops jobs` has no subcommand `frob`; its subcommands are `pause`. See `!help ops jobs`."
+            )
+        );
+        let cfg = command(cfg, "cfg");
+        assert_eq!(unknown_subcommand(&cfg, &too_many, Some("a b"), true), None);
+        assert_eq!(
+            subcommand_problem(&jobs, Some("<@1>`"), true),
+            "`!ops jobs` has no subcommand `<@1>ˋ`; its subcommands are `pause`. See `!help ops jobs`."
+        );
+        assert_eq!(
+            subcommand_problem(&jobs, None, true),
+            "`!ops jobs` needs a subcommand: `pause`. See `!help ops jobs`."
+        );
     }
 
     /// A test command as the framework names it (`ops jobs pause`).

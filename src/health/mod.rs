@@ -7,6 +7,7 @@
 
 pub(crate) mod access;
 pub(crate) mod assess;
+mod request_line;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tracing::Instrument as _;
 
 pub(crate) use access::AccessPolicy;
 pub(crate) use assess::assess;
+use request_line::{GuardedListener, Peer};
 
 use crate::runtime::{Level, Liveness, RuntimeStatus};
 use crate::telemetry::metrics::{Metrics, RuntimeFigures};
@@ -74,18 +76,16 @@ pub async fn bind(host: IpAddr, port: u16) -> Result<TcpListener, HealthError> {
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
+/// `metrics` also counts the requests refused before they reach the router.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    // Responses are small; Nagle must not hold one back waiting for an ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        GuardedListener::new(listener, metrics),
+        app.into_make_service_with_connect_info::<Peer>(),
     )
     .with_graceful_shutdown(async move { shutdown.cancelled().await })
     .await
@@ -153,15 +153,18 @@ async fn trace_and_log(
 
 /// Methods as metric labels: the standard ones by name, anything else lumped together.
 fn method_label(m: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
+    method_label_str(m.as_str())
+}
+
+pub(crate) fn method_label_str(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
         _ => "OTHER",
     }
 }
@@ -180,8 +183,8 @@ fn status_word(level: Level) -> &'static str {
 
 fn peer(req: &Request) -> Option<SocketAddr> {
     req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| *a)
+        .get::<ConnectInfo<Peer>>()
+        .map(|ConnectInfo(Peer(a))| *a)
 }
 
 async fn healthz(State(ctx): State<Arc<HealthContext>>) -> Response {

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -63,12 +64,34 @@ fn scheduler_error(e: SchedulerError) -> Response {
     (status, axum::Json(json!({"error": e.to_string()}))).into_response()
 }
 
+/// The `{id}` of a job route. A path that is not one (not UTF-8 once decoded, say) is
+/// answered in JSON like every other error here; axum's own rejection is plain text.
+struct JobId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(JobId(id)),
+            Err(e) => Err((
+                e.status(),
+                axum::Json(json!({
+                    "error": format!("the job id in the path is not usable: {}", e.body_text()),
+                    "hint": "GET /ops/jobs lists the job ids",
+                })),
+            )
+                .into_response()),
+        }
+    }
+}
+
 async fn list_jobs(State(api): State<Arc<OpsApi>>) -> Response {
     let recent = api.store.recent_runs(None, 50).await.unwrap_or_default();
     axum::Json(json!({"jobs": api.scheduler.views(), "recent_runs": recent})).into_response()
 }
 
-async fn run_job(State(api): State<Arc<OpsApi>>, Path(id): Path<String>) -> Response {
+async fn run_job(State(api): State<Arc<OpsApi>>, JobId(id): JobId) -> Response {
     match api.scheduler.run_now(&id, "ops-api").await {
         Ok(h) => {
             let _ = api
@@ -97,11 +120,11 @@ async fn set_paused(api: &OpsApi, id: &str, paused: bool) -> Response {
     }
 }
 
-async fn pause_job(State(api): State<Arc<OpsApi>>, Path(id): Path<String>) -> Response {
+async fn pause_job(State(api): State<Arc<OpsApi>>, JobId(id): JobId) -> Response {
     set_paused(&api, &id, true).await
 }
 
-async fn resume_job(State(api): State<Arc<OpsApi>>, Path(id): Path<String>) -> Response {
+async fn resume_job(State(api): State<Arc<OpsApi>>, JobId(id): JobId) -> Response {
     set_paused(&api, &id, false).await
 }
 

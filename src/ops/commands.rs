@@ -10,6 +10,7 @@ use crate::discord::tiers::Meta;
 use crate::discord::{BotData, Ctx};
 use crate::health::assess;
 use crate::message::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
+use crate::util::text::count;
 
 use super::health_view::{BucketAge, HealthView, bucket_line, health_embed, human, source_line};
 
@@ -128,9 +129,9 @@ pub(crate) fn digest_embed(data: &BotData) -> Embed {
         .filter(|j| j.consecutive_failures > 0)
         .map(|j| {
             format!(
-                "`{}` {} failure(s): {}",
+                "`{}` {}: {}",
                 j.id,
-                j.consecutive_failures,
+                count(j.consecutive_failures as usize, "failure"),
                 j.last_error.unwrap_or_default()
             )
         })

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::cache::RefreshOutcome;
 use crate::message::embed::{COLOR_ERROR, COLOR_OK, COLOR_WARN, Embed};
 use crate::runtime::Level;
+use crate::util::text::count;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HealthView {
@@ -133,8 +134,8 @@ pub(crate) fn bucket_line(v: &crate::cache::BucketView, next: Option<Duration>) 
     }
     if !v.warnings.is_empty() {
         line.push_str(&format!(
-            "\n  ↳ {} row warning(s), first: {}",
-            v.warnings.len(),
+            "\n  ↳ {}, first: {}",
+            count(v.warnings.len(), "row warning"),
             v.warnings[0]
         ));
     }
@@ -282,13 +283,13 @@ mod tests {
             "✅ **clans** retry_ok • age 5m 0s • next in 10m 0s • retries 2 • by ana (1) (manual) • 30 items"
         );
         let mut failed = view(Some(RefreshOutcome::Failed), false);
-        failed.last_error = Some("tab \"Clans\" is missing the header(s) spots".into());
+        failed.last_error = Some("tab \"Clans\" is missing the header spots".into());
         failed.warnings = vec!["row 7 (ALP): level \"x\" is not a whole number".into()];
         let line = bucket_line(&failed, None);
         assert!(line.starts_with("❌ **clans** fail"), "{line}");
         assert!(line.contains("not scheduled"), "{line}");
         assert!(line.contains("\n  ↳ tab \"Clans\" is missing"), "{line}");
-        assert!(line.contains("1 row warning(s), first: row 7"), "{line}");
+        assert!(line.contains("1 row warning, first: row 7"), "{line}");
         assert!(bucket_line(&view(Some(RefreshOutcome::Ok), true), None).starts_with("⚠️"));
         assert!(bucket_line(&view(None, false), None).contains("not refreshed"));
     }

@@ -6,6 +6,7 @@ use crate::message::embed::{COLOR_INFO, COLOR_WARN, Embed};
 use crate::scheduler::JobView;
 use crate::store::RunResult;
 use crate::util::duration::human;
+use crate::util::text::count;
 
 fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = t - now;
@@ -37,8 +38,8 @@ pub(crate) fn job_line(v: &JobView, now: DateTime<Utc>) -> String {
     let mut line = format!("{} • {next} • {last}", v.schedule);
     if v.consecutive_failures > 0 {
         line.push_str(&format!(
-            " • {} failure(s) in a row",
-            v.consecutive_failures
+            " • {} in a row",
+            count(v.consecutive_failures as usize, "failure")
         ));
     }
     if let Some(e) = v
@@ -55,8 +56,8 @@ pub(crate) fn jobs_embed(views: &[JobView], now: DateTime<Utc>) -> Embed {
     let failing = views.iter().any(|v| v.consecutive_failures > 0);
     let mut e = Embed::new("Scheduled jobs")
         .description(format!(
-            "{} job(s). Admins: `!ops jobs run|pause|resume <job>`.",
-            views.len()
+            "{}. Admins: `!ops jobs run|pause|resume <job>`.",
+            count(views.len(), "job")
         ))
         .color(if failing { COLOR_WARN } else { COLOR_INFO });
     for v in views {
@@ -106,7 +107,7 @@ mod tests {
         v.last_error = Some("timed out after 120s".into());
         assert_eq!(
             job_line(&v, now),
-            "daily 03:30 UTC • ⏸️ paused • last timeout 3h 0m ago (42 ms) • 2 failure(s) in a row\n  ↳ timed out after 120s"
+            "daily 03:30 UTC • ⏸️ paused • last timeout 3h 0m ago (42 ms) • 2 failures in a row\n  ↳ timed out after 120s"
         );
         let e = jobs_embed(&[view("a"), v], now);
         assert_eq!(e.fields.len(), 2);

@@ -20,6 +20,7 @@ use crate::discord::tiers::Meta;
 use crate::discord::{BotData, Ctx};
 use crate::message::alert::AlertSink;
 use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
+use crate::util::text::count;
 
 /// How long a manual refresh waits for Sheets before answering (Discord users expect an
 /// answer within the 3 s interaction window).
@@ -227,11 +228,15 @@ pub(crate) fn summary_embed(title: &str, trigger: &str, reports: &[RefreshReport
     let failed = reports.iter().filter(|r| r.result.failed()).count();
     let color = if failed == 0 { COLOR_OK } else { COLOR_WARN };
     let head = if failed == 0 {
-        format!("♻️ {} bucket(s) refreshed ({trigger}).", reports.len())
-    } else {
         format!(
-            "♻️ {failed} of {} bucket(s) failed ({trigger}); their last good data stays in use.",
-            reports.len()
+            "♻️ {} refreshed ({trigger}).",
+            count(reports.len(), "bucket")
+        )
+    } else {
+        let kept = if failed == 1 { "its" } else { "their" };
+        format!(
+            "♻️ {failed} of {} failed ({trigger}); {kept} last good data stays in use.",
+            count(reports.len(), "bucket")
         )
     };
     Embed::new(title)
@@ -383,16 +388,15 @@ mod tests {
         );
         let s = summary_embed("Startup refresh", "startup", &failed);
         assert!(
-            s.description.starts_with(
-                "♻️ 1 of 1 bucket(s) failed (startup); their last good data stays in use."
-            ),
+            s.description
+                .starts_with("♻️ 1 of 1 bucket failed (startup); its last good data stays in use."),
             "{}",
             s.description
         );
         assert!(
             summary_embed("x", "manual", &ok)
                 .description
-                .starts_with("♻️ 1 bucket(s) refreshed (manual).")
+                .starts_with("♻️ 1 bucket refreshed (manual).")
         );
     }
 }

@@ -21,6 +21,7 @@ use crate::discord::tiers::{Flag, Meta, Tier};
 use crate::discord::{BotData, Ctx};
 use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
 use crate::runtime::ShutdownReason;
+use crate::util::text::count;
 
 /// Restart after reloading: admins only.
 pub(crate) const REBOOT: Flag = Flag {
@@ -106,8 +107,8 @@ impl ReloadReport {
         }
         if self.issues > 0 {
             parts.push(format!(
-                "{} problem(s) in the Config tab (`!ops config`)",
-                self.issues
+                "{} in the Config tab (`!ops config`)",
+                count(self.issues, "problem")
             ));
         }
         parts.join(" • ")

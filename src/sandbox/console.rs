@@ -54,7 +54,8 @@ pub(crate) enum Input {
 
 pub(crate) const HELP: &str = "\
 Type a message to send it (\"!ping\", \"@clanhall help\"), or a slash command (\"/help\").
-  :as <user>            become someone else (admin, staff, recruiter, member, recruit)
+  :as <user>            become someone else (admin, staff, recruiter, member, recruit,
+                        or the tickettool bot)
   :in <channel>         move to a channel (general, ops-log, recruiters, welcome, ...)
   :click <n>            click button n (numbers are shown as [n] under bot messages)
   :select <n> <value>   pick option(s) in select n (comma-separated values)
@@ -190,8 +191,11 @@ impl<'a> Session<'a> {
             Input::Nothing => return Ok(String::new()),
             Input::Help => return Ok(HELP.to_owned()),
             Input::Users => {
-                return Ok(world::humans()
-                    .map(|u| format!("  {:<10} {}", u.key, u.display))
+                return Ok(world::speakers()
+                    .map(|u| {
+                        let bot = if u.bot { " (a bot)" } else { "" };
+                        format!("  {:<10} {}{bot}", u.key, u.display)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n"));
             }
@@ -204,9 +208,7 @@ impl<'a> Session<'a> {
             }
             Input::Quit => return Ok(String::new()),
             Input::As(u) => {
-                let def = world::user(&u)
-                    .filter(|d| !d.bot)
-                    .ok_or_else(|| format!("unknown user {u:?}; try :users"))?;
+                let def = world::speaker(&u)?;
                 self.user = def.key.to_owned();
                 return Ok(format!("you are now {} ({})", def.key, def.display));
             }
@@ -422,17 +424,9 @@ pub(crate) async fn run_script(
                 .map(|c| format!("@{c}"))
                 .unwrap_or_default()
         );
-        if world::user(&user).is_none_or(|u| u.bot) {
+        if let Err(why) = world::speaker(&user) {
             failures += 1;
-            let _ = writeln!(
-                out,
-                "! line {}: unknown user {user:?}; users: {}\n",
-                n + 1,
-                world::humans()
-                    .map(|u| u.key)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let _ = writeln!(out, "! line {}: {why}\n", n + 1);
             continue;
         }
         session.user = user;

@@ -142,7 +142,8 @@ pub async fn run_with(
                         code_override = Some(1);
                     }
                     shutdown.trigger(ShutdownReason::Finished(format!(
-                        "script ran ({failures} failed line(s))"
+                        "script ran ({})",
+                        crate::util::text::count(failures, "failed line")
                     )));
                 }
                 _ => {

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::util::text::noun_for;
+
 /// One tab: the first row holds the headers, the rest are data rows (padded to the
 /// header width so a missing trailing cell reads as empty).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,7 +39,7 @@ pub(crate) fn column_letters(mut i: usize) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tab {tab:?} is missing the header(s) {}: found {}", missing.join(", "), if found.is_empty() { "no headers".to_owned() } else { found.join(", ") })]
+#[error("tab {tab:?} is missing the {} {}: found {}", noun_for(missing.len(), "header"), missing.join(", "), if found.is_empty() { "no headers".to_owned() } else { found.join(", ") })]
 pub struct MissingHeaders {
     pub tab: String,
     pub missing: Vec<String>,
@@ -161,7 +163,7 @@ mod tests {
         assert_eq!(err.missing, vec!["name", "level"]);
         assert_eq!(
             err.to_string(),
-            "tab \"Clans\" is missing the header(s) name, level: found tag, clan name"
+            "tab \"Clans\" is missing the headers name, level: found tag, clan name"
         );
     }
 

@@ -315,7 +315,7 @@ mod tests {
         assert!(e.missing.contains(&"spots".to_owned()), "{e}");
         assert!(
             e.to_string()
-                .starts_with("tab \"Clans\" is missing the header(s) spots"),
+                .starts_with("tab \"Clans\" is missing the headers spots"),
             "{e}"
         );
     }

@@ -779,3 +779,159 @@ fn a_reboot_in_a_sandbox_script_stops_it_and_says_the_sandbox_does_not_restart()
         "the script stopped: {stdout}"
     );
 }
+
+// --- 16. Small ones ----------------------------------------------------------------------
+
+/// One request on its own connection, as written; the answer's status, content type and
+/// body.
+async fn raw_request(addr: &str, request_line: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("{request_line}\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+#[tokio::test]
+async fn every_http_error_is_json_even_for_a_target_that_is_not_a_url() {
+    let ops_token = "ops-token-for-the-json-errors-test";
+    let bot = TestBot::start_with(
+        BotOptions {
+            env: vec![("OPS_API_TOKEN", ops_token.into())],
+            ..Default::default()
+        },
+        |_| (),
+    )
+    .await;
+    let addr = bot.http.trim_start_matches("http://").to_owned();
+    for line in [
+        "GET /<script>alert(1)</script> HTTP/1.1",
+        "GET /health?q=a<b HTTP/1.1",
+        "POST /ops/jobs/<x>/run HTTP/1.1",
+    ] {
+        let (status, content_type, body) = raw_request(&addr, line).await;
+        assert_eq!(status, 400, "{line}: {body}");
+        assert_eq!(content_type, "application/json", "{line}: {body}");
+        let v: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{line}: {e}: {body}"));
+        assert!(
+            v["detail"].as_str().unwrap().contains("percent-encode"),
+            "{line}: {body}"
+        );
+        assert!(
+            !body.contains("<script>"),
+            "the target is not echoed: {body}"
+        );
+    }
+    // A target that is a URL whose path is not UTF-8 once decoded: the path extractor's
+    // refusal is JSON too, and says which part.
+    let resp = crate::support::http()
+        .post(format!("{}/ops/jobs/%FF/run", bot.http))
+        .bearer_auth(ops_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["error"].as_str().unwrap().contains("job id"), "{v}");
+    // The server still serves: a refusal closed only its own connection.
+    let (code, _) = bot.get("/healthz").await;
+    assert_eq!(code, 200);
+    bot.stop().await;
+}
+
+#[test]
+fn a_script_may_speak_as_ticket_tool_but_not_as_the_bot_itself() {
+    let (code, out, err) = crate::support::proc::sandbox_script(
+        std::path::Path::new(crate::support::bot::SAMPLE),
+        "tickettool@welcome: Welcome! A staff member will be with you shortly.\n\
+         tickettool: /ping\n\
+         clanhall: !ping\n\
+         member: !ping\n",
+    );
+    assert_eq!(
+        code, 1,
+        "two lines cannot run\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(
+        !out.contains("! line 1"),
+        "Ticket Tool's message was posted: {out}"
+    );
+    assert!(
+        out.contains("! line 2:") && out.contains("is a bot"),
+        "{out}"
+    );
+    assert!(
+        out.contains("! line 3: clanhall is the bot itself"),
+        "{out}"
+    );
+    assert!(out.contains("Pong"), "the other lines still ran: {out}");
+}
+
+#[tokio::test]
+async fn counts_read_as_english_and_unknown_subcommands_are_named() {
+    let bot = TestBot::start().await;
+    for line in [
+        "!ops jobs",
+        "!ops refresh all",
+        "!ops digest",
+        "!ops health",
+        "!ops reload",
+    ] {
+        let text = say(&bot, "admin", line).await;
+        assert!(!text.contains("(s)"), "{line}: {text}");
+    }
+    let jobs = say(&bot, "admin", "!ops jobs").await;
+    assert!(
+        regex_lite_count(&jobs, "jobs."),
+        "the jobs list counts its jobs: {jobs}"
+    );
+    let text = say(&bot, "admin", "!ops frob").await;
+    assert!(
+        text.contains("`!ops` has no subcommand `frob`; its subcommands are `health`"),
+        "{text}"
+    );
+    let text = say(&bot, "admin", "!ops jobs frob now").await;
+    assert!(
+        text.contains(
+            "`!ops jobs` has no subcommand `frob`; its subcommands are `list`, `run`, `pause`, `resume`"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("more arguments") && !text.contains("Usage:"),
+        "{text}"
+    );
+    // A command without subcommands still says what it always said.
+    let text = say(&bot, "admin", "!cfg a b").await;
+    assert!(text.contains("got more arguments than it takes"), "{text}");
+    bot.stop().await;
+}
+
+/// Whether `text` has "<n> <noun>" for some number n > 1 (a plural count).
+fn regex_lite_count(text: &str, noun: &str) -> bool {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0].parse::<u32>().is_ok_and(|n| n > 1) && w[1].starts_with(noun))
+}

@@ -71,9 +71,11 @@ impl Server {
         let listener = health::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
+        let metrics = ctx.metrics.clone();
         let task = tokio::spawn(health::serve(
             listener,
             health::router(ctx, axum::Router::new()),
+            metrics,
             stop.clone(),
         ));
         Server {

@@ -657,7 +657,7 @@ async fn a_restart_during_an_outage_boots_on_the_last_good_config_and_posts_one_
     let summary = ops_log(&bot, "Startup refresh");
     assert_eq!(summary.len(), 1, "{summary:?}");
     let text = summary[0]["embeds"][0]["description"].as_str().unwrap();
-    assert!(text.contains("4 of 4 bucket(s) failed"), "{text}");
+    assert!(text.contains("4 of 4 buckets failed"), "{text}");
     for b in ["clans", "templates", "clan_tags", "onboarding_questions"] {
         assert!(text.contains(b), "{b} missing from {text}");
     }

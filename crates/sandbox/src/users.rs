@@ -80,7 +80,7 @@ impl Reply {
 }
 
 fn user_list() -> String {
-    world::humans()
+    world::speakers()
         .map(|u| u.key)
         .collect::<Vec<_>>()
         .join(", ")
@@ -210,13 +210,22 @@ impl Sandbox {
 
     /// Registers and dispatches an interaction by `u` in `c`; `payload` builds the
     /// INTERACTION_CREATE body from the common part. The 3-second clock starts now.
+    /// Bots cannot click, pick or run slash commands, so Discord never sends an
+    /// interaction from one; neither does the sandbox.
     fn interact(
         &self,
         (m, u, c): (MemberState, UserState, ChannelState),
         kind: u8,
         source_message: Option<u64>,
         payload: impl FnOnce(&InteractionBase<'_>) -> Value,
-    ) -> u64 {
+    ) -> Result<u64, SandboxError> {
+        if u.bot {
+            return Err(SandboxError::Command(format!(
+                "{} is a bot, and bots cannot use slash commands, buttons, selects or modals; \
+                 only its messages reach the bot",
+                u.username
+            )));
+        }
         let (id, perms) = {
             let mut w = self.world();
             (w.next_id(), w.permissions_of(u.id))
@@ -246,7 +255,7 @@ impl Sandbox {
         self.inner
             .gateway
             .dispatch(&self.inner, "INTERACTION_CREATE", payload);
-        id
+        Ok(id)
     }
 
     /// `user` runs a slash command typed as in Discord's UI (`/ops refresh clans`,
@@ -293,9 +302,9 @@ impl Sandbox {
             }
             data["resolved"] = resolved;
         }
-        Ok(self.interact((m, u, c), 2, None, |base| {
+        self.interact((m, u, c), 2, None, |base| {
             payloads::command_interaction(base, data)
-        }))
+        })
     }
 
     /// The component `custom_id` on a message: (component type, disabled, option values).
@@ -353,9 +362,9 @@ impl Sandbox {
         let channel_id = msg.channel_id.to_string();
         let (m, u, c) = self.resolve(user, &channel_id)?;
         let message = msg.json.clone();
-        Ok(self.interact((m, u, c), 3, Some(msg.id), |base| {
+        self.interact((m, u, c), 3, Some(msg.id), |base| {
             payloads::component_interaction(base, custom_id, kind, values, message)
-        }))
+        })
     }
 
     /// `user` clicks the button `custom_id` on a message.
@@ -431,7 +440,7 @@ impl Sandbox {
         let custom_id = modal["custom_id"].as_str().unwrap_or("").to_owned();
         let id = self.interact((m, u, c), 5, None, |base| {
             payloads::modal_interaction(base, &custom_id, &fields)
-        });
+        })?;
         self.world().modals.remove(&interaction_id);
         Ok(id)
     }

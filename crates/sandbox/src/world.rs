@@ -215,3 +215,23 @@ pub fn channel(key: &str) -> Option<&'static ChannelDef> {
 pub fn humans() -> impl Iterator<Item = &'static UserDef> {
     USERS.iter().filter(|u| !u.bot)
 }
+
+/// Everyone a person at the console may speak as: the humans and the other bots (their
+/// messages are how the bot meets Ticket Tool), but not the bot itself.
+pub fn speakers() -> impl Iterator<Item = &'static UserDef> {
+    USERS.iter().filter(|u| u.id != BOT_ID)
+}
+
+/// A user the console may speak as, or why not.
+pub fn speaker(key: &str) -> Result<&'static UserDef, String> {
+    let list = || speakers().map(|u| u.key).collect::<Vec<_>>().join(", ");
+    match user(key) {
+        Some(u) if u.id == BOT_ID => Err(format!(
+            "{} is the bot itself and answers on its own; users: {}",
+            u.key,
+            list()
+        )),
+        Some(u) => Ok(u),
+        None => Err(format!("unknown user {key:?}; users: {}", list())),
+    }
+}
