@@ -5,6 +5,7 @@
 
 mod architecture;
 mod discord;
+mod fidelity;
 mod hardening;
 mod health;
 mod ops;

@@ -31,6 +31,8 @@ struct GatewayFaults {
     refuse_until: Option<Instant>,
     refuse_resume: u32,
     stop_acks: bool,
+    /// On the next RESUME, resend this many dispatches the client already had.
+    replay_on_resume: u32,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +108,18 @@ impl Faults {
         } else {
             false
         }
+    }
+
+    /// On the next RESUME, resend the last `n` dispatches the client had already
+    /// received, so a handler meets the same event twice (Discord promises at-least-once
+    /// delivery across a resume, not exactly-once).
+    pub fn replay_on_resume(&self, n: u32) {
+        self.gateway.lock().replay_on_resume = n;
+    }
+
+    /// How many already-delivered dispatches this RESUME resends (consumes the fault).
+    pub fn take_replay_on_resume(&self) -> u32 {
+        std::mem::take(&mut self.gateway.lock().replay_on_resume)
     }
 
     pub fn set_stop_acks(&self, stop: bool) {

@@ -11,8 +11,9 @@
 //!   the log of what the bot did, which tests and the console wait on.
 
 pub mod activity;
+pub mod clock;
 pub mod faults;
-mod gateway;
+pub mod gateway;
 pub mod google;
 mod payloads;
 pub mod record;
@@ -22,7 +23,7 @@ pub mod state;
 mod users;
 pub mod world;
 
-pub use users::Reply;
+pub use users::{Reply, ThreadChange};
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -76,6 +77,12 @@ pub struct SandboxOptions {
     pub workbook_dir: Option<PathBuf>,
     /// Port to listen on (0: any free one). Always loopback.
     pub port: u16,
+    /// What the sandbox reads as "now" for snowflakes and timestamps (see [`clock`]).
+    pub clock: clock::SharedClock,
+    /// The privileged intents the application has enabled in the Developer Portal
+    /// (IDENTIFY asking for another is closed with 4014; REST endpoints that need one
+    /// answer 403). All three by default, as a small bot's owner would toggle them.
+    pub approved_intents: u64,
 }
 
 impl Default for SandboxOptions {
@@ -84,6 +91,8 @@ impl Default for SandboxOptions {
             heartbeat_interval: Duration::from_secs(5),
             workbook_dir: None,
             port: 0,
+            clock: clock::SharedClock::default(),
+            approved_intents: gateway::intents::PRIVILEGED,
         }
     }
 }
@@ -94,6 +103,7 @@ pub struct Inner {
     pub(crate) base_url: String,
     pub(crate) ws_base: String,
     pub(crate) heartbeat_interval: Duration,
+    pub(crate) approved_intents: u64,
     pub(crate) world: Mutex<World>,
     pub(crate) gateway: GatewayHub,
     pub(crate) faults: Faults,
@@ -149,7 +159,8 @@ impl Sandbox {
             base_url: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
             heartbeat_interval: opts.heartbeat_interval,
-            world: Mutex::new(World::new()),
+            approved_intents: opts.approved_intents,
+            world: Mutex::new(World::new(opts.clock.clone())),
             gateway: GatewayHub::default(),
             faults: Faults::default(),
             record: Record::default(),
@@ -279,13 +290,16 @@ impl Sandbox {
     }
 }
 
+/// A route the sandbox does not implement: a loud 501 naming it, never a Discord- or
+/// Google-looking 404 a test could mistake for a real answer.
 async fn unhandled(req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    tracing::warn!(method = %req.method(), path = %path, "sandbox: route not implemented");
+    let what = format!("{} {path}", req.method());
+    tracing::warn!(route = %what, "sandbox: route not implemented");
     if path.starts_with("/api/") {
-        rest::error(StatusCode::NOT_FOUND, 0, "404: Not Found")
+        rest::not_implemented(&what)
     } else {
-        google::sheets_error(StatusCode::NOT_FOUND, "Requested entity was not found.")
+        google::not_implemented(&what)
     }
 }
 

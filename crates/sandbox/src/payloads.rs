@@ -7,7 +7,7 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use super::state::{ChannelState, MemberState, UserState};
+use super::state::{ChannelState, MemberState, StoredMessage, ThreadMemberState, UserState, World};
 use super::world::{self, DISCORD_EPOCH_MS, GUILD_ID, GUILD_NAME, OWNER_ID, RoleDef};
 
 /// Snowflakes travel as strings.
@@ -37,6 +37,12 @@ pub(crate) fn user(u: &UserState) -> Value {
         "bot": u.bot,
         "system": false,
         "public_flags": 0,
+        "flags": 0,
+        "banner": null,
+        "accent_color": null,
+        "avatar_decoration_data": null,
+        "collectibles": null,
+        "primary_guild": null,
     })
 }
 
@@ -45,9 +51,11 @@ pub(crate) fn member(m: &MemberState, u: &UserState, with_user: bool) -> Value {
     let mut v = json!({
         "nick": null,
         "avatar": null,
+        "banner": null,
         "roles": m.roles.iter().map(|r| sf(*r)).collect::<Vec<_>>(),
         "joined_at": timestamp(m.joined_at),
         "premium_since": null,
+        "communication_disabled_until": null,
         "deaf": false,
         "mute": false,
         "flags": 0,
@@ -103,14 +111,21 @@ pub(crate) fn channel(c: &ChannelState) -> Value {
         "flags": 0,
     });
     if c.is_thread() {
+        if let Some(o) = v.as_object_mut() {
+            // Threads have no topic, position or overwrites of their own.
+            for k in ["topic", "position", "permission_overwrites", "nsfw"] {
+                o.remove(k);
+            }
+        }
         v["owner_id"] = c.owner_id.map(sf).unwrap_or(Value::Null);
         v["message_count"] = json!(c.message_count);
-        v["member_count"] = json!(c.thread_members.len());
+        // "Approximate number of members in the thread, stops counting at 50".
+        v["member_count"] = json!(c.thread_members.len().min(50));
         v["total_message_sent"] = json!(c.message_count);
         v["thread_metadata"] = json!({
             "archived": c.archived,
             "auto_archive_duration": 1440,
-            "archive_timestamp": timestamp(snowflake_time(c.id)),
+            "archive_timestamp": timestamp(c.archive_changed),
             "locked": c.locked,
             "invitable": true,
             "create_timestamp": timestamp(snowflake_time(c.id)),
@@ -119,11 +134,11 @@ pub(crate) fn channel(c: &ChannelState) -> Value {
     v
 }
 
-pub(crate) fn thread_member(thread_id: u64, user_id: u64) -> Value {
+pub(crate) fn thread_member(thread_id: u64, m: &ThreadMemberState) -> Value {
     json!({
         "id": sf(thread_id),
-        "user_id": sf(user_id),
-        "join_timestamp": timestamp(Utc::now()),
+        "user_id": sf(m.user_id),
+        "join_timestamp": timestamp(m.joined_at),
         "flags": 0,
     })
 }
@@ -283,6 +298,173 @@ pub(crate) fn message(parts: MessageParts<'_>) -> Value {
     v
 }
 
+/// The emoji object for a reaction key: a unicode emoji, or `name:id` for a custom one.
+pub(crate) fn emoji(key: &str) -> Value {
+    match key.rsplit_once(':') {
+        Some((name, id)) if id.parse::<u64>().is_ok() => {
+            let animated = name.starts_with("a:");
+            let name = name.strip_prefix("a:").unwrap_or(name);
+            json!({"id": id, "name": name, "animated": animated})
+        }
+        _ => json!({"id": null, "name": key}),
+    }
+}
+
+/// The `reactions` array of a message: one entry per emoji, in the order first used, with
+/// the count and whether the bot is among them; `None` when nobody reacted (Discord
+/// leaves the key out then).
+pub(crate) fn reactions(w: &World, message_id: u64) -> Option<Value> {
+    let list = w.reactions.get(&message_id).filter(|l| !l.is_empty())?;
+    let mut order: Vec<&str> = Vec::new();
+    for (e, _) in list {
+        if !order.contains(&e.as_str()) {
+            order.push(e);
+        }
+    }
+    Some(Value::Array(
+        order
+            .into_iter()
+            .map(|e| {
+                let count = list.iter().filter(|(k, _)| k == e).count();
+                let me = list.iter().any(|(k, u)| k == e && *u == world::BOT_ID);
+                json!({
+                    "emoji": emoji(e),
+                    "count": count,
+                    "count_details": {"burst": 0, "normal": count},
+                    "burst_colors": [],
+                    "me": me,
+                    "me_burst": false,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// A stored message as Discord shows it now: with its reactions, the message it replies to
+/// (as that message stands now, or `null` once deleted), and the thread started from it.
+pub(crate) fn message_view(w: &World, m: &StoredMessage) -> Value {
+    let mut v = m.json.clone();
+    if let Some(r) = reactions(w, m.id) {
+        v["reactions"] = r;
+    }
+    if let Some(reference) = v["message_reference"]["message_id"]
+        .as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        v["referenced_message"] = w.messages.get(&reference).map_or(Value::Null, |r| {
+            let mut r = r.json.clone();
+            if let Some(list) = reactions(w, r_id(&r)) {
+                r["reactions"] = list;
+            }
+            r
+        });
+    }
+    if let Some(t) = w.channels.get(&m.id).filter(|c| c.is_thread()) {
+        v["thread"] = channel(t);
+    }
+    v
+}
+
+fn r_id(v: &Value) -> u64 {
+    v["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// MESSAGE_CREATE / MESSAGE_UPDATE: the message plus `guild_id` and the author's partial
+/// member (webhook messages, such as interaction responses, carry none).
+pub(crate) fn message_event(w: &World, m: &StoredMessage) -> Value {
+    let mut d = message_view(w, m);
+    d["guild_id"] = sf(GUILD_ID);
+    if m.interaction_id.is_none()
+        && let Some((mm, u)) = w.member_pair(m.author_id)
+    {
+        d["member"] = member(&mm, &u, false);
+    }
+    d
+}
+
+pub(crate) fn message_delete(channel_id: u64, message_id: u64) -> Value {
+    json!({"id": sf(message_id), "channel_id": sf(channel_id), "guild_id": sf(GUILD_ID)})
+}
+
+pub(crate) fn reaction_remove(user_id: u64, channel_id: u64, message_id: u64, key: &str) -> Value {
+    json!({
+        "user_id": sf(user_id),
+        "channel_id": sf(channel_id),
+        "message_id": sf(message_id),
+        "guild_id": sf(GUILD_ID),
+        "emoji": emoji(key),
+        "burst": false,
+        "type": 0,
+    })
+}
+
+/// GUILD_MEMBER_UPDATE: the member with its user and `guild_id`.
+pub(crate) fn member_update(m: &MemberState, u: &UserState) -> Value {
+    let mut d = member(m, u, true);
+    d["guild_id"] = sf(GUILD_ID);
+    d
+}
+
+/// THREAD_DELETE carries only `id`, `guild_id`, `parent_id` and `type`.
+pub(crate) fn thread_delete(c: &ChannelState) -> Value {
+    json!({"id": sf(c.id), "guild_id": sf(GUILD_ID), "parent_id": c.parent_id.map(sf), "type": c.kind})
+}
+
+/// THREAD_MEMBERS_UPDATE for members added (with their guild member) or removed.
+pub(crate) fn thread_members_update(
+    w: &World,
+    t: &ChannelState,
+    added: &[u64],
+    removed: &[u64],
+) -> Value {
+    let mut d = json!({
+        "id": sf(t.id),
+        "guild_id": sf(GUILD_ID),
+        "member_count": t.thread_members.len().min(50),
+    });
+    if !added.is_empty() {
+        d["added_members"] = Value::Array(
+            t.thread_members
+                .iter()
+                .filter(|m| added.contains(&m.user_id))
+                .map(|m| {
+                    let mut v = thread_member(t.id, m);
+                    if let Some((mm, u)) = w.member_pair(m.user_id) {
+                        v["member"] = member(&mm, &u, true);
+                    }
+                    v["presence"] = Value::Null;
+                    v
+                })
+                .collect(),
+        );
+    }
+    if !removed.is_empty() {
+        d["removed_member_ids"] = Value::Array(removed.iter().map(|id| sf(*id)).collect());
+    }
+    d
+}
+
+/// GUILD_MEMBERS_CHUNK, one chunk (the sandbox guild is far below 1,000 members).
+pub(crate) fn members_chunk(
+    members: &[(MemberState, UserState)],
+    not_found: &[u64],
+    nonce: Option<&str>,
+) -> Value {
+    let mut d = json!({
+        "guild_id": sf(GUILD_ID),
+        "members": members.iter().map(|(m, u)| member(m, u, true)).collect::<Vec<_>>(),
+        "chunk_index": 0,
+        "chunk_count": 1,
+    });
+    if !not_found.is_empty() {
+        d["not_found"] = Value::Array(not_found.iter().map(|id| sf(*id)).collect());
+    }
+    if let Some(n) = nonce {
+        d["nonce"] = json!(n);
+    }
+    d
+}
+
 pub(crate) struct InteractionBase<'a> {
     pub id: u64,
     pub token: &'a str,
@@ -383,11 +565,6 @@ pub(crate) fn reaction_add(
     v
 }
 
-/// Discord's error body for REST failures.
-pub(crate) fn error(code: u32, message: &str) -> Value {
-    json!({"code": code, "message": message})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,7 +572,7 @@ mod tests {
     use serenity::all as s;
 
     fn world() -> World {
-        World::new()
+        World::new(crate::clock::SharedClock::default())
     }
 
     fn pair(w: &World, key: &str) -> (MemberState, UserState) {
@@ -445,20 +622,14 @@ mod tests {
         let thread_id = w.next_id();
         w.channels.insert(
             thread_id,
-            ChannelState {
-                id: thread_id,
-                name: "W0001-rue".into(),
-                kind: crate::state::PRIVATE_THREAD,
-                parent_id: Some(world::channel("welcome").unwrap().id),
-                topic: None,
-                position: 0,
-                archived: false,
-                locked: false,
-                owner_id: Some(world::user("tickettool").unwrap().id),
-                thread_members: vec![],
-                last_message_id: None,
-                message_count: 0,
-            },
+            ChannelState::thread(
+                thread_id,
+                "W0001-rue",
+                crate::state::PRIVATE_THREAD,
+                world::channel("welcome").unwrap().id,
+                world::user("tickettool").unwrap().id,
+                w.now(),
+            ),
         );
         let channels: Vec<ChannelState> = w.channels.values().cloned().collect();
         let d = guild_create(&w.guild_members(), &channels, w.created);
@@ -608,20 +779,14 @@ mod tests {
     fn channel_and_thread_events_deserialize() {
         let mut w = world();
         let id = w.next_id();
-        let t = ChannelState {
+        let t = ChannelState::thread(
             id,
-            name: "W0002-max-member".into(),
-            kind: crate::state::PUBLIC_THREAD,
-            parent_id: Some(world::channel("welcome").unwrap().id),
-            topic: None,
-            position: 0,
-            archived: false,
-            locked: false,
-            owner_id: Some(world::BOT_ID),
-            thread_members: vec![world::BOT_ID],
-            last_message_id: None,
-            message_count: 0,
-        };
+            "W0002-max-member",
+            crate::state::PUBLIC_THREAD,
+            world::channel("welcome").unwrap().id,
+            world::BOT_ID,
+            w.now(),
+        );
         let mut d = channel(&t);
         d["newly_created"] = json!(true);
         let s::Event::ThreadCreate(tc) = dispatch("THREAD_CREATE", d) else {
@@ -637,7 +802,8 @@ mod tests {
         };
         let gc: s::GuildChannel = serde_json::from_value(channel(&t)).unwrap();
         assert!(gc.thread_metadata.is_some());
-        let tm: s::ThreadMember = serde_json::from_value(thread_member(id, world::BOT_ID)).unwrap();
+        let tm: s::ThreadMember =
+            serde_json::from_value(thread_member(id, &t.thread_members[0])).unwrap();
         assert_eq!(tm.user_id.get(), world::BOT_ID);
     }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::clock::SharedClock;
 use super::world::{self, DISCORD_EPOCH_MS, GUILD_ID};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub const TEXT: u8 = 0;
 pub const PUBLIC_THREAD: u8 = 11;
 pub const PRIVATE_THREAD: u8 = 12;
 
+/// Someone in a thread, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMemberState {
+    pub user_id: u64,
+    pub joined_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelState {
     pub id: u64,
@@ -37,14 +45,87 @@ pub struct ChannelState {
     pub archived: bool,
     pub locked: bool,
     pub owner_id: Option<u64>,
-    pub thread_members: Vec<u64>,
+    pub thread_members: Vec<ThreadMemberState>,
     pub last_message_id: Option<u64>,
     pub message_count: u32,
+    /// When the thread was created, archived or unarchived last (`archive_timestamp`).
+    pub archive_changed: DateTime<Utc>,
 }
 
 impl ChannelState {
+    /// A text channel.
+    pub fn text(
+        id: u64,
+        name: &str,
+        topic: Option<&str>,
+        position: u16,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ChannelState {
+            id,
+            name: name.to_owned(),
+            kind: TEXT,
+            parent_id: None,
+            topic: topic.map(str::to_owned),
+            position,
+            archived: false,
+            locked: false,
+            owner_id: None,
+            thread_members: Vec::new(),
+            last_message_id: None,
+            message_count: 0,
+            archive_changed: now,
+        }
+    }
+
+    /// A new thread under `parent`, created by `owner` (its first member).
+    pub fn thread(
+        id: u64,
+        name: &str,
+        kind: u8,
+        parent: u64,
+        owner: u64,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ChannelState {
+            kind,
+            parent_id: Some(parent),
+            topic: None,
+            position: 0,
+            owner_id: Some(owner),
+            thread_members: vec![ThreadMemberState {
+                user_id: owner,
+                joined_at: now,
+            }],
+            ..ChannelState::text(id, name, None, 0, now)
+        }
+    }
+
     pub fn is_thread(&self) -> bool {
         matches!(self.kind, PUBLIC_THREAD | PRIVATE_THREAD)
+    }
+
+    pub fn has_member(&self, user_id: u64) -> bool {
+        self.thread_members.iter().any(|m| m.user_id == user_id)
+    }
+
+    /// Adds a member; `false` when they already were one.
+    pub fn add_member(&mut self, user_id: u64, now: DateTime<Utc>) -> bool {
+        if self.has_member(user_id) {
+            return false;
+        }
+        self.thread_members.push(ThreadMemberState {
+            user_id,
+            joined_at: now,
+        });
+        true
+    }
+
+    /// Removes a member; `false` when they were not one.
+    pub fn remove_member(&mut self, user_id: u64) -> bool {
+        let before = self.thread_members.len();
+        self.thread_members.retain(|m| m.user_id != user_id);
+        before != self.thread_members.len()
     }
 }
 
@@ -89,14 +170,16 @@ pub struct World {
     /// Modals the bot opened, by the interaction they answered.
     pub modals: BTreeMap<u64, Value>,
     pub created: DateTime<Utc>,
+    pub clock: SharedClock,
     last_snowflake: u64,
 }
 
 impl World {
-    pub fn new() -> Self {
-        let created = Utc::now() - chrono::Duration::days(30);
+    pub fn new(clock: SharedClock) -> Self {
+        let created = clock.now() - chrono::Duration::days(30);
         let mut w = World {
             created,
+            clock,
             ..Default::default()
         };
         for u in world::USERS {
@@ -126,28 +209,20 @@ impl World {
         for (i, c) in world::CHANNELS.iter().enumerate() {
             w.channels.insert(
                 c.id,
-                ChannelState {
-                    id: c.id,
-                    name: c.name.into(),
-                    kind: TEXT,
-                    parent_id: None,
-                    topic: Some(c.topic.into()),
-                    position: i as u16,
-                    archived: false,
-                    locked: false,
-                    owner_id: None,
-                    thread_members: Vec::new(),
-                    last_message_id: None,
-                    message_count: 0,
-                },
+                ChannelState::text(c.id, c.name, Some(c.topic), i as u16, created),
             );
         }
         w
     }
 
-    /// A fresh snowflake: the current time in Discord's layout, strictly increasing.
+    /// What the world reads as now (the clock the sandbox was given).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A fresh snowflake: the clock's time in Discord's layout, strictly increasing.
     pub fn next_id(&mut self) -> u64 {
-        let ms = (Utc::now().timestamp_millis() as u64).saturating_sub(DISCORD_EPOCH_MS);
+        let ms = (self.now().timestamp_millis().max(0) as u64).saturating_sub(DISCORD_EPOCH_MS);
         let candidate = ms << 22;
         self.last_snowflake = candidate.max(self.last_snowflake + 1);
         self.last_snowflake
@@ -174,6 +249,18 @@ impl World {
             p |= 0x8; // the owner is an administrator
         }
         if p & 0x8 != 0 { u64::MAX >> 14 } else { p }
+    }
+
+    /// The position of a member's highest role (0: only @everyone).
+    pub fn highest_role_position(&self, user_id: u64) -> u16 {
+        self.members
+            .get(&user_id)
+            .into_iter()
+            .flat_map(|m| &m.roles)
+            .filter_map(|r| world::ROLES.iter().find(|d| d.id == *r))
+            .map(|d| d.position)
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn guild_members(&self) -> Vec<(MemberState, UserState)> {

@@ -53,6 +53,7 @@ pub const MEMBER_PERMISSIONS: u64 = 0x0000_0040
 pub const MANAGE_THREADS: u64 = 0x0004_0000_0000;
 pub const MANAGE_ROLES: u64 = 0x1000_0000;
 pub const MANAGE_CHANNELS: u64 = 0x10;
+pub const MANAGE_MESSAGES: u64 = 0x2000;
 
 pub const ROLES: &[RoleDef] = &[
     RoleDef {
@@ -78,6 +79,14 @@ pub const ROLES: &[RoleDef] = &[
         color: 0x2ECC71,
         position: 2,
         permissions: MEMBER_PERMISSIONS,
+    },
+    RoleDef {
+        key: "tickettool",
+        id: 1_200_000_000_000_000_108,
+        name: "Ticket Tool",
+        color: 0x7289DA,
+        position: 1,
+        permissions: MEMBER_PERMISSIONS | MANAGE_CHANNELS | MANAGE_THREADS | MANAGE_MESSAGES,
     },
     RoleDef {
         key: "bot",
@@ -136,7 +145,7 @@ pub const USERS: &[UserDef] = &[
         username: "Ticket Tool",
         display: "Ticket Tool",
         bot: true,
-        roles: &[],
+        roles: &["tickettool"],
     },
     UserDef {
         key: "clanhall",

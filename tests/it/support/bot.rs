@@ -10,6 +10,7 @@ use clanhall::testing::{Shutdown, ShutdownReason};
 use clanhall_sandbox::Reply;
 
 use super::eventually;
+use clanhall_sandbox::clock::SharedClock;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
@@ -61,6 +62,15 @@ impl Default for BotOptions {
     }
 }
 
+/// The bot's clock as the sandbox's, so both read the same "now".
+struct SameClock(Arc<dyn Clock>);
+
+impl clanhall_sandbox::clock::Clock for SameClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.utc()
+    }
+}
+
 pub(crate) struct TestBot {
     pub sandbox: Sandbox,
     pub app: Option<App>,
@@ -78,10 +88,16 @@ impl TestBot {
     pub(crate) async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
         super::logs();
         let dir = tempfile::tempdir().unwrap();
+        // One clock for both sides: the bot's, and the sandbox's snowflakes and timestamps.
+        let clock: Arc<dyn Clock> = match &opts.clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
         let sandbox = Sandbox::start(SandboxOptions {
             heartbeat_interval: opts.heartbeat,
             workbook_dir: Some(opts.workbook.clone().into()),
-            port: 0,
+            clock: SharedClock(Arc::new(SameClock(clock.clone()))),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -119,10 +135,6 @@ impl TestBot {
         }
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let shutdown = Shutdown::new();
-        let clock: Arc<dyn Clock> = match &opts.clock {
-            Some(c) => c.clone(),
-            None => Arc::new(SystemClock),
-        };
         let app = App::start_with_clock(
             clanhall::testing::sandbox::bot_settings(&sandbox, settings),
             Mode::Sandbox,

@@ -2,6 +2,7 @@
 //! real bot in-process (`bot`) and the real binary as a child process (`proc`).
 
 pub(crate) mod bot;
+pub(crate) mod gateway;
 pub(crate) mod proc;
 
 use std::sync::OnceLock;

@@ -142,6 +142,19 @@ pub(crate) fn sheets_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// 501 for a Sheets method the sandbox does not implement (see the REST twin).
+pub(crate) fn not_implemented(what: &str) -> Response {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        axum::Json(json!({"error": {
+            "code": 501,
+            "message": format!("clanhall sandbox: {what} is not implemented (see docs/sandbox.md); Google would not answer like this"),
+            "status": "UNIMPLEMENTED",
+        }})),
+    )
+        .into_response()
+}
+
 fn form(body: &[u8]) -> HashMap<String, String> {
     String::from_utf8_lossy(body)
         .split('&')
@@ -312,9 +325,9 @@ pub(crate) async fn sheets(State(inner): State<Arc<Inner>>, req: Request) -> Res
                     let (range, n, c) = write_range(tabs, &a1, &values).unwrap_or_default();
                     axum::Json(json!({"spreadsheetId": sheet_id, "updatedRange": range, "updatedRows": n, "updatedColumns": c, "updatedCells": n * c})).into_response()
                 }
-                _ => sheets_error(StatusCode::NOT_FOUND, "Method not found."),
+                _ => not_implemented(&format!("{m} /v4/spreadsheets/{{id}}/{t}")),
             }
         }
-        _ => sheets_error(StatusCode::NOT_FOUND, "Method not found."),
+        (m, t) => not_implemented(&format!("{m} /v4/spreadsheets/{{id}}/{t}")),
     }
 }

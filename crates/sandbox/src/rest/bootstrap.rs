@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Answer, St, body_json, error, id, invalid_form, not_found, ok, our_guild, world};
+use super::{
+    Answer, FieldError, St, body_json, error, id, invalid_form, not_found, ok, our_guild, world,
+};
 use crate::Inner;
 use crate::activity::Kind;
 use crate::payloads::{self, sf};
@@ -44,25 +46,43 @@ pub(super) async fn get_user(State(inner): St, Path(user): Path<String>) -> Answ
     ok(payloads::user(u))
 }
 
+/// Discord's rule for a chat command's name: 1-32 characters, lowercase where a letter
+/// has case, letters, digits, `-` and `_` (no spaces).
+fn valid_command_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=32).contains(&n)
+        && name
+            .chars()
+            .all(|c| (c.is_alphanumeric() || c == '-' || c == '_') && !c.is_uppercase())
+}
+
 pub(super) fn register(inner: &Inner, guild: Option<u64>, body: &Bytes) -> Answer {
     let Value::Array(list) = body_json(body)? else {
-        return Err(invalid_form("body must be an array of commands"));
+        return Err(invalid_form(vec![FieldError::new(
+            "",
+            "BASE_TYPE_ARRAY",
+            "Must be an array.",
+        )]));
     };
     let mut stored = Vec::new();
     {
         let mut w = world(inner);
+        let problems: Vec<FieldError> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !valid_command_name(c["name"].as_str().unwrap_or("")))
+            .map(|(i, _)| {
+                FieldError::new(
+                    format!("{i}.name"),
+                    "APPLICATION_COMMAND_INVALID_NAME",
+                    "Command name is invalid",
+                )
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(invalid_form(problems));
+        }
         for c in &list {
-            let name = c["name"].as_str().unwrap_or("");
-            if name.is_empty()
-                || name.len() > 32
-                || name
-                    .chars()
-                    .any(|ch| ch.is_uppercase() || ch.is_whitespace())
-            {
-                return Err(invalid_form(&format!(
-                    "name: {name:?} is not a valid command name"
-                )));
-            }
             let mut c = c.clone();
             c["id"] = sf(w.next_id());
             c["application_id"] = sf(BOT_ID);

@@ -17,6 +17,7 @@
 
 mod bootstrap;
 mod channels;
+pub(crate) mod errors;
 mod guild;
 mod interactions;
 mod messages;
@@ -34,12 +35,15 @@ use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use super::Inner;
-use super::payloads;
 use super::state::{ChannelState, StoredMessage, World, is_our_guild};
 use super::world::BOT_ID;
 
+pub(crate) use channels::{change_thread_member, new_thread, set_archived};
+pub(crate) use errors::{
+    FieldError, error, invalid_form, invalid_json, not_found, not_implemented,
+};
 pub(crate) use interactions::register_interaction;
-pub(crate) use messages::store_message;
+pub(crate) use messages::{apply_edit, remove_message, store_message};
 pub(crate) use reactions::percent_decode;
 
 type Answer = Result<Response, Response>;
@@ -67,7 +71,9 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
         )
         .route(
             "/api/v10/channels/{channel}",
-            get(channels::get_channel).patch(channels::patch_channel),
+            get(channels::get_channel)
+                .patch(channels::patch_channel)
+                .delete(channels::delete_channel),
         )
         .route(
             "/api/v10/channels/{channel}/messages",
@@ -93,7 +99,9 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
         )
         .route(
             "/api/v10/channels/{channel}/thread-members/{user}",
-            put(channels::add_thread_member).delete(channels::remove_thread_member),
+            get(channels::get_thread_member)
+                .put(channels::add_thread_member)
+                .delete(channels::remove_thread_member),
         )
         .route(
             "/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/{user}",
@@ -109,6 +117,11 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
             get(guild::guild_channels),
         )
         .route("/api/v10/guilds/{guild}/roles", get(guild::guild_roles))
+        .route("/api/v10/guilds/{guild}/members", get(guild::list_members))
+        .route(
+            "/api/v10/guilds/{guild}/members/search",
+            get(guild::search_members),
+        )
         .route(
             "/api/v10/guilds/{guild}/members/{user}",
             get(guild::get_member),
@@ -135,19 +148,6 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
 
 // --- answers ---------------------------------------------------------------------
 
-pub(crate) fn error(status: StatusCode, code: u32, message: &str) -> Response {
-    (status, axum::Json(payloads::error(code, message))).into_response()
-}
-
-fn not_found(code: u32, what: &str) -> Response {
-    error(StatusCode::NOT_FOUND, code, &format!("Unknown {what}"))
-}
-
-fn invalid_form(detail: &str) -> Response {
-    let body = json!({"code": 50035, "message": "Invalid Form Body", "errors": {"detail": detail}});
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-}
-
 fn ok(v: Value) -> Answer {
     Ok(axum::Json(v).into_response())
 }
@@ -168,13 +168,7 @@ fn body_json(body: &Bytes) -> Result<Value, Response> {
     if body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            50109,
-            &format!("The request body contains invalid JSON ({e})"),
-        )
-    })
+    serde_json::from_slice(body).map_err(|_| invalid_json())
 }
 
 fn world(inner: &Inner) -> parking_lot::MutexGuard<'_, World> {

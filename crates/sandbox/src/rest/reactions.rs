@@ -1,13 +1,18 @@
-//! Reactions: the bot adds and removes its own, lists who reacted.
+//! Reactions (<https://discord.com/developers/docs/resources/message#create-reaction>):
+//! the bot adds and removes its own (others' with MANAGE_MESSAGES), lists who reacted;
+//! MESSAGE_REACTION_ADD and MESSAGE_REACTION_REMOVE follow.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{Answer, St, error, message_in, no_content, not_found, ok, user_param, world};
+use super::errors::missing_permissions;
+use super::{
+    Answer, St, channel_state, error, message_in, no_content, not_found, ok, user_param, world,
+};
 use crate::activity::Kind;
 use crate::payloads;
-use crate::world::BOT_ID;
+use crate::world::{BOT_ID, MANAGE_MESSAGES};
 
 /// Decodes `%XX` escapes (unicode emoji arrive percent-encoded; custom ones as name:id).
 pub(crate) fn percent_decode(s: &str) -> String {
@@ -32,6 +37,19 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A reaction key the sandbox can show: a unicode emoji, or `name:id` of a custom one
+/// (the sandbox guild has no custom emoji, so any id is unknown, as on Discord).
+fn reaction_key(raw: &str) -> Result<String, axum::response::Response> {
+    let key = percent_decode(raw);
+    let custom = key
+        .rsplit_once(':')
+        .is_some_and(|(_, id)| id.parse::<u64>().is_ok());
+    if key.is_empty() || custom {
+        return Err(error(StatusCode::BAD_REQUEST, 10014, "Unknown Emoji"));
+    }
+    Ok(key)
+}
+
 pub(super) async fn add_reaction(
     State(inner): St,
     Path((channel, message, emoji, user)): Path<(String, String, String, String)>,
@@ -44,7 +62,10 @@ pub(super) async fn add_reaction(
         ));
     }
     let m = message_in(&inner, &channel, &message)?;
-    let emoji = percent_decode(&emoji);
+    if channel_state(&inner, &channel)?.archived {
+        return Err(error(StatusCode::BAD_REQUEST, 50083, "Thread is archived"));
+    }
+    let emoji = reaction_key(&emoji)?;
     let member = {
         let mut w = world(&inner);
         let list = w.reactions.entry(m.id).or_default();
@@ -76,19 +97,32 @@ pub(super) async fn remove_reaction(
 ) -> Answer {
     let m = message_in(&inner, &channel, &message)?;
     let uid = user_param(&user).ok_or_else(|| not_found(10013, "User"))?;
-    let emoji = percent_decode(&emoji);
-    world(&inner)
-        .reactions
-        .entry(m.id)
-        .or_default()
-        .retain(|(e, u)| !(*e == emoji && *u == uid));
-    inner.activity.push(Kind::Reaction {
-        channel_id: m.channel_id,
-        message_id: m.id,
-        emoji,
-        user_id: uid,
-        added: false,
-    });
+    // Removing someone else's reaction takes MANAGE_MESSAGES.
+    if uid != BOT_ID && world(&inner).permissions_of(BOT_ID) & MANAGE_MESSAGES == 0 {
+        return Err(missing_permissions());
+    }
+    let emoji = reaction_key(&emoji)?;
+    let removed = {
+        let mut w = world(&inner);
+        let list = w.reactions.entry(m.id).or_default();
+        let before = list.len();
+        list.retain(|(e, u)| !(*e == emoji && *u == uid));
+        before != list.len()
+    };
+    if removed {
+        inner.activity.push(Kind::Reaction {
+            channel_id: m.channel_id,
+            message_id: m.id,
+            emoji: emoji.clone(),
+            user_id: uid,
+            added: false,
+        });
+        inner.gateway.dispatch(
+            &inner,
+            "MESSAGE_REACTION_REMOVE",
+            payloads::reaction_remove(uid, m.channel_id, m.id, &emoji),
+        );
+    }
     no_content()
 }
 
