@@ -80,6 +80,11 @@ struct SandboxArgs {
     /// No console: serve until SIGTERM (for probes and load tests).
     #[arg(long)]
     serve: bool,
+    /// Reach the sandbox on the production REST path: serenity's own rate limiter on,
+    /// calling https://discord.com through the sandbox's HTTPS tunnel (instead of the
+    /// sandbox as a REST proxy with the limiter off).
+    #[arg(long)]
+    rate_limiter: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,11 +110,14 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run => serve(Launch::Bot),
         #[cfg(feature = "sandbox")]
-        Command::Sandbox(args) => serve(Launch::Sandbox(match (args.script, args.serve) {
-            (Some(s), _) => Frontend::Script(s),
-            (None, true) => Frontend::Serve,
-            (None, false) => Frontend::Console,
-        })),
+        Command::Sandbox(args) => serve(Launch::Sandbox(
+            match (args.script, args.serve) {
+                (Some(s), _) => Frontend::Script(s),
+                (None, true) => Frontend::Serve,
+                (None, false) => Frontend::Console,
+            },
+            args.rate_limiter,
+        )),
         Command::Report(ReportKind::Retention { day }) => report_retention(day),
         Command::Export(args) => export(args),
         Command::Check(args) => check(match args.mode {
@@ -134,7 +142,8 @@ fn report_problems(problems: &[Problem]) {
 enum Launch {
     Bot,
     #[cfg(feature = "sandbox")]
-    Sandbox(Frontend),
+    /// The frontend, and whether the bot keeps serenity's rate limiter on.
+    Sandbox(Frontend, bool),
 }
 
 impl Launch {
@@ -142,7 +151,7 @@ impl Launch {
         match self {
             Launch::Bot => Mode::Run,
             #[cfg(feature = "sandbox")]
-            Launch::Sandbox(_) => Mode::Sandbox,
+            Launch::Sandbox(..) => Mode::Sandbox,
         }
     }
 
@@ -151,7 +160,7 @@ impl Launch {
         match self {
             Launch::Bot => false,
             #[cfg(feature = "sandbox")]
-            Launch::Sandbox(f) => matches!(f, Frontend::Console | Frontend::Script(_)),
+            Launch::Sandbox(f, _) => matches!(f, Frontend::Console | Frontend::Script(_)),
         }
     }
 }
@@ -210,8 +219,8 @@ fn serve(launch: Launch) -> ExitCode {
             return 1;
         }
         #[cfg(feature = "sandbox")]
-        if let Launch::Sandbox(frontend) = launch {
-            return sandbox::run::run(settings, frontend, shutdown).await;
+        if let Launch::Sandbox(frontend, rate_limiter) = launch {
+            return sandbox::run::run(settings, frontend, rate_limiter, shutdown).await;
         }
         match App::start(settings, mode, shutdown).await {
             Ok(app) => app.wait().await,

@@ -61,7 +61,11 @@ pub mod testing {
     pub use crate::app::{App, PHASES};
     pub use crate::cache::{BucketId, RefreshOutcome, RefreshTrigger};
     pub use crate::config::toggles::KNOWN as KNOWN_TOGGLES;
-    pub use crate::discord::{http as discord_http, intents as discord_intents};
+    pub use crate::discord::{
+        http as discord_http, http_for as discord_http_for, intents as discord_intents,
+    };
+    pub use crate::message::alert::{Alert, AlertSink, Severity};
+    pub use crate::message::embed::Embed;
     pub use crate::redact::register_secret;
     pub use crate::runtime::gateway::{GatewayStage, GatewayTracker};
     pub use crate::runtime::{
@@ -69,7 +73,8 @@ pub mod testing {
         ShutdownReason, SystemClock,
     };
     pub use crate::settings::{
-        LogFormat, Mode, Secret, Settings, WatchdogSettings, log_filter_directive, parse_ip_or_cidr,
+        DiscordRoute, DiscordTunnel, LogFormat, Mode, Secret, Settings, WatchdogSettings,
+        log_filter_directive, parse_ip_or_cidr,
     };
     pub use crate::sheets::local::read_csv;
     pub use crate::sheets::table::Table;
@@ -93,6 +98,8 @@ pub mod testing {
     /// `clanhall sandbox` as the script tests run it, and the bot pointed at a sandbox.
     #[cfg(feature = "sandbox")]
     pub mod sandbox {
-        pub use crate::sandbox::run::{EXIT_NOT_READY, Frontend, bot_settings, run_with};
+        pub use crate::sandbox::run::{
+            EXIT_NOT_READY, Frontend, bot_settings, run_with, with_tunnel,
+        };
     }
 }

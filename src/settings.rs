@@ -276,10 +276,34 @@ pub struct SettingView {
     pub help: &'static str,
 }
 
+/// The production REST path (serenity's rate limiter on, `https://discord.com` URLs)
+/// carried through an HTTPS proxy (`CONNECT`) whose certificate for discord.com is signed
+/// by `ca_pem`. How the sandbox runs the bot with serenity's own rate limiter; set by the
+/// sandbox front end, never read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordTunnel {
+    pub proxy_url: String,
+    pub ca_pem: String,
+}
+
+/// How the bot reaches Discord's REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscordRoute {
+    /// `https://discord.com`, serenity's rate limiter on: production.
+    Direct,
+    /// `DISCORD_PROXY_URL`: a REST proxy that rate-limits for the bot; serenity's limiter
+    /// is off (it ignores a proxy otherwise), and the bot waits out 429s itself.
+    Proxy(String),
+    /// See [`DiscordTunnel`].
+    Tunnel(DiscordTunnel),
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub discord_token: Option<Secret>,
     pub discord_proxy_url: Option<String>,
+    /// Not an environment variable: see [`DiscordTunnel`].
+    pub discord_tunnel: Option<DiscordTunnel>,
     pub google_service_account: Option<ServiceAccount>,
     pub google_sheets_api_url: String,
     pub recruitment_sheet_id: Option<String>,
@@ -638,6 +662,16 @@ pub fn log_filter_directive(level: &str) -> String {
 }
 
 impl Settings {
+    /// How REST calls reach Discord: the sandbox's tunnel, else `DISCORD_PROXY_URL`, else
+    /// discord.com directly.
+    pub fn discord_route(&self) -> DiscordRoute {
+        match (&self.discord_tunnel, &self.discord_proxy_url) {
+            (Some(t), _) => DiscordRoute::Tunnel(t.clone()),
+            (None, Some(p)) => DiscordRoute::Proxy(p.clone()),
+            (None, None) => DiscordRoute::Direct,
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
@@ -752,6 +786,7 @@ impl Settings {
         Ok(Settings {
             discord_token,
             discord_proxy_url,
+            discord_tunnel: None,
             google_service_account,
             google_sheets_api_url,
             recruitment_sheet_id,

@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::VERSION;
 use crate::cache::{BucketId, Cache, CacheDeps, CacheHealth, RefreshTrigger};
 use crate::config::{ConfigHealth, ConfigRegistry};
+use crate::discord::outbound::{Outbound, ProxyRest};
 use crate::discord::{self, BotData, HandledEvents};
 use crate::health::{self, AccessPolicy, BuildInfo, HealthContext};
 use crate::message::alert::{AlertSink, LogAlerts};
@@ -151,6 +152,8 @@ struct Configured {
     sources: Sources,
     config: Arc<ConfigRegistry>,
     alerts: Arc<dyn AlertSink>,
+    /// Where channel messages leave from; none without a token.
+    outbound: Option<Arc<Outbound>>,
 }
 
 impl App {
@@ -178,6 +181,7 @@ impl App {
             sources,
             config,
             alerts,
+            outbound,
         } = load_config(&boot).await?;
         let cache = preload_caches(&boot, &sources, &config, &alerts).await;
         let scheduler = Scheduler::new(
@@ -200,6 +204,7 @@ impl App {
             cache: cache.clone(),
             scheduler: scheduler.clone(),
             alerts: alerts.clone(),
+            outbound,
         };
         connect_discord(&boot, &services, &handled).await?;
         start_scheduler(&boot, &services).await?;
@@ -274,6 +279,7 @@ struct Services {
     cache: Arc<Cache>,
     scheduler: Arc<Scheduler>,
     alerts: Arc<dyn AlertSink>,
+    outbound: Option<Arc<Outbound>>,
 }
 
 /// Phase `store`: takes the `DATA_DIR` lock (one process per directory), then opens
@@ -312,12 +318,24 @@ async fn load_config(boot: &Boot) -> Result<Configured, StartError> {
     let snapshot = crate::config::load_initial(&sources, &keep, boot.clock.utc()).await;
     sources.set_tuning(snapshot.sheets);
     let config = Arc::new(ConfigRegistry::new(snapshot, boot.clock.clone()));
-    let alerts: Arc<dyn AlertSink> = match &settings.discord_token {
-        Some(token) => Arc::new(discord::alerts::DiscordAlerts::new(
-            Arc::new(discord::http(
-                token.expose(),
-                settings.discord_proxy_url.as_deref(),
-            )),
+    let outbound = match &settings.discord_token {
+        Some(token) => match discord::http_for(token.expose(), &settings.discord_route()) {
+            Ok(http) => {
+                let proxy = settings
+                    .discord_tunnel
+                    .is_none()
+                    .then_some(settings.discord_proxy_url.as_deref())
+                    .flatten()
+                    .map(|base| ProxyRest::new(base, token.expose()));
+                Some(Arc::new(Outbound::new(Arc::new(http), proxy)))
+            }
+            Err(e) => return Err(boot.fail("config", e)),
+        },
+        None => None,
+    };
+    let alerts: Arc<dyn AlertSink> = match &outbound {
+        Some(outbound) => Arc::new(discord::alerts::DiscordAlerts::new(
+            outbound.clone(),
             config.clone(),
             settings.bot_name.clone(),
             settings.env_name.clone(),
@@ -334,6 +352,7 @@ async fn load_config(boot: &Boot) -> Result<Configured, StartError> {
         sources,
         config,
         alerts,
+        outbound,
     })
 }
 
@@ -437,11 +456,11 @@ async fn connect_discord(
     handled: &Arc<HandledEvents>,
 ) -> Result<(), StartError> {
     let settings = &boot.settings;
-    if settings.discord_token.is_none() {
+    let Some(outbound) = services.outbound.clone() else {
         boot.status.phases.skip("discord", "no DISCORD_TOKEN");
         boot.status.phases.skip("commands", "no DISCORD_TOKEN");
         return Ok(());
-    }
+    };
     boot.status.phases.start("discord");
     let tracker = Arc::new(GatewayTracker::new(boot.clock.now()));
     boot.status.set_gateway(tracker.clone());
@@ -457,6 +476,7 @@ async fn connect_discord(
         metrics: boot.metrics.clone(),
         cache: services.cache.clone(),
         alerts: services.alerts.clone(),
+        outbound,
         gate: wired.gate,
         features: wired.features,
     };

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serenity::all::{ChannelId, CreateMessage, Http};
+use serenity::all::{ChannelId, CreateMessage};
+
+use super::outbound::Outbound;
 
 use crate::config::ConfigRegistry;
 use crate::message::alert::{Alert, AlertSink, LogAlerts, Severity};
@@ -16,7 +18,7 @@ use crate::message::embed::{COLOR_ERROR, COLOR_INFO, COLOR_WARN, Embed, paginate
 pub(crate) const DEDUPE_WINDOW: Duration = Duration::from_secs(60);
 
 pub(crate) struct DiscordAlerts {
-    http: Arc<Http>,
+    outbound: Arc<Outbound>,
     config: Arc<ConfigRegistry>,
     bot: String,
     env: String,
@@ -25,13 +27,13 @@ pub(crate) struct DiscordAlerts {
 
 impl DiscordAlerts {
     pub(crate) fn new(
-        http: Arc<Http>,
+        outbound: Arc<Outbound>,
         config: Arc<ConfigRegistry>,
         bot: String,
         env: String,
     ) -> Self {
         Self {
-            http,
+            outbound,
             config,
             bot,
             env,
@@ -78,15 +80,20 @@ impl DiscordAlerts {
             tracing::debug!(post = key, "log-channel post deduplicated");
             return;
         }
-        // A long report continues over several embeds and messages; never cut it.
+        // A long report continues over several embeds and messages; never cut it. The
+        // pages are queued in order now and sent in the background, so a rate-limited log
+        // channel never holds up the command or job that posted.
         for page in paginate(vec![embed]) {
             let msg = CreateMessage::new()
                 .embeds(page.iter().map(Embed::to_create).collect())
                 .allowed_mentions(super::reply::allowed_mentions(&[]));
-            if let Err(e) = ChannelId::new(channel).send_message(&self.http, msg).await {
-                tracing::warn!(post = key, channel_id = channel, error = %e, "could not post to the log channel");
-                return;
-            }
+            let sent = self.outbound.enqueue(ChannelId::new(channel), msg);
+            let key = key.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = sent.await {
+                    tracing::warn!(post = key, channel_id = channel, error = %e, "could not post to the log channel");
+                }
+            });
         }
     }
 }

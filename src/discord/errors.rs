@@ -35,6 +35,15 @@ impl From<serenity::Error> for CommandError {
     }
 }
 
+impl From<super::outbound::SendError> for CommandError {
+    fn from(e: super::outbound::SendError) -> Self {
+        match e {
+            super::outbound::SendError::Discord(e) => CommandError::Discord(Box::new(e)),
+            other => CommandError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl CommandError {
     pub(crate) fn user(msg: impl Into<String>) -> Self {
         CommandError::User(msg.into())

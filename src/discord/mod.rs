@@ -16,6 +16,7 @@ pub(crate) mod gate;
 pub(crate) mod gateway_probe;
 pub(crate) mod handled;
 pub(crate) mod help;
+pub(crate) mod outbound;
 pub(crate) mod reply;
 pub(crate) mod tiers;
 
@@ -29,7 +30,7 @@ use crate::config::ConfigRegistry;
 use crate::runtime::{
     Clock, GatewayStage, GatewayTracker, RuntimeStatus, Shutdown, ShutdownReason,
 };
-use crate::settings::Settings;
+use crate::settings::{DiscordRoute, Settings};
 
 pub(crate) use errors::CommandError;
 pub(crate) use features::Features;
@@ -48,6 +49,8 @@ pub(crate) struct BotData {
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
     pub cache: Arc<crate::cache::Cache>,
     pub alerts: Arc<dyn crate::message::alert::AlertSink>,
+    /// Where every channel message the bot posts leaves from.
+    pub outbound: Arc<outbound::Outbound>,
     /// Where the bot may act; asked by the dispatcher before every non-platform command.
     pub gate: Arc<dyn ChannelGate>,
     /// Each feature's own state, by type.
@@ -59,8 +62,11 @@ pub(crate) type Command = poise::Command<BotData, CommandError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
+    /// Boxed: serenity's error is large, and this type travels in every `Result`.
     #[error("cannot build the Discord client: {0}")]
-    Client(#[source] serenity::Error),
+    Client(#[source] Box<serenity::Error>),
+    #[error("cannot build the REST client for the tunnel: {0}")]
+    Tunnel(String),
 }
 
 pub fn intents() -> GatewayIntents {
@@ -72,6 +78,8 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
+/// A REST client straight to discord.com (limiter on) or through a REST proxy (limiter
+/// off: serenity's limiter ignores a proxy).
 pub fn http(token: &str, proxy: Option<&str>) -> Http {
     match proxy {
         Some(p) => HttpBuilder::new(token)
@@ -80,6 +88,27 @@ pub fn http(token: &str, proxy: Option<&str>) -> Http {
             .build(),
         None => Http::new(token),
     }
+}
+
+/// A REST client for `route`. The tunnel keeps serenity's rate limiter on and its real
+/// URLs; only the connection goes through the HTTPS proxy, which must present a
+/// certificate signed by the given CA.
+pub fn http_for(token: &str, route: &DiscordRoute) -> Result<Http, DiscordError> {
+    Ok(match route {
+        DiscordRoute::Direct => http(token, None),
+        DiscordRoute::Proxy(p) => http(token, Some(p)),
+        DiscordRoute::Tunnel(t) => {
+            let bad = |e: reqwest::Error| DiscordError::Tunnel(e.to_string());
+            let ca = reqwest::Certificate::from_pem(t.ca_pem.as_bytes()).map_err(bad)?;
+            let client = reqwest::Client::builder()
+                .use_rustls_tls()
+                .add_root_certificate(ca)
+                .proxy(reqwest::Proxy::https(&t.proxy_url).map_err(bad)?)
+                .build()
+                .map_err(bad)?;
+            HttpBuilder::new(token).client(client).build()
+        }
+    })
 }
 
 /// Explains a failed gateway connection in terms of what to fix.
@@ -129,7 +158,8 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
         .as_ref()
         .map(|t| t.expose().to_owned())
         .unwrap_or_default();
-    let http = http(&token, settings.discord_proxy_url.as_deref());
+    let http = http_for(&token, &settings.discord_route())?;
+    let outbound = data.outbound.clone();
     let status = data.status.clone();
     let shutdown = data.shutdown.clone();
     let guild_ids = settings.guild_ids.clone();
@@ -178,7 +208,7 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
         let mut client = match built {
             Ok(c) => c,
             Err(e) => {
-                let why = DiscordError::Client(e).to_string();
+                let why = DiscordError::Client(Box::new(e)).to_string();
                 tracing::error!(reason = %why, "Discord client could not be built");
                 status.phases.fail("discord", &why);
                 shutdown.trigger(ShutdownReason::Fatal(why));
@@ -188,6 +218,8 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
         // The URL the REST base gave, whatever serenity's own lookup concluded: with a
         // proxy, nothing may go to a default host outside it.
         *client.ws_url.lock().await = url;
+        // One REST client (and so one rate limiter) for commands and posts alike.
+        outbound.adopt(client.http.clone());
         let manager = client.shard_manager.clone();
         client_tasks.spawn(gateway_probe::poll(
             manager.clone(),

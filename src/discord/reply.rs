@@ -110,10 +110,26 @@ impl Reply {
     }
 }
 
-/// Sends a reply (one or more messages).
+/// Sends a reply (one or more messages). A prefix command's reply is a channel message and
+/// goes through the channel's [`Outbound`](super::outbound::Outbound) lane (in order, 429s
+/// waited out); a slash command's is the interaction's response and follow-ups, retried
+/// through 429s the same way.
 pub(crate) async fn send(ctx: Ctx<'_>, reply: Reply) -> Result<(), CommandError> {
     for message in reply.into_messages() {
-        ctx.send(message).await?;
+        match ctx {
+            poise::Context::Prefix(p) => {
+                let msg = message.to_prefix(p.msg.into());
+                ctx.data().outbound.post(p.msg.channel_id, msg).await?;
+            }
+            poise::Context::Application(_) => {
+                let what = format!("reply to /{}", ctx.command().qualified_name);
+                super::outbound::retry_429(&what, || {
+                    let message = message.clone();
+                    async move { ctx.send(message).await.map(|_| ()) }
+                })
+                .await?;
+            }
+        }
     }
     Ok(())
 }

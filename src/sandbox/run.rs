@@ -8,7 +8,7 @@ use clanhall_sandbox::{Sandbox, SandboxOptions, world};
 use super::console;
 use crate::app::App;
 use crate::runtime::{Shutdown, ShutdownReason};
-use crate::settings::{Mode, Secret, Settings};
+use crate::settings::{DiscordTunnel, Mode, Secret, Settings};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frontend {
@@ -49,8 +49,15 @@ fn read_script(source: &str) -> Result<String, String> {
     }
 }
 
-/// Runs the sandbox and the bot until the frontend is done; returns the exit code.
-pub(crate) async fn run(settings: Settings, frontend: Frontend, shutdown: Shutdown) -> i32 {
+/// Runs the sandbox and the bot until the frontend is done; returns the exit code. With
+/// `rate_limiter`, the bot reaches the sandbox on the production REST path (see
+/// [`with_tunnel`]).
+pub(crate) async fn run(
+    settings: Settings,
+    frontend: Frontend,
+    rate_limiter: bool,
+    shutdown: Shutdown,
+) -> i32 {
     run_with(
         settings,
         frontend,
@@ -58,8 +65,20 @@ pub(crate) async fn run(settings: Settings, frontend: Frontend, shutdown: Shutdo
         SandboxOptions::default(),
         READY_WITHIN,
         |_| (),
+        rate_limiter,
     )
     .await
+}
+
+/// `settings` on the production REST path to `sandbox`: serenity's rate limiter on,
+/// `https://discord.com` URLs, carried by the sandbox's HTTPS tunnel.
+pub fn with_tunnel(sandbox: &Sandbox, mut settings: Settings) -> Settings {
+    let (proxy_url, ca_pem) = sandbox.tunnel();
+    settings.discord_tunnel = Some(DiscordTunnel {
+        proxy_url: proxy_url.to_owned(),
+        ca_pem: ca_pem.to_owned(),
+    });
+    settings
 }
 
 /// [`run`] with sandbox options, how long the bot has to become ready, and a hook that
@@ -71,6 +90,7 @@ pub async fn run_with(
     opts: SandboxOptions,
     ready_within: Duration,
     prepare: impl FnOnce(&Sandbox),
+    rate_limiter: bool,
 ) -> i32 {
     // Read the script first: a missing file should fail before anything starts.
     let script = match &frontend {
@@ -102,13 +122,11 @@ pub async fn run_with(
         }
     };
     prepare(&sandbox);
-    let app = match App::start(
-        bot_settings(&sandbox, settings),
-        Mode::Sandbox,
-        shutdown.clone(),
-    )
-    .await
-    {
+    let mut settings = bot_settings(&sandbox, settings);
+    if rate_limiter {
+        settings = with_tunnel(&sandbox, settings);
+    }
+    let app = match App::start(settings, Mode::Sandbox, shutdown.clone()).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "startup failed");

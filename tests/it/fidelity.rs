@@ -761,3 +761,203 @@ async fn snowflakes_and_timestamps_follow_the_clock_the_sandbox_is_given() {
     assert_eq!(meta.archive_changed, at);
     s.stop().await;
 }
+
+// --- 2. Rate limits ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_answer_carries_rate_limit_headers_and_the_sixth_message_is_a_429() {
+    let s = sandbox().await;
+    let post = || crate::support::post_message(&s, general().get(), &json!({"content": "hi"}));
+    let header = |r: &reqwest::Response, k: &str| {
+        r.headers()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let mut buckets = Vec::new();
+    for left in (0..5).rev() {
+        let r = post().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-ratelimit-limit"), "5");
+        assert_eq!(header(&r, "x-ratelimit-remaining"), left.to_string());
+        assert!(
+            header(&r, "x-ratelimit-reset-after")
+                .parse::<f64>()
+                .unwrap()
+                <= 5.0
+        );
+        assert!(header(&r, "x-ratelimit-reset").parse::<f64>().unwrap() > 1.7e9);
+        buckets.push(header(&r, "x-ratelimit-bucket"));
+    }
+    assert!(buckets.windows(2).all(|w| w[0] == w[1] && !w[0].is_empty()));
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(header(&r, "x-ratelimit-scope"), "user");
+    let retry: u64 = header(&r, "retry-after").parse().unwrap();
+    assert!((1..=5).contains(&retry), "{retry}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["global"], false);
+    assert!(body["retry_after"].as_f64().unwrap() <= 5.0);
+    assert_eq!(s.rate_limits().limited(), 1);
+    // Another channel is another bucket; a GET has its own headers too.
+    let got = crate::support::http()
+        .get(format!(
+            "{}/api/v10/channels/{}",
+            s.base_url(),
+            world::channel("ops-log").unwrap().id
+        ))
+        .header("authorization", format!("Bot {}", s.token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert!(!header(&got, "x-ratelimit-limit").is_empty());
+    // Renaming a channel: two per ten minutes.
+    let http = crate::support::gateway::rest(&s);
+    let ops = ChannelId::new(world::channel("ops-log").unwrap().id);
+    ops.edit(&http, EditChannel::new().name("ops-1"))
+        .await
+        .unwrap();
+    ops.edit(&http, EditChannel::new().name("ops-2"))
+        .await
+        .unwrap();
+    let e = discord_error(
+        ops.edit(&http, EditChannel::new().name("ops-3"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.status_code.as_u16(), 429);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn with_serenitys_limiter_on_through_the_tunnel_a_concurrent_burst_all_arrives() {
+    let s = sandbox().await;
+    let http = std::sync::Arc::new(crate::support::gateway::rest_with_limiter(&s));
+    let sends: Vec<_> = (0..8)
+        .map(|i| {
+            let http = http.clone();
+            tokio::spawn(async move {
+                general()
+                    .send_message(&http, CreateMessage::new().content(format!("m{i}")))
+                    .await
+            })
+        })
+        .collect();
+    for s in sends {
+        s.await.unwrap().unwrap();
+    }
+    let sent = s.channel_messages("general").len();
+    assert_eq!(sent, 8, "every message arrived once");
+    assert!(
+        s.rate_limits().limited() > 0,
+        "eight at once before serenity knew the limit: some were refused and retried"
+    );
+    let rest = s.record().filter(Channel::Rest);
+    assert!(
+        rest.iter()
+            .any(|e| e.method == "CONNECT" && e.path == "discord.com:443"),
+        "the client went through the tunnel"
+    );
+    s.stop().await;
+}
+
+/// Twenty posts to the log channel through the bot's own sending path, as fast as the bot
+/// can queue them; returns the titles in the order they landed.
+async fn burst_of_twenty(bot: &crate::support::bot::TestBot) -> Vec<String> {
+    use clanhall::testing::Embed;
+    let app = bot.app.as_ref().unwrap();
+    for i in 1..=20 {
+        app.alerts
+            .post(
+                &format!("burst-{i:02}"),
+                Embed::new(format!("burst {i:02}")),
+            )
+            .await;
+    }
+    let titles = || {
+        bot.sandbox
+            .channel_messages("ops-log")
+            .iter()
+            .filter_map(|m| m["embeds"][0]["title"].as_str().map(str::to_owned))
+            .filter(|t| t.starts_with("burst "))
+            .collect::<Vec<_>>()
+    };
+    let all =
+        crate::support::eventually(Duration::from_secs(90), || async { titles().len() >= 20 })
+            .await;
+    assert!(all, "only {} of 20 arrived: {:?}", titles().len(), titles());
+    titles()
+}
+
+fn twenty_in_order() -> Vec<String> {
+    (1..=20).map(|i| format!("burst {i:02}")).collect()
+}
+
+#[tokio::test]
+async fn a_burst_of_twenty_posts_to_one_channel_arrives_whole_and_in_order_behind_a_proxy() {
+    let bot = crate::support::bot::TestBot::start().await;
+    let before = bot.sandbox.rate_limits().limited();
+    assert_eq!(burst_of_twenty(&bot).await, twenty_in_order());
+    assert!(
+        bot.sandbox.rate_limits().limited() > before,
+        "five per five seconds: the burst met 429s and the bot waited them out"
+    );
+    let waits: Vec<u64> = crate::support::log_lines()
+        .iter()
+        .filter(|l| l["msg"] == "Discord answered 429; waiting its retry_after")
+        .filter_map(|l| l["wait_ms"].as_u64())
+        .collect();
+    assert!(
+        !waits.is_empty() && waits.iter().all(|w| *w <= 5000),
+        "each wait is the 429's retry_after (at most the 5 s window): {waits:?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_twenty_posts_arrives_whole_and_in_order_with_serenitys_rate_limiter() {
+    let bot = crate::support::bot::TestBot::start_with(
+        crate::support::bot::BotOptions {
+            rate_limiter: true,
+            ..Default::default()
+        },
+        |_| (),
+    )
+    .await;
+    // Another process on the same token (the old instance during a deploy) has just used
+    // the channel's bucket: this process's limiter cannot know, and meets a 429 first.
+    let ops = world::channel("ops-log").unwrap().id;
+    loop {
+        let r = crate::support::http()
+            .post(format!(
+                "{}/api/v10/channels/{ops}/messages",
+                bot.sandbox.base_url()
+            ))
+            .header("authorization", format!("Bot {}", bot.sandbox.token()))
+            .json(&json!({"content": "the old instance, still posting"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the bucket is drained, not exceeded");
+        if r.headers()["x-ratelimit-remaining"] == "0" {
+            break;
+        }
+    }
+    let before = bot.sandbox.rate_limits().limited();
+    assert_eq!(burst_of_twenty(&bot).await, twenty_in_order());
+    assert!(
+        bot.sandbox.rate_limits().limited() > before,
+        "the drained bucket answered 429 and serenity waited it out"
+    );
+    assert!(
+        bot.sandbox
+            .record()
+            .filter(Channel::Rest)
+            .iter()
+            .any(|e| e.method == "CONNECT"),
+        "the bot's REST calls went through the tunnel, on the production path"
+    );
+    bot.stop().await;
+}

@@ -13,7 +13,7 @@ use serenity::all::{
 };
 
 use crate::support::bot::SAMPLE;
-use crate::support::{eventually, http};
+use crate::support::{eventually, http, post_message};
 
 async fn sandbox() -> Sandbox {
     crate::support::bot::sample_sandbox().await
@@ -119,17 +119,7 @@ async fn discord_limits_are_enforced() {
             .await
             .is_err()
     );
-    let post = |body: serde_json::Value| {
-        crate::support::http()
-            .post(format!(
-                "{}/api/v10/channels/{}/messages",
-                s.base_url(),
-                general()
-            ))
-            .header("authorization", format!("Bot {}", s.token()))
-            .json(&body)
-            .send()
-    };
+    let post = |body: serde_json::Value| post_message(&s, general().get(), &body);
     let long = post(serde_json::json!({"content": "x".repeat(2001)}))
         .await
         .unwrap();
@@ -149,15 +139,7 @@ async fn discord_limits_are_enforced() {
         400,
         "7,000 embed characters is over Discord's 6,000"
     );
-    let empty = crate::support::http()
-        .post(format!(
-            "{}/api/v10/channels/{}/messages",
-            s.base_url(),
-            general()
-        ))
-        .header("authorization", format!("Bot {}", s.token()))
-        .json(&serde_json::json!({}))
-        .send()
+    let empty = post_message(&s, general().get(), &serde_json::json!({}))
         .await
         .unwrap();
     assert_eq!(empty.status(), 400);
@@ -579,6 +561,7 @@ async fn script_exits_non_zero_when_the_bot_never_becomes_ready() {
         opts,
         Duration::from_secs(3),
         |s| s.faults().refuse_gateway_for(Duration::from_secs(3600)),
+        false,
     )
     .await;
     assert_ne!(code, 0);

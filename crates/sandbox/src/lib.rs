@@ -16,10 +16,12 @@ pub mod faults;
 pub mod gateway;
 pub mod google;
 mod payloads;
+pub mod ratelimit;
 pub mod record;
 mod rest;
 mod slash;
 pub mod state;
+pub mod tunnel;
 mod users;
 pub mod world;
 
@@ -36,7 +38,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{any, get, post};
 use base64::Engine as _;
 use serde_json::Value;
@@ -83,6 +85,9 @@ pub struct SandboxOptions {
     /// (IDENTIFY asking for another is closed with 4014; REST endpoints that need one
     /// answer 403). All three by default, as a small bot's owner would toggle them.
     pub approved_intents: u64,
+    /// Discord's HTTP rate limits ([`ratelimit`]); on by default. The latency bench turns
+    /// them off, since it measures the bot, not Discord's limits.
+    pub rate_limits: bool,
 }
 
 impl Default for SandboxOptions {
@@ -93,6 +98,7 @@ impl Default for SandboxOptions {
             port: 0,
             clock: clock::SharedClock::default(),
             approved_intents: gateway::intents::PRIVILEGED,
+            rate_limits: true,
         }
     }
 }
@@ -110,6 +116,10 @@ pub struct Inner {
     pub(crate) record: Record,
     pub(crate) activity: ActivityLog,
     pub(crate) google: GoogleState,
+    pub(crate) rate_limits: ratelimit::RateLimits,
+    /// The whole API, for the requests that arrive inside a `CONNECT` tunnel.
+    pub(crate) app: std::sync::OnceLock<Router>,
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     interaction_times: Mutex<HashMap<u64, Instant>>,
 }
 
@@ -166,6 +176,9 @@ impl Sandbox {
             record: Record::default(),
             activity: ActivityLog::default(),
             google: GoogleState::default(),
+            rate_limits: ratelimit::RateLimits::new(opts.rate_limits),
+            app: std::sync::OnceLock::new(),
+            tls: Some(tunnel::acceptor().map_err(SandboxError::Start)?),
             interaction_times: Mutex::new(HashMap::new()),
         });
         if let Some(dir) = &opts.workbook_dir {
@@ -179,6 +192,7 @@ impl Sandbox {
             .fallback(unhandled)
             .layer(middleware::from_fn_with_state(inner.clone(), edge))
             .with_state(inner.clone());
+        let _ = inner.app.set(app.clone());
         let stop = CancellationToken::new();
         let token = stop.clone();
         // Small frames written back to back (a dispatch, then the next) would otherwise
@@ -206,6 +220,13 @@ impl Sandbox {
         &self.inner.base_url
     }
 
+    /// The HTTPS proxy that tunnels `discord.com` to this sandbox (see [`tunnel`]), and
+    /// the CA its certificate is signed by: what a client on the production REST path
+    /// (serenity's rate limiter on) needs to reach the sandbox.
+    pub fn tunnel(&self) -> (&str, &'static str) {
+        (&self.inner.base_url, tunnel::CA_PEM)
+    }
+
     /// The bot token the sandbox accepts.
     pub fn token(&self) -> &str {
         &self.inner.token
@@ -230,6 +251,11 @@ impl Sandbox {
 
     pub fn activity(&self) -> &ActivityLog {
         &self.inner.activity
+    }
+
+    /// The HTTP rate limiter (how many requests it answered 429).
+    pub fn rate_limits(&self) -> &ratelimit::RateLimits {
+        &self.inner.rate_limits
     }
 
     /// Makes matching HTTP requests fail (`times`: `None` = until cleared).
@@ -316,14 +342,14 @@ fn fault_response(channel: Channel, fault: &HttpFault) -> Option<Response> {
             })
         }
         HttpFault::RateLimited { retry_after } => {
-            let mut resp = if rest {
-                (StatusCode::TOO_MANY_REQUESTS, axum::Json(serde_json::json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false, "code": 0}))).into_response()
-            } else {
-                google::sheets_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Quota exceeded for quota metric 'Read requests' (sandbox fault)",
-                )
-            };
+            let wait = Duration::from_secs_f64(retry_after.max(0.0));
+            if rest {
+                return Some(ratelimit::Verdict::too_many_requests(None, wait, false));
+            }
+            let mut resp = google::sheets_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Quota exceeded for quota metric 'Read requests' (sandbox fault)",
+            );
             if let Ok(v) = HeaderValue::from_str(&format!("{}", retry_after.ceil() as u64)) {
                 resp.headers_mut().insert("retry-after", v);
             }
@@ -336,6 +362,9 @@ fn fault_response(channel: Channel, fault: &HttpFault) -> Option<Response> {
 /// Every request passes here: faults are applied, Discord's bot token is checked, and
 /// the request is recorded with its response status.
 async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::CONNECT {
+        return tunnel::connect(inner, req).await;
+    }
     let path = req.uri().path().to_owned();
     if path == "/gateway" {
         return next.run(req).await;
@@ -406,7 +435,27 @@ async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
             );
         }
     }
+    let limits = if channel == Channel::Rest {
+        inner.rate_limits.check(&method, &path, &recorded)
+    } else {
+        None
+    };
+    let headers = match limits {
+        Some(ratelimit::Verdict::Limited {
+            headers,
+            retry_after,
+            global,
+        }) => {
+            let resp = ratelimit::Verdict::too_many_requests(headers.as_ref(), retry_after, global);
+            return respond(resp, &inner, recorded);
+        }
+        Some(ratelimit::Verdict::Allowed(h)) => Some(h),
+        None => None,
+    };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    if let Some(h) = headers {
+        h.apply(resp.headers_mut());
+    }
     respond(resp, &inner, recorded)
 }

@@ -47,6 +47,9 @@ pub(crate) struct BotOptions {
     /// The bot's clock: a test moves it to run scheduled jobs (the scheduler looks at
     /// least once a second), instead of waiting for their time.
     pub clock: Option<Arc<ManualClock>>,
+    /// The production REST path (serenity's rate limiter on, through the sandbox's
+    /// tunnel) instead of the proxy path the sandbox normally uses.
+    pub rate_limiter: bool,
 }
 
 impl Default for BotOptions {
@@ -58,6 +61,7 @@ impl Default for BotOptions {
             workbook: SAMPLE.to_owned(),
             google: false,
             clock: None,
+            rate_limiter: false,
         }
     }
 }
@@ -135,14 +139,13 @@ impl TestBot {
         }
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let shutdown = Shutdown::new();
-        let app = App::start_with_clock(
-            clanhall::testing::sandbox::bot_settings(&sandbox, settings),
-            Mode::Sandbox,
-            shutdown.clone(),
-            clock,
-        )
-        .await
-        .expect("app starts");
+        let mut settings = clanhall::testing::sandbox::bot_settings(&sandbox, settings);
+        if opts.rate_limiter {
+            settings = clanhall::testing::sandbox::with_tunnel(&sandbox, settings);
+        }
+        let app = App::start_with_clock(settings, Mode::Sandbox, shutdown.clone(), clock)
+            .await
+            .expect("app starts");
         let http = format!("http://{}", app.http_addr);
         let bot = TestBot {
             sandbox,

@@ -40,10 +40,11 @@ impl GatewayClient {
         c
     }
 
-    /// Starts the client without waiting for anything.
+    /// Starts the client without waiting for anything. Its REST client is on the
+    /// production path (serenity's rate limiter on, through the sandbox's tunnel).
     pub(crate) async fn start(s: &Sandbox, intents: GatewayIntents) -> GatewayClient {
         let (tx, events) = mpsc::unbounded_channel();
-        let http = clanhall::testing::discord_http(s.token(), Some(s.base_url()));
+        let http = rest_with_limiter(s);
         let mut client = ClientBuilder::new_with_http(http, intents)
             .raw_event_handler(Forward(tx))
             .await
@@ -114,9 +115,25 @@ pub(crate) fn name(e: &Event) -> String {
     e.name().unwrap_or_default()
 }
 
-/// The bot's REST client against the sandbox (no gateway).
+/// The bot's REST client against the sandbox in proxy mode (serenity's limiter off, so a
+/// 429 comes back as an error).
 pub(crate) fn rest(s: &Sandbox) -> Http {
     clanhall::testing::discord_http(s.token(), Some(s.base_url()))
+}
+
+/// How the production path reaches the sandbox: through its HTTPS tunnel.
+pub(crate) fn tunnel_route(s: &Sandbox) -> clanhall::testing::DiscordRoute {
+    let (proxy_url, ca_pem) = s.tunnel();
+    clanhall::testing::DiscordRoute::Tunnel(clanhall::testing::DiscordTunnel {
+        proxy_url: proxy_url.to_owned(),
+        ca_pem: ca_pem.to_owned(),
+    })
+}
+
+/// A REST client on the production path: serenity's own rate limiter on, calling
+/// `https://discord.com/api/v10`, which the sandbox's tunnel answers.
+pub(crate) fn rest_with_limiter(s: &Sandbox) -> Http {
+    clanhall::testing::discord_http_for(s.token(), &tunnel_route(s)).unwrap()
 }
 
 /// A REST answer as raw JSON, with the bot token.

@@ -39,6 +39,23 @@ pub(crate) fn http() -> reqwest::Client {
         .expect("http client")
 }
 
+/// Posts a raw message body to `channel` as the bot, bypassing serenity, so a test sees
+/// exactly what the sandbox answers (status, headers, error body).
+pub(crate) fn post_message(
+    s: &clanhall_sandbox::Sandbox,
+    channel: u64,
+    body: &Value,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+    http()
+        .post(format!(
+            "{}/api/v10/channels/{channel}/messages",
+            s.base_url()
+        ))
+        .header("authorization", format!("Bot {}", s.token()))
+        .json(body)
+        .send()
+}
+
 /// Every log line this test binary produced. Installed once as the global subscriber:
 /// per-test scoped subscribers race with tracing's callsite cache when tests run in
 /// parallel. Tests pick their own lines by trace id (unique per request) or by a field
