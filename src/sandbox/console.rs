@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clanhall_sandbox::activity::Kind;
-use clanhall_sandbox::{Reply, Sandbox, world};
+use clanhall_sandbox::{Reply, Sandbox, ThreadChange, world};
 
 use super::render::{ComponentRef, render, render_modal};
 use crate::discord::HandledEvents;
@@ -44,6 +44,20 @@ pub(crate) enum Input {
     Modal(Vec<(String, String)>),
     As(String),
     In(String),
+    /// Someone new joins the server.
+    Join(String),
+    /// A member leaves the server.
+    Leave(String),
+    /// The current user opens a thread in the current channel and moves into it.
+    Thread {
+        name: String,
+        private: bool,
+        with: Vec<String>,
+    },
+    /// The current user changes the thread they are in.
+    ChangeThread(ThreadChange),
+    /// The current user adds someone to the thread they are in.
+    AddToThread(String),
     Wait(Duration),
     Help,
     Users,
@@ -55,8 +69,15 @@ pub(crate) enum Input {
 pub(crate) const HELP: &str = "\
 Type a message to send it (\"!ping\", \"@clanhall help\"), or a slash command (\"/help\").
   :as <user>            become someone else (admin, staff, recruiter, member, recruit,
-                        or the tickettool bot)
+                        the tickettool bot, or anyone who joined)
   :in <channel>         move to a channel (general, ops-log, recruiters, welcome, ...)
+  :join <name>          someone new joins the server (then :as <name> works)
+  :leave <user>         a member leaves the server
+  :thread <name> [private] [with a, b]
+                        open a thread here (as Ticket Tool: a ticket) and move into it
+  :archive  :unarchive  :lock  :rename <name>
+                        change the thread you are in
+  :add <user>           add someone to the thread you are in
   :click <n>            click button n (numbers are shown as [n] under bot messages)
   :select <n> <value>   pick option(s) in select n (comma-separated values)
   :modal a=1; b=two     answer the last modal the bot opened
@@ -129,11 +150,46 @@ pub(crate) fn parse_input(line: &str) -> Result<Input, String> {
         "wait" => {
             Input::Wait(parse_duration(arg).ok_or(":wait needs a duration such as 2s or 500ms")?)
         }
+        "join" => Input::Join(need("a username")?),
+        "leave" => Input::Leave(need("a user")?),
+        "thread" => parse_thread(&need("a thread name")?)?,
+        "archive" => Input::ChangeThread(ThreadChange::archive()),
+        "unarchive" => Input::ChangeThread(ThreadChange::unarchive()),
+        "lock" => Input::ChangeThread(ThreadChange::lock()),
+        "rename" => Input::ChangeThread(ThreadChange::rename(&need("a new name")?)),
+        "add" => Input::AddToThread(need("a user")?),
         "help" | "h" | "?" => Input::Help,
         "users" => Input::Users,
         "channels" => Input::Channels,
         "quit" | "q" | "exit" => Input::Quit,
         other => return Err(format!("unknown console command :{other} (try :help)")),
+    })
+}
+
+/// `:thread <name> [private] [with a, b]`.
+fn parse_thread(arg: &str) -> Result<Input, String> {
+    let (head, with) = match arg.split_once(" with ") {
+        Some((h, w)) => (
+            h,
+            w.split([',', ' '])
+                .map(|u| u.trim().trim_start_matches('@').to_owned())
+                .filter(|u| !u.is_empty())
+                .collect(),
+        ),
+        None => (arg, Vec::new()),
+    };
+    let mut words: Vec<&str> = head.split_whitespace().collect();
+    let private = words.last() == Some(&"private");
+    if private {
+        words.pop();
+    }
+    if words.is_empty() {
+        return Err(":thread needs a thread name".to_owned());
+    }
+    Ok(Input::Thread {
+        name: words.join(" "),
+        private,
+        with,
     })
 }
 
@@ -208,9 +264,55 @@ impl<'a> Session<'a> {
             }
             Input::Quit => return Ok(String::new()),
             Input::As(u) => {
-                let def = world::speaker(&u)?;
-                self.user = def.key.to_owned();
-                return Ok(format!("you are now {} ({})", def.key, def.display));
+                self.user = self.sandbox.speaker(&u).map_err(|e| e.to_string())?;
+                return Ok(format!("you are now {}", self.user));
+            }
+            Input::Join(name) => {
+                let id = self.sandbox.member_join(&name).map_err(|e| e.to_string())?;
+                return Ok(self.after(mark, format!("{name} joined the server (id {id})")));
+            }
+            Input::Leave(user) => {
+                self.sandbox
+                    .member_leave(&user)
+                    .map_err(|e| e.to_string())?;
+                return Ok(self.after(mark, format!("{user} left the server")));
+            }
+            Input::Thread {
+                name,
+                private,
+                with,
+            } => {
+                let with: Vec<&str> = with.iter().map(String::as_str).collect();
+                self.sandbox
+                    .open_thread(&self.user, &self.channel, &name, private, &with)
+                    .map_err(|e| e.to_string())?;
+                let what = format!(
+                    "[#{}] {} opened {}thread #{name}",
+                    self.channel,
+                    self.user,
+                    if private { "private " } else { "" }
+                );
+                self.channel = name;
+                return Ok(self.after(mark, what));
+            }
+            Input::ChangeThread(change) => {
+                let what = describe(&change);
+                let renamed = change.name.clone();
+                self.sandbox
+                    .change_thread(&self.user, &self.channel, change)
+                    .map_err(|e| e.to_string())?;
+                let note = format!("[#{}] {} {what} the thread", self.channel, self.user);
+                if let Some(n) = renamed {
+                    self.channel = n;
+                }
+                return Ok(self.after(mark, note));
+            }
+            Input::AddToThread(member) => {
+                self.sandbox
+                    .add_to_thread(&self.user, &self.channel, &member)
+                    .map_err(|e| e.to_string())?;
+                let note = format!("[#{}] {} added {member}", self.channel, self.user);
+                return Ok(self.after(mark, note));
             }
             Input::In(c) => {
                 let name = c.trim_start_matches('#');
@@ -297,6 +399,17 @@ impl<'a> Session<'a> {
         Ok(text)
     }
 
+    /// What an action without a message to wait for shows: the action, then whatever the
+    /// bot has done since `mark` (its reaction may still be on the way: the next line's
+    /// wait catches up on it).
+    fn after(&mut self, mark: u64, what: String) -> String {
+        let replies = self.sandbox.replies_since(mark);
+        if replies.is_empty() {
+            return what;
+        }
+        format!("{what}\n{}", self.show(&replies))
+    }
+
     fn thread_exists(&self, name: &str) -> bool {
         self.sandbox.channel_id(name).is_some()
     }
@@ -346,6 +459,7 @@ impl<'a> Session<'a> {
                 Kind::Channel {
                     channel_id,
                     created: true,
+                    ..
                 } => {
                     if let Some(c) = self.sandbox.channel(*channel_id) {
                         out.push(format!(
@@ -388,6 +502,20 @@ impl<'a> Session<'a> {
     }
 }
 
+fn describe(change: &ThreadChange) -> String {
+    match change {
+        ThreadChange { name: Some(n), .. } => format!("renamed to #{n}"),
+        ThreadChange {
+            locked: Some(true), ..
+        } => "locked".to_owned(),
+        ThreadChange {
+            archived: Some(false),
+            ..
+        } => "unarchived".to_owned(),
+        _ => "archived".to_owned(),
+    }
+}
+
 /// Runs a script; writes the transcript to `out`. Returns how many lines failed.
 pub(crate) async fn run_script(
     sandbox: &Sandbox,
@@ -424,12 +552,14 @@ pub(crate) async fn run_script(
                 .map(|c| format!("@{c}"))
                 .unwrap_or_default()
         );
-        if let Err(why) = world::speaker(&user) {
-            failures += 1;
-            let _ = writeln!(out, "! line {}: {why}\n", n + 1);
-            continue;
+        match sandbox.speaker(&user) {
+            Ok(name) => session.user = name,
+            Err(why) => {
+                failures += 1;
+                let _ = writeln!(out, "! line {}: {why}\n", n + 1);
+                continue;
+            }
         }
-        session.user = user;
         if let Some(c) = channel {
             session.channel = c;
         }
@@ -523,6 +653,28 @@ mod tests {
             parse_input(":wait 250ms").unwrap(),
             Input::Wait(Duration::from_millis(250))
         );
+        assert_eq!(
+            parse_input(":thread W0042-rue private with recruit, @staff").unwrap(),
+            Input::Thread {
+                name: "W0042-rue".into(),
+                private: true,
+                with: vec!["recruit".into(), "staff".into()]
+            }
+        );
+        assert_eq!(
+            parse_input(":thread talk about it").unwrap(),
+            Input::Thread {
+                name: "talk about it".into(),
+                private: false,
+                with: vec![]
+            }
+        );
+        assert_eq!(
+            parse_input(":rename closed-0042").unwrap(),
+            Input::ChangeThread(ThreadChange::rename("closed-0042"))
+        );
+        assert!(parse_input(":thread private").is_err());
+        assert!(parse_input(":rename").is_err());
         assert!(parse_input(":fly").unwrap_err().contains(":help"));
         assert!(parse_input(":as").is_err());
     }

@@ -523,6 +523,56 @@ fn script_help_by_each_user_shows_each_audience_its_own_help() {
     );
 }
 
+/// Issue 11's acceptance script: Ticket Tool opens a ticket for someone who just joined,
+/// greets them, and later closes, locks and archives it; the joined user and Ticket
+/// Tool act like anyone else.
+#[test]
+fn script_ticket_tool_opens_greets_closes_and_archives_a_ticket() {
+    let script = "\
+# a new member arrives and Ticket Tool opens their ticket
+admin: :join newbie
+tickettool@welcome: :thread W0042-newbie private with newbie
+tickettool: Welcome @newbie! A recruiter will be with you shortly.
+newbie: hi, I would like to join a clan
+tickettool: :add recruiter
+recruiter: !ping
+tickettool: Ticket Closed by @recruiter
+tickettool: :rename closed-0042-newbie
+tickettool: :lock
+tickettool: :archive
+newbie@general: !ping
+";
+    let (code, out, err) = run_script(script);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        block(&out, "> admin: :join newbie").contains("newbie joined the server"),
+        "{out}"
+    );
+    assert!(
+        block(&out, "> tickettool@welcome: :thread")
+            .contains("[#welcome] tickettool opened private thread #W0042-newbie"),
+        "{out}"
+    );
+    let ping = block(&out, "> recruiter: !ping");
+    assert!(
+        ping.contains("[#W0042-newbie]") && ping.contains("Pong"),
+        "the bot answers inside the ticket thread:\n{out}"
+    );
+    assert!(
+        block(&out, "> tickettool: :rename").contains("renamed to #closed-0042-newbie"),
+        "{out}"
+    );
+    assert!(
+        block(&out, "> tickettool: :lock").contains("[#closed-0042-newbie] tickettool locked"),
+        "{out}"
+    );
+    assert!(block(&out, "> tickettool: :archive").contains("archived the thread"));
+    assert!(
+        block(&out, "> newbie@general: !ping").contains("Pong"),
+        "a joined user is an actor like any other:\n{out}"
+    );
+}
+
 #[test]
 fn script_lines_that_cannot_run_make_the_exit_non_zero() {
     let (code, out, _) = run_script("nobody: !ping\nmember: :click 99\nmember: !ping\n");

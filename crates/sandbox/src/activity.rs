@@ -41,9 +41,11 @@ pub enum Kind {
         guild_id: Option<u64>,
         count: usize,
     },
+    /// A channel or thread was created or changed, by the bot or by a simulated user.
     Channel {
         channel_id: u64,
         created: bool,
+        by_bot: bool,
     },
     MemberRole {
         user_id: u64,
@@ -55,7 +57,10 @@ pub enum Kind {
 impl Kind {
     /// Whether this is something the bot did (as opposed to a simulated user).
     pub fn by_bot(&self) -> bool {
-        !matches!(self, Kind::Message { by_bot: false, .. })
+        !matches!(
+            self,
+            Kind::Message { by_bot: false, .. } | Kind::Channel { by_bot: false, .. }
+        )
     }
 }
 

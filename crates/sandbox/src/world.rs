@@ -194,6 +194,12 @@ pub const CHANNELS: &[ChannelDef] = &[
         name: "live-queue",
         topic: "Live queue",
     },
+    ChannelDef {
+        key: "promo",
+        id: 1_200_000_000_000_000_307,
+        name: "promo",
+        topic: "Promotion tickets",
+    },
 ];
 
 pub fn role(key: &str) -> Option<&'static RoleDef> {

@@ -39,7 +39,7 @@ pub(super) async fn get_channel(State(inner): St, Path(channel): Path<String>) -
 
 /// Archives or unarchives a thread and fires THREAD_UPDATE (plus THREAD_MEMBER_UPDATE to
 /// the bot, when a thread it is in comes back, as the threads doc describes).
-pub(crate) fn set_archived(inner: &Inner, thread_id: u64, archived: bool) {
+pub(crate) fn set_archived(inner: &Inner, thread_id: u64, archived: bool, by_bot: bool) {
     let changed = {
         let mut w = world(inner);
         let now = w.now();
@@ -53,14 +53,15 @@ pub(crate) fn set_archived(inner: &Inner, thread_id: u64, archived: bool) {
         }
     };
     if let Some(t) = changed {
-        thread_updated(inner, &t, !archived);
+        thread_updated(inner, &t, !archived, by_bot);
     }
 }
 
-fn thread_updated(inner: &Inner, t: &ChannelState, unarchived: bool) {
+fn thread_updated(inner: &Inner, t: &ChannelState, unarchived: bool, by_bot: bool) {
     inner.activity.push(Kind::Channel {
         channel_id: t.id,
         created: false,
+        by_bot,
     });
     inner
         .gateway
@@ -137,11 +138,12 @@ pub(super) async fn patch_channel(
         c.clone()
     };
     if updated.is_thread() {
-        thread_updated(&inner, &updated, before.archived && !updated.archived);
+        thread_updated(&inner, &updated, before.archived && !updated.archived, true);
     } else {
         inner.activity.push(Kind::Channel {
             channel_id: updated.id,
             created: false,
+            by_bot: true,
         });
         inner
             .gateway
@@ -168,6 +170,7 @@ pub(super) async fn delete_channel(State(inner): St, Path(channel): Path<String>
     inner.activity.push(Kind::Channel {
         channel_id: c.id,
         created: false,
+        by_bot: true,
     });
     if c.is_thread() {
         inner
@@ -226,6 +229,7 @@ pub(crate) fn new_thread(
     inner.activity.push(Kind::Channel {
         channel_id: t.id,
         created: true,
+        by_bot: owner == BOT_ID,
     });
     let mut d = payloads::channel(&t);
     d["newly_created"] = json!(true);

@@ -248,7 +248,7 @@ pub(super) async fn create_message(
     writable(&inner, &c)?;
     if c.is_thread() && c.archived {
         // Posting unarchives a thread that is not locked, as on Discord.
-        super::channels::set_archived(&inner, c.id, false);
+        super::channels::set_archived(&inner, c.id, false, true);
     }
     ok(store_message(&inner, c.id, BOT_ID, &body, DEFAULT, None)?)
 }

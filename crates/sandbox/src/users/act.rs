@@ -11,7 +11,7 @@ use crate::activity::Kind;
 use crate::payloads::{self, sf};
 use crate::rest;
 use crate::state::{ChannelState, MemberState, PRIVATE_THREAD, PUBLIC_THREAD, UserState};
-use crate::world::{GUILD_ID, MANAGE_MESSAGES, MANAGE_ROLES, MANAGE_THREADS};
+use crate::world::{BOT_ID, GUILD_ID, MANAGE_MESSAGES, MANAGE_ROLES, MANAGE_THREADS};
 use crate::{Sandbox, SandboxError};
 
 /// A change someone makes to a thread (the fields Discord's Modify Channel takes).
@@ -94,7 +94,7 @@ impl Sandbox {
         let (_, u, c) = self.resolve(user, channel)?;
         self.check_post(&u, &c)?;
         if c.is_thread() && c.archived {
-            rest::set_archived(&self.inner, c.id, false);
+            rest::set_archived(&self.inner, c.id, false, u.id == BOT_ID);
         }
         if c.kind == PUBLIC_THREAD && !c.has_member(u.id) {
             let _ = rest::change_thread_member(&self.inner, c.id, u.id, true);
@@ -445,6 +445,7 @@ impl Sandbox {
         self.inner.activity.push(Kind::Channel {
             channel_id: updated.id,
             created: false,
+            by_bot: u.id == BOT_ID,
         });
         self.inner
             .gateway

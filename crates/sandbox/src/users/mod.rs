@@ -178,6 +178,38 @@ fn mentionize(w: &World, content: &str) -> String {
 }
 
 impl Sandbox {
+    /// The name to act as for `name`: one of the world's people or other bots, or someone
+    /// who joined with [`Sandbox::member_join`] and is still a member. The bot itself
+    /// answers on its own and cannot be spoken as.
+    pub fn speaker(&self, name: &str) -> Result<String, SandboxError> {
+        let w = self.world();
+        let everyone = || {
+            let mut names: Vec<String> = world::speakers().map(|u| u.key.to_owned()).collect();
+            names.extend(
+                w.users
+                    .values()
+                    .filter(|u| world::user_by_id(u.id).is_none() && w.members.contains_key(&u.id))
+                    .map(|u| u.username.clone()),
+            );
+            names.join(", ")
+        };
+        match find_user(&w, name) {
+            Some(BOT_ID) => Err(SandboxError::Command(format!(
+                "{name} is the bot itself and answers on its own; users: {}",
+                everyone()
+            ))),
+            Some(id) if w.members.contains_key(&id) => Ok(world::user_by_id(id)
+                .map(|u| u.key.to_owned())
+                .or_else(|| w.users.get(&id).map(|u| u.username.clone()))
+                .unwrap_or_else(|| id.to_string())),
+            Some(_) => Err(SandboxError::UnknownUser(
+                format!("{name} (no longer a member)"),
+                everyone(),
+            )),
+            None => Err(SandboxError::UnknownUser(name.to_owned(), everyone())),
+        }
+    }
+
     fn world(&self) -> parking_lot::MutexGuard<'_, World> {
         self.inner.world.lock()
     }
