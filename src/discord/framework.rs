@@ -439,6 +439,7 @@ pub(crate) fn options(
 pub(crate) struct Traced {
     pub framework: poise::Framework<BotData, CommandError>,
     pub handled: std::sync::Arc<super::HandledEvents>,
+    pub deliveries: super::handled::Deliveries,
 }
 
 /// What an event is about: a message, an interaction, a channel or thread.
@@ -473,6 +474,14 @@ impl serenity::framework::Framework for Traced {
 
     async fn dispatch(&self, ctx: SerenityContext, event: FullEvent) {
         let handled = handled_of(&event);
+        if let Some(id) = handled.message_id.or(handled.interaction_id)
+            && !self.deliveries.first(id)
+        {
+            // Discord delivers at least once: a RESUME may replay a dispatch the bot has
+            // handled (or is handling). Running it again would answer twice.
+            tracing::info!(event = handled.event, id, "duplicate delivery ignored");
+            return;
+        }
         let trace = new_trace_id();
         let span = tracing::info_span!("event", trace = %trace, event = handled.event);
         let t0 = Instant::now();

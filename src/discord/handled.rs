@@ -3,7 +3,7 @@
 //! every reply it sends has been answered by Discord. The sandbox console and the tests
 //! wait on this instead of on silence, so a slow reply is never mistaken for none.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -74,9 +74,50 @@ impl HandledEvents {
     }
 }
 
+/// Message and interaction ids already delivered, so a dispatch Discord sends twice (it
+/// promises at-least-once delivery: a RESUME may replay what the bot already had) runs
+/// its handler once. Bounded: the oldest ids are forgotten first, long after any replay.
+#[derive(Debug, Default)]
+pub(crate) struct Deliveries {
+    seen: Mutex<(HashSet<u64>, VecDeque<u64>)>,
+}
+
+impl Deliveries {
+    /// Whether `id` arrives for the first time (and remembers it).
+    pub(crate) fn first(&self, id: u64) -> bool {
+        let mut guard = self.seen.lock();
+        let (set, order) = &mut *guard;
+        if !set.insert(id) {
+            return false;
+        }
+        order.push_back(id);
+        if order.len() > KEEP_DELIVERIES
+            && let Some(old) = order.pop_front()
+        {
+            set.remove(&old);
+        }
+        true
+    }
+}
+
+/// How many delivered ids are remembered: Discord's resume buffer holds far fewer.
+const KEEP_DELIVERIES: usize = 4096;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_delivery_is_recognised_and_old_ids_are_forgotten() {
+        let d = Deliveries::default();
+        assert!(d.first(1));
+        assert!(!d.first(1), "the same id twice");
+        for id in 2..=(KEEP_DELIVERIES as u64 + 1) {
+            assert!(d.first(id));
+        }
+        assert!(d.first(1), "forgotten after KEEP_DELIVERIES newer ids");
+        assert!(!d.first(KEEP_DELIVERIES as u64 + 1));
+    }
 
     #[tokio::test]
     async fn waiters_see_events_pushed_before_and_after_they_started() {

@@ -199,7 +199,11 @@ pub(crate) async fn start(wiring: Wiring, tasks: &TaskTracker) -> Result<(), Dis
             return;
         };
         let built = ClientBuilder::new_with_http(http, intents())
-            .framework(framework::Traced { framework, handled })
+            .framework(framework::Traced {
+                framework,
+                handled,
+                deliveries: Default::default(),
+            })
             .event_handler(gateway_probe::StageEvents {
                 tracker: tracker.clone(),
                 clock: clock.clone(),

@@ -13,6 +13,8 @@ use serenity::all::{
     GatewayIntents, GuildId, HttpError, MessageId, MessageType, ReactionType, RoleId, UserId,
 };
 
+use crate::support::bot::TestBot;
+use crate::support::eventually;
 use crate::support::gateway::{GatewayClient, name};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -727,6 +729,80 @@ async fn ticket_tool_opens_greets_closes_and_archives_a_ticket_thread() {
     assert!(!s.channel(thread).unwrap().archived);
     c.stop().await;
     s.stop().await;
+}
+
+// --- 10. Restart the bot alone; a replay after RESUME -------------------------------------
+
+#[tokio::test]
+async fn the_bot_restarts_alone_and_finds_threads_messages_and_its_data_as_they_were() {
+    let mut bot = TestBot::start().await;
+    bot.sandbox
+        .open_thread("tickettool", "welcome", "W0042-rue", true, &["recruit"])
+        .unwrap();
+    let before = bot.ask("recruit", "W0042-rue", "!ping").await;
+    let pong = before[0].message_id().expect("a Pong in the thread");
+    let paused = bot
+        .ask("admin", "general", "!ops jobs pause retention:sweep")
+        .await;
+    assert!(paused[0].content().starts_with("⏸️"), "{paused:?}");
+    let (identifies, _) = bot.sandbox.gateway_counts();
+
+    assert_eq!(bot.restart_bot().await, 0, "a clean stop");
+    assert_eq!(
+        bot.sandbox.gateway_counts().0,
+        identifies + 1,
+        "the new run identified against the same sandbox"
+    );
+    assert!(
+        bot.sandbox.message(pong).is_some(),
+        "the sandbox kept the old run's messages"
+    );
+    let after = bot.ask("recruit", "W0042-rue", "!ping").await;
+    assert!(
+        after
+            .iter()
+            .any(|r| r.channel == "W0042-rue" && r.content().contains("Pong")),
+        "the new run sees the thread opened before it started: {after:?}"
+    );
+    let jobs = bot.ask("staff", "general", "!ops jobs").await;
+    assert!(
+        jobs[0].text().contains("⏸️ paused"),
+        "the pause is in DATA_DIR: {}",
+        jobs[0].text()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_replayed_after_a_resume_is_answered_once() {
+    let bot = TestBot::start().await;
+    let mark = bot.sandbox.mark();
+    let id = bot.sandbox.say("member", "general", "!ping").unwrap();
+    bot.handled_message(id, "!ping").await;
+    // The dispatches the bot already had (the !ping, its own Pong) come again.
+    bot.sandbox.faults().replay_on_resume(3);
+    bot.sandbox.drop_gateway();
+    let ignored = |l: &Value| l["msg"] == "duplicate delivery ignored" && l["id"] == json!(id);
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            crate::support::log_lines().iter().any(ignored)
+        })
+        .await,
+        "the replayed !ping never reached the bot"
+    );
+    assert_eq!(
+        bot.sandbox.gateway_counts(),
+        (1, 1),
+        "one identify, one resume"
+    );
+    let pongs = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .iter()
+        .filter(|r| r.content().contains("Pong"))
+        .count();
+    assert_eq!(pongs, 1, "a replayed command is not run twice");
+    bot.stop().await;
 }
 
 // --- 8. One clock -----------------------------------------------------------------------------

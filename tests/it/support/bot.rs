@@ -81,6 +81,9 @@ pub(crate) struct TestBot {
     pub shutdown: Shutdown,
     pub http: String,
     pub dir: tempfile::TempDir,
+    /// What the bot was started with, so [`TestBot::restart_bot`] starts it again the same.
+    settings: Settings,
+    clock: Arc<dyn Clock>,
 }
 
 impl TestBot {
@@ -143,9 +146,14 @@ impl TestBot {
         if opts.rate_limiter {
             settings = clanhall::testing::sandbox::with_tunnel(&sandbox, settings);
         }
-        let app = App::start_with_clock(settings, Mode::Sandbox, shutdown.clone(), clock)
-            .await
-            .expect("app starts");
+        let app = App::start_with_clock(
+            settings.clone(),
+            Mode::Sandbox,
+            shutdown.clone(),
+            clock.clone(),
+        )
+        .await
+        .expect("app starts");
         let http = format!("http://{}", app.http_addr);
         let bot = TestBot {
             sandbox,
@@ -153,17 +161,49 @@ impl TestBot {
             shutdown,
             http,
             dir,
+            settings,
+            clock,
         };
         if opts.wait_ready {
-            let app = bot.app.as_ref().unwrap();
-            if !app.wait_ready(Duration::from_secs(20)).await {
-                panic!(
-                    "bot not ready: {:?}",
-                    clanhall::testing::health::assess(&app.status).reasons
-                );
-            }
+            bot.wait_ready().await;
         }
         bot
+    }
+
+    async fn wait_ready(&self) {
+        let app = self.app();
+        if !app.wait_ready(Duration::from_secs(20)).await {
+            panic!(
+                "bot not ready: {:?}",
+                clanhall::testing::health::assess(&app.status).reasons
+            );
+        }
+    }
+
+    /// Stops the bot and starts it again with the same settings, clock and `DATA_DIR`
+    /// against the same, still running sandbox (a deploy): threads, messages and
+    /// components in the sandbox are as they were. Returns the old run's exit code once
+    /// the new one is ready.
+    pub(crate) async fn restart_bot(&mut self) -> i32 {
+        self.shutdown
+            .trigger(ShutdownReason::Finished("restart".into()));
+        let old = self.app.take().expect("the bot is running");
+        let code = tokio::time::timeout(Duration::from_secs(15), old.wait())
+            .await
+            .expect("the bot stops in time");
+        self.shutdown = Shutdown::new();
+        let app = App::start_with_clock(
+            self.settings.clone(),
+            Mode::Sandbox,
+            self.shutdown.clone(),
+            self.clock.clone(),
+        )
+        .await
+        .expect("the bot starts again");
+        self.http = format!("http://{}", app.http_addr);
+        self.app = Some(app);
+        self.wait_ready().await;
+        code
     }
 
     /// GET on the bot's health server (loopback is allowlisted in sandbox mode).
