@@ -65,6 +65,37 @@ enum Write {
     Append,
 }
 
+impl Write {
+    fn retry(self) -> RetryWhen {
+        match self {
+            Write::Update => RetryWhen::Idempotent,
+            Write::Append => RetryWhen::AtMostOnce,
+        }
+    }
+}
+
+/// Which failures an operation may be tried again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryWhen {
+    /// Reads and `values.update` (the same cells, the same values): every transient
+    /// failure, since doing it twice is doing it once.
+    Idempotent,
+    /// `values.append`: only a 429, which Google answers before doing anything. After a
+    /// 5xx or a timeout the rows may already be in the sheet (the write applied, the
+    /// answer lost), so trying again could add them twice; the error goes to the caller,
+    /// which reads the tab back before deciding.
+    AtMostOnce,
+}
+
+impl RetryWhen {
+    fn allows(self, e: &SheetsError) -> bool {
+        match self {
+            RetryWhen::Idempotent => e.transient(),
+            RetryWhen::AtMostOnce => e.kind() == "rate_limited",
+        }
+    }
+}
+
 pub(crate) struct GoogleWorkbook {
     workbook: Workbook,
     sheet_id: String,
@@ -252,7 +283,11 @@ impl GoogleWorkbook {
 
     /// Runs `attempt` under the circuit breaker with retries. `attempt` returns the
     /// result and the server's `Retry-After`, if any.
-    async fn guarded<T, F, Fut>(&self, mut attempt: F) -> Result<(T, u32, u32), SheetsError>
+    async fn guarded<T, F, Fut>(
+        &self,
+        retry: RetryWhen,
+        mut attempt: F,
+    ) -> Result<(T, u32, u32), SheetsError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = (Result<T, SheetsError>, Option<Duration>)>,
@@ -294,7 +329,7 @@ impl GoogleWorkbook {
                 }
                 Err(e) => {
                     self.count_error(&e);
-                    if e.transient() && retries < policy.retries {
+                    if retry.allows(&e) && retries < policy.retries {
                         let wait = policy.delay(retries, retry_after, jitter());
                         tracing::warn!(workbook = self.workbook.as_str(), error = %e, retry = retries + 1, wait_ms = wait.as_millis() as u64, "Sheets request failed; retrying");
                         retries += 1;
@@ -321,7 +356,7 @@ impl GoogleWorkbook {
             .map(|r| r.into_iter().map(Value::String).collect())
             .collect();
         let result = self
-            .guarded(|| {
+            .guarded(kind.retry(), || {
                 let vr = ValueRange {
                     values: Some(values.clone()),
                     ..Default::default()
@@ -397,7 +432,10 @@ impl WorkbookSource for GoogleWorkbook {
         let mut out = TabsRead::default();
         while !wanted.is_empty() {
             let asked = wanted.clone();
-            match self.guarded(|| self.batch_get(&asked, timeout)).await {
+            match self
+                .guarded(RetryWhen::Idempotent, || self.batch_get(&asked, timeout))
+                .await
+            {
                 Ok((ranges, retries, requests)) => {
                     out.retries += retries;
                     out.requests += requests;

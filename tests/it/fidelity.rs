@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use clanhall_sandbox::faults::HttpFault;
 use clanhall_sandbox::gateway::intents;
 use clanhall_sandbox::record::Channel;
 use clanhall_sandbox::{Sandbox, SandboxOptions, ThreadChange, world};
@@ -802,6 +803,109 @@ async fn a_message_replayed_after_a_resume_is_answered_once() {
         .filter(|r| r.content().contains("Pong"))
         .count();
     assert_eq!(pongs, 1, "a replayed command is not run twice");
+    bot.stop().await;
+}
+
+// --- 11. Faults for writes ---------------------------------------------------------------
+
+#[tokio::test]
+async fn a_message_posted_but_unanswered_is_in_the_channel_once() {
+    let s = sandbox().await;
+    let http = crate::support::gateway::rest(&s);
+    let path = format!("/channels/{}/messages", general());
+    s.fail_http(
+        Some("POST"),
+        &path,
+        HttpFault::ApplyThenStatus(500),
+        Some(1),
+    );
+    let err = general()
+        .send_message(&http, CreateMessage::new().content("lost answer"))
+        .await
+        .unwrap_err();
+    assert_eq!(discord_error(err).status_code.as_u16(), 500);
+    s.fail_http(Some("POST"), &path, HttpFault::ApplyThenHang, Some(1));
+    let hung = tokio::time::timeout(
+        Duration::from_millis(500),
+        general().send_message(&http, CreateMessage::new().content("no answer")),
+    )
+    .await;
+    assert!(hung.is_err(), "the answer never comes");
+    let texts: Vec<String> = s
+        .channel_messages("general")
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect();
+    for t in ["lost answer", "no answer"] {
+        assert_eq!(
+            texts.iter().filter(|c| *c == t).count(),
+            1,
+            "{t:?} was posted: {texts:?}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_bot_does_not_post_a_reply_twice_when_the_answer_is_lost() {
+    let bot = TestBot::start().await;
+    let path = format!("/channels/{}/messages", general());
+    bot.sandbox.fail_http(
+        Some("POST"),
+        &path,
+        HttpFault::ApplyThenStatus(500),
+        Some(1),
+    );
+    let mark = bot.sandbox.mark();
+    let id = bot.sandbox.say("member", "general", "!ping").unwrap();
+    bot.handled_message(id, "!ping").await;
+    let pongs = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .iter()
+        .filter(|r| r.channel == "general" && r.content().contains("Pong"))
+        .count();
+    assert_eq!(
+        pongs, 1,
+        "a 500 after the post is not a reason to post again"
+    );
+    bot.stop().await;
+}
+
+// --- 12. Reading state in tests -------------------------------------------------------------
+
+#[tokio::test]
+async fn tests_read_the_stores_tables_and_the_telemetry_while_the_bot_runs() {
+    let bot = TestBot::start().await;
+    let r = bot
+        .ask("admin", "general", "!ops jobs pause retention:sweep")
+        .await;
+    assert!(r[0].content().starts_with("⏸️"), "{r:?}");
+    let state = bot.query("SELECT job, paused, paused_by FROM job_state WHERE paused = 1");
+    assert_eq!(state.len(), 1, "{state:?}");
+    assert_eq!(state[0]["job"], "retention:sweep");
+    let admin = world::user("admin").unwrap().id.to_string();
+    assert!(
+        state[0]["paused_by"].as_str().unwrap().contains(&admin),
+        "{state:?}"
+    );
+    assert!(
+        bot.table("audit_events")
+            .iter()
+            .any(|row| row["target"] == "retention:sweep"),
+        "{:?}",
+        bot.table("audit_events")
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            bot.telemetry_events("command")
+                .iter()
+                .any(|e| e["command"] == "ops jobs pause")
+        })
+        .await,
+        "{:?}",
+        bot.telemetry()
+    );
     bot.stop().await;
 }
 

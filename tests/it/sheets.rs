@@ -538,9 +538,9 @@ async fn refresh_all_answers_within_two_seconds_while_a_workbook_hangs() {
 async fn mirror_writes_reach_the_sheet_through_update_and_append_with_retries() {
     let bot = TestBot::start_with(google(), |_| ()).await;
     let source = bot.app.as_ref().unwrap().sources.recruitment.clone();
-    // One 503 first: writes retry like reads.
+    // One 503 first: updates retry like reads.
     bot.sandbox
-        .fail_http(Some("POST"), ":append", HttpFault::Status(503), Some(1));
+        .fail_http(Some("PUT"), "/values/", HttpFault::Status(503), Some(1));
     let row = |cells: &[&str]| cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
     source
         .append_rows(
@@ -591,13 +591,109 @@ async fn mirror_writes_reach_the_sheet_through_update_and_append_with_retries() 
         .filter(|e| e.method != "GET" && e.path.contains("/values"))
         .map(|e| e.status)
         .collect();
-    assert_eq!(writes, [Some(503), Some(200), Some(200)]);
+    assert_eq!(writes, [Some(200), Some(503), Some(200)]);
     // A write to a tab that does not exist is an error naming it, not a panic.
     let err = source
         .append_rows("NoSuchTab", vec![row(&["x"])])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("NoSuchTab"), "{err}");
+    bot.stop().await;
+}
+
+/// The rows in the Reservations tab whose first cell is `id`.
+fn rows_with(bot: &TestBot, id: &str) -> usize {
+    bot.sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()["Reservations"]
+        .iter()
+        .filter(|r| r.first().is_some_and(|c| c == id))
+        .count()
+}
+
+/// A write that Google applies but whose answer is lost (a 500 after the fact, or no
+/// answer at all): an update is retried (the same cells again are harmless), an append
+/// is not, so the rows are in the tab once and the caller gets the error.
+#[tokio::test]
+async fn a_write_applied_but_unanswered_is_not_duplicated() {
+    let wb = crate::support::bot::sample_copy();
+    let config = wb.path().join("Config.csv");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("SHEETS_TIMEOUT_SEC,1,short so a lost answer is seen quickly\n");
+    std::fs::write(&config, text).unwrap();
+    let opts = BotOptions {
+        workbook: wb.path().display().to_string(),
+        ..google()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    let source = bot.app.as_ref().unwrap().sources.recruitment.clone();
+    let row = |id: &str| {
+        vec![vec![
+            id.to_owned(),
+            "205".into(),
+            "203".into(),
+            "C1CA".into(),
+        ]]
+    };
+
+    bot.sandbox.fail_http(
+        Some("POST"),
+        ":append",
+        HttpFault::ApplyThenStatus(500),
+        Some(1),
+    );
+    let err = source
+        .append_rows("Reservations", row("910"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "server", "{err}");
+    assert_eq!(rows_with(&bot, "910"), 1, "applied once, not retried");
+
+    bot.sandbox
+        .fail_http(Some("POST"), ":append", HttpFault::ApplyThenHang, Some(1));
+    let err = source
+        .append_rows("Reservations", row("911"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    assert_eq!(rows_with(&bot, "911"), 1);
+
+    // A 429 is refused before anything is done: an append is retried after it.
+    bot.sandbox.fail_http(
+        Some("POST"),
+        ":append",
+        HttpFault::RateLimited { retry_after: 0.0 },
+        Some(1),
+    );
+    source
+        .append_rows("Reservations", row("912"))
+        .await
+        .unwrap();
+    assert_eq!(rows_with(&bot, "912"), 1);
+
+    bot.sandbox.fail_http(
+        Some("PUT"),
+        "/values/",
+        HttpFault::ApplyThenStatus(500),
+        Some(1),
+    );
+    let at = bot.sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()["Reservations"]
+        .iter()
+        .position(|r| r.first().is_some_and(|c| c == "910"))
+        .unwrap();
+    source
+        .write_range("Reservations", at + 1, 7, vec![vec!["released".into()]])
+        .await
+        .unwrap();
+    let tab = bot.sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()["Reservations"].clone();
+    assert_eq!(tab[at][6], "released");
+    let puts: Vec<Option<u16>> = bot
+        .sandbox
+        .record()
+        .filter(Channel::Google)
+        .iter()
+        .filter(|e| e.method == "PUT")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(puts, [Some(500), Some(200)], "the update was retried");
     bot.stop().await;
 }
 

@@ -1,6 +1,6 @@
 //! Fault injection: make a route or the gateway misbehave on purpose, so tests can
 //! prove the bot copes (a 429 with `retry_after`, a 500, a slow or hanging endpoint, a
-//! dropped gateway socket, a refused RESUME, heartbeats that are never acknowledged).
+//! write that is applied but whose answer is lost, a dropped gateway socket, a refused RESUME, heartbeats that are never acknowledged).
 
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
@@ -15,6 +15,12 @@ pub enum HttpFault {
     Delay(Duration),
     /// Never answer (the client's timeout decides).
     Hang,
+    /// Do the request (the message is posted, the rows are written), then answer this
+    /// status with the API's error body instead of the result: the answer was lost, not
+    /// the write. A client that retries blindly writes twice.
+    ApplyThenStatus(u16),
+    /// Do the request, then never answer.
+    ApplyThenHang,
 }
 
 #[derive(Debug, Clone)]

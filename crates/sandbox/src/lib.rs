@@ -355,7 +355,10 @@ fn fault_response(channel: Channel, fault: &HttpFault) -> Option<Response> {
             }
             Some(resp)
         }
-        HttpFault::Delay(_) | HttpFault::Hang => None,
+        HttpFault::Delay(_)
+        | HttpFault::Hang
+        | HttpFault::ApplyThenStatus(_)
+        | HttpFault::ApplyThenHang => None,
     }
 }
 
@@ -404,8 +407,12 @@ async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
         );
         resp
     };
+    let mut after: Option<HttpFault> = None;
     if let Some(fault) = inner.faults.take_http(&method, &path) {
         match &fault {
+            HttpFault::ApplyThenStatus(_) | HttpFault::ApplyThenHang => {
+                after = Some(fault.clone());
+            }
             HttpFault::Delay(d) => tokio::time::sleep(*d).await,
             HttpFault::Hang => {
                 inner
@@ -454,6 +461,21 @@ async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     let mut resp = next.run(req).await;
+    match after {
+        // The write is done; the client is told otherwise (the record keeps what it was told).
+        Some(HttpFault::ApplyThenStatus(code)) => {
+            if let Some(lost) = fault_response(channel, &HttpFault::Status(code)) {
+                return respond(lost, &inner, recorded);
+            }
+        }
+        Some(HttpFault::ApplyThenHang) => {
+            inner
+                .record
+                .push(channel, &method, &path_q, None, recorded.clone());
+            std::future::pending::<()>().await;
+        }
+        _ => {}
+    }
     if let Some(h) = headers {
         h.apply(resp.headers_mut());
     }

@@ -309,6 +309,51 @@ impl TestBot {
             .collect()
     }
 
+    /// The rows `sql` selects from the bot's database, each as column → value, read
+    /// through a read-only connection while the bot runs (SQLite's WAL lets a reader see
+    /// every committed transaction).
+    pub(crate) fn query(&self, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+        let path = self.dir.path().join("data/clanhall.db");
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+        stmt.query_map([], |row| {
+            let mut out = serde_json::Map::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => Value::from(n),
+                    rusqlite::types::ValueRef::Real(f) => Value::from(f),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Value::String(String::from_utf8_lossy(t).into_owned())
+                    }
+                    rusqlite::types::ValueRef::Blob(b) => Value::from(b.len()),
+                };
+                out.insert(n.clone(), v);
+            }
+            Ok(out)
+        })
+        .and_then(|rows| rows.collect())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every row of `table`, in insertion order.
+    pub(crate) fn table(&self, table: &str) -> Vec<serde_json::Map<String, Value>> {
+        self.query(&format!("SELECT * FROM {table} ORDER BY rowid"))
+    }
+
+    /// The telemetry events named `event`, in order.
+    pub(crate) fn telemetry_events(&self, event: &str) -> Vec<Value> {
+        self.telemetry()
+            .into_iter()
+            .filter(|e| e["event"] == event)
+            .collect()
+    }
+
     /// Stops the bot (as when a script ends) and the sandbox; returns the exit code.
     pub(crate) async fn stop(self) -> i32 {
         self.stop_keep_dir().await.0
