@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod architecture;
+mod conformance;
 mod discord;
 mod fidelity;
 mod hardening;

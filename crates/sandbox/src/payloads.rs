@@ -150,7 +150,7 @@ pub(crate) fn guild_create(
 ) -> Value {
     let mut roles = vec![everyone_role()];
     roles.extend(world::ROLES.iter().map(role));
-    json!({
+    let mut g = json!({
         "id": sf(GUILD_ID),
         "name": GUILD_NAME,
         "icon": null,
@@ -192,7 +192,25 @@ pub(crate) fn guild_create(
         "presences": [],
         "stage_instances": [],
         "guild_scheduled_events": [],
-    })
+    });
+    let limits = json!({
+        "safety_alerts_channel_id": null,
+        "home_header": null,
+        "incidents_data": null,
+        "max_members": 500_000,
+        "max_presences": null,
+        "max_stage_video_channel_users": 50,
+        "max_video_channel_users": 25,
+        "nsfw": false,
+        // Deprecated (voice regions are per channel) but still sent, as the spec requires.
+        "region": "deprecated",
+        "widget_enabled": false,
+        "widget_channel_id": null,
+    });
+    if let (Some(o), Value::Object(more)) = (g.as_object_mut(), limits) {
+        o.extend(more);
+    }
+    g
 }
 
 pub(crate) fn application(bot: &UserState, owner: &UserState) -> Value {
@@ -208,6 +226,16 @@ pub(crate) fn application(bot: &UserState, owner: &UserState) -> Value {
         "privacy_policy_url": null,
         "owner": user(owner),
         "verify_key": "0000000000000000000000000000000000000000000000000000000000000000",
+        "type": null,
+        "flags_new": "0",
+        "redirect_uris": [],
+        "interactions_endpoint_url": null,
+        "role_connections_verification_url": null,
+        "approximate_guild_count": 1,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": ["bot", "applications.commands"],
         "team": null,
         "guild_id": null,
         "primary_sku_id": null,
@@ -221,21 +249,21 @@ pub(crate) fn application(bot: &UserState, owner: &UserState) -> Value {
     })
 }
 
+/// The current user as `GET /users/@me` and READY give it: a user plus the fields only
+/// its owner sees.
+pub(crate) fn user_pii(u: &UserState) -> Value {
+    let mut v = user(u);
+    v["verified"] = json!(true);
+    v["mfa_enabled"] = json!(false);
+    v["email"] = Value::Null;
+    v["locale"] = json!("en-US");
+    v
+}
+
 pub(crate) fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Value {
     json!({
         "v": 10,
-        "user": {
-            "id": sf(bot.id),
-            "username": bot.username,
-            "discriminator": "0",
-            "global_name": bot.display,
-            "avatar": null,
-            "bot": true,
-            "verified": true,
-            "mfa_enabled": false,
-            "email": null,
-            "flags": 0,
-        },
+        "user": user_pii(bot),
         "guilds": [{"id": sf(GUILD_ID), "unavailable": true}],
         "session_id": session_id,
         "resume_gateway_url": resume_url,
@@ -243,6 +271,24 @@ pub(crate) fn ready(bot: &UserState, session_id: &str, resume_url: &str) -> Valu
         "application": {"id": sf(bot.id), "flags": 0},
         "private_channels": [],
     })
+}
+
+/// Embeds as Discord stores them: `type` "rich" and each field's `inline` false unless
+/// the sender said otherwise (the API fills both in).
+fn normalize_embeds(embeds: Value) -> Value {
+    let Value::Array(mut list) = embeds else {
+        return json!([]);
+    };
+    for e in &mut list {
+        let Some(o) = e.as_object_mut() else { continue };
+        o.entry("type").or_insert_with(|| json!("rich"));
+        if let Some(Value::Array(fields)) = o.get_mut("fields") {
+            for f in fields.iter_mut().filter_map(Value::as_object_mut) {
+                f.entry("inline").or_insert(Value::Bool(false));
+            }
+        }
+    }
+    Value::Array(list)
 }
 
 /// What a message is made of, as the REST body and the world give it.
@@ -286,7 +332,7 @@ pub(crate) fn message(parts: MessageParts<'_>) -> Value {
         "mentions": mentions,
         "mention_roles": [],
         "attachments": [],
-        "embeds": if embeds.is_array() { embeds } else { json!([]) },
+        "embeds": normalize_embeds(embeds),
         "pinned": false,
         "type": kind,
         "flags": flags,

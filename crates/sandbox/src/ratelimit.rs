@@ -183,8 +183,10 @@ impl Verdict {
     ) -> axum::response::Response {
         use axum::response::IntoResponse as _;
         let ms = retry_after.as_micros().div_ceil(1000) as f64 / 1000.0;
+        // `code` 0: Discord's spec lists it as required on a 429 (RatelimitedResponse).
         let body = serde_json::json!({
             "message": "You are being rate limited.",
+            "code": 0,
             "retry_after": ms,
             "global": global,
         });

@@ -574,9 +574,10 @@ fn resume(inner: &Arc<Inner>, conn: u64, d: &Value) {
 /// whole list, `query: ""`, needs GUILD_MEMBERS and is otherwise ignored, as Discord does).
 /// Answered with GUILD_MEMBERS_CHUNK.
 fn request_members(inner: &Arc<Inner>, conn: u64, d: &Value) {
-    let guild_ok = d["guild_id"]
-        .as_str()
-        .and_then(|g| g.parse::<u64>().ok())
+    // A snowflake in a gateway payload may be a string or a number (discord.py sends a
+    // number here); Discord takes both.
+    let guild_ok = user_ids(&d["guild_id"])
+        .and_then(|ids| ids.first().copied())
         .is_some_and(super::state::is_our_guild);
     if !guild_ok {
         close(inner, conn, 4001, "Invalid payload for opcode 8.");
@@ -635,7 +636,7 @@ fn request_members(inner: &Arc<Inner>, conn: u64, d: &Value) {
     );
 }
 
-/// `user_ids` as one snowflake or an array of them.
+/// One snowflake or an array of them, each a string or a number.
 fn user_ids(v: &Value) -> Option<Vec<u64>> {
     let parse = |x: &Value| {
         x.as_str()

@@ -35,7 +35,7 @@ pub(super) async fn application(State(inner): St) -> Answer {
 }
 
 pub(super) async fn current_user(State(inner): St) -> Answer {
-    ok(payloads::user(&world(&inner).users[&BOT_ID]))
+    ok(payloads::user_pii(&world(&inner).users[&BOT_ID]))
 }
 
 pub(super) async fn get_user(State(inner): St, Path(user): Path<String>) -> Answer {

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::messages::{apply_edit, remove_message, store_message};
 use super::validate::validate_message;
 use super::{
-    Answer, FieldError, St, body_json, error, id, invalid_form, no_content, not_found, ok, world,
+    Answer, FieldError, St, body_json, error, id, invalid_form, no_content, not_found, ok,
+    query_flag, world,
 };
 use crate::Inner;
 use crate::activity::Kind;
@@ -57,12 +58,12 @@ pub(super) fn interaction_by_token(inner: &Inner, token: &str) -> Option<Interac
 
 #[derive(serde::Deserialize)]
 pub(super) struct CallbackQuery {
-    with_response: Option<bool>,
+    with_response: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
 pub(super) struct FollowupQuery {
-    wait: Option<bool>,
+    wait: Option<String>,
 }
 
 pub(super) async fn interaction_callback(
@@ -148,7 +149,7 @@ pub(super) async fn interaction_callback(
         interaction_id: it.id,
         callback: kind,
     });
-    if q.with_response != Some(true) {
+    if query_flag("with_response", q.with_response.as_deref())? != Some(true) {
         return no_content();
     }
     let mut interaction = json!({
@@ -206,7 +207,7 @@ pub(super) async fn followup(
     let v = respond(&inner, &it, &body)?;
     // Without `wait`, a webhook execution answers 204; interaction follow-ups always
     // wait, and clients ask for it anyway.
-    if q.wait == Some(false) {
+    if query_flag("wait", q.wait.as_deref())? == Some(false) {
         return no_content();
     }
     ok(v)

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::errors::{FieldError, invalid_form, missing_permissions, not_implemented};
 use super::validate::validate_message;
 use super::{
-    Answer, St, body_json, channel_state, error, id, message_in, no_content, not_found, ok, world,
+    Answer, St, body_json, channel_state, error, id, message_in, no_content, not_found, ok,
+    query_number, world,
 };
 use crate::Inner;
 use crate::activity::Kind;
@@ -255,7 +256,7 @@ pub(super) async fn create_message(
 
 #[derive(serde::Deserialize)]
 pub(super) struct ListQuery {
-    limit: Option<usize>,
+    limit: Option<String>,
     before: Option<String>,
     after: Option<String>,
     around: Option<String>,
@@ -267,7 +268,7 @@ pub(super) async fn list_messages(
     Query(q): Query<ListQuery>,
 ) -> Answer {
     let c = channel_state(&inner, &channel)?;
-    let limit = q.limit.unwrap_or(50);
+    let limit = query_number("limit", q.limit.as_deref())?.unwrap_or(50) as usize;
     if !(1..=100).contains(&limit) {
         return Err(invalid_form(vec![FieldError::new(
             "limit",

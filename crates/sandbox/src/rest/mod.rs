@@ -160,6 +160,35 @@ fn no_content() -> Answer {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// A boolean query parameter as Discord reads it: `true`/`false`, any case, or `1`/`0`
+/// (discord.py sends `with_response=1`). Anything else is a 50035 naming the parameter.
+fn query_flag(name: &str, v: Option<&str>) -> Result<Option<bool>, Response> {
+    match v.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(other) => Err(invalid_form(vec![FieldError::new(
+            name,
+            "BOOLEAN_TYPE_COERCE",
+            format!("Value \"{other}\" is not a valid boolean."),
+        )])),
+    }
+}
+
+/// A whole-number query parameter, or a 50035 naming it.
+fn query_number(name: &str, v: Option<&str>) -> Result<Option<u64>, Response> {
+    v.map(|t| {
+        t.parse::<u64>().map_err(|_| {
+            invalid_form(vec![FieldError::new(
+                name,
+                "NUMBER_TYPE_COERCE",
+                format!("Value \"{t}\" is not int."),
+            )])
+        })
+    })
+    .transpose()
+}
+
 fn id(s: &str) -> Option<u64> {
     s.parse().ok()
 }
@@ -205,4 +234,31 @@ fn our_guild(guild: &str) -> Result<u64, Response> {
     id(guild)
         .filter(|g| is_our_guild(*g))
         .ok_or_else(|| not_found(10004, "Guild"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_flags_and_numbers_read_as_discord_reads_them() {
+        for (v, want) in [
+            ("true", true),
+            ("True", true),
+            ("1", true),
+            ("false", false),
+            ("0", false),
+        ] {
+            assert_eq!(
+                query_flag("with_response", Some(v)).unwrap(),
+                Some(want),
+                "{v}"
+            );
+        }
+        assert_eq!(query_flag("wait", None).unwrap(), None);
+        let refused = query_flag("with_response", Some("maybe")).unwrap_err();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(query_number("limit", Some("20")).unwrap(), Some(20));
+        assert!(query_number("limit", Some("twenty")).is_err());
+    }
 }
