@@ -19,8 +19,9 @@
 //!   schedule), `scheduler` (every periodic job).
 //! - Serving: `health` (the HTTP probes), `watchdog` (restarts on a stalled gateway,
 //!   within a budget), `discord` (poise: dispatch, tiers, replies; knows no feature).
-//! - Features: `ops` (ops/cfg/perm commands, the ops API, retention). Each feature owns
-//!   its commands, decisions, state and queries.
+//! - Features: `ops` (ops/cfg/perm commands, the ops API, retention), `placement` (seat
+//!   reservations: the ledger, `reserve`/`reservations`, the sheet mirror's flush and the
+//!   auto-release job). Each feature owns its commands, decisions, state and queries.
 //! - Wiring: `app` (startup phases; the lists of commands and jobs), `cli` (the command
 //!   line), `check` (`clanhall check`) and, with the `sandbox` feature, `sandbox` (the
 //!   console and scripts over the `clanhall-sandbox` crate).
@@ -38,6 +39,7 @@ mod discord;
 mod health;
 mod message;
 mod ops;
+mod placement;
 mod redact;
 mod runtime;
 #[cfg(feature = "sandbox")]

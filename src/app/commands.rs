@@ -24,6 +24,8 @@ pub(crate) fn all() -> Vec<Command> {
         crate::ops::commands::ops(),
         crate::ops::commands::cfg(),
         crate::ops::perms::perm(),
+        crate::placement::commands::reserve(),
+        crate::placement::commands::reservations(),
     ]
 }
 

@@ -1,5 +1,5 @@
-//! Every scheduled job, in one list: `retention:sweep` and one `refresh:<bucket>` per
-//! cache bucket (cadences from the Config tab). A new feature adds its jobs here.
+//! Every scheduled job, in one list: `retention:sweep`, `mirror:flush` and one
+//! `refresh:<bucket>` per cache bucket (cadences from the Config tab). A new feature adds its jobs here.
 
 use crate::cache::BucketId;
 use crate::scheduler::JobSpec;
@@ -13,6 +13,15 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
         boot.telemetry.clone(),
         boot.settings.data_dir.clone(),
     )];
+    jobs.push(crate::placement::jobs::flush_job(
+        services.store.clone(),
+        services.config.clone(),
+        services.cache.clone(),
+    ));
+    jobs.push(crate::placement::jobs::autorelease_job(
+        services.store.clone(),
+        services.alerts.clone(),
+    ));
     let cfg = services.config.get();
     for id in BucketId::ALL {
         jobs.push(crate::cache::refresh_job(

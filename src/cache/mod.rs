@@ -421,6 +421,23 @@ impl Cache {
         }
     }
 
+    /// Changes the cached clan list in place (a feature's own write, such as a new hold,
+    /// shown before the next refresh reads it back). Nothing happens before the first
+    /// successful read.
+    pub(crate) fn patch_clans(&self, patch: impl FnOnce(&mut ClanList)) {
+        let bucket = &self.buckets[&BucketId::Clans];
+        let Some(data) = bucket.data.load_full() else {
+            return;
+        };
+        if let Data::Clans(list) = data.as_ref() {
+            let mut next = (**list).clone();
+            patch(&mut next);
+            bucket
+                .data
+                .store(Some(Arc::new(Data::Clans(Arc::new(next)))));
+        }
+    }
+
     pub fn templates(&self) -> Option<Arc<Templates>> {
         match self.data(BucketId::Templates)?.as_ref() {
             Data::Templates(t) => Some(t.clone()),

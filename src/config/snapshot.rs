@@ -111,6 +111,8 @@ pub struct ConfigSnapshot {
     pub retention: Retention,
     /// Sheets retries, timeout and circuit breaker (`SHEETS_*`).
     pub sheets: crate::sheets::Tuning,
+    /// `RESERVATION_MAX_DAYS`: how far ahead a hold may end (default 30).
+    pub reservation_max_days: u32,
     /// The FeatureToggles tab (filled in by the loader).
     pub toggles: super::toggles::Toggles,
     /// Valid `REFRESH_<BUCKET>` cadences as written (`3h`, `1d`, a cron line), keyed by
@@ -196,8 +198,9 @@ const CHANNEL_KEYS: [&str; 8] = [
     "INTERACT_CHANNEL_ID",
     "TICKET_TOOL_BOT_ID",
 ];
-const OTHER_KEYS: [&str; 11] = [
+const OTHER_KEYS: [&str; 12] = [
     "REPORT_DAILY_POST_TIME",
+    "RESERVATION_MAX_DAYS",
     "ONB_REMIND_AFTER",
     "ONB_WARN_AFTER",
     "ONB_CLOSE_AFTER",
@@ -225,6 +228,7 @@ pub(crate) fn parse(table: Option<&Table>, source: &str) -> ConfigSnapshot {
     let mut snap = ConfigSnapshot {
         source: source.to_owned(),
         tab: CONFIG_TAB.to_owned(),
+        reservation_max_days: DEFAULT_RESERVATION_MAX_DAYS,
         ..ConfigSnapshot::default()
     };
     let Some(table) = table else {
@@ -429,6 +433,8 @@ fn apply(snap: &mut ConfigSnapshot) {
     if let Some(n) = number("SHEETS_CIRCUIT_COOLDOWN_SEC", 1, 3600) {
         sheets.circuit_cooldown = Duration::from_secs(n);
     }
+    let reservation_max_days =
+        number("RESERVATION_MAX_DAYS", 1, 365).map_or(DEFAULT_RESERVATION_MAX_DAYS, |n| n as u32);
     for (key, entry) in &entries {
         let Some(bucket) = key.strip_prefix("REFRESH_") else {
             continue;
@@ -464,7 +470,11 @@ fn apply(snap: &mut ConfigSnapshot) {
     snap.onboarding = ladder;
     snap.retention = retention;
     snap.sheets = sheets;
+    snap.reservation_max_days = reservation_max_days;
 }
+
+/// How far ahead a hold may end unless `RESERVATION_MAX_DAYS` says otherwise.
+pub(crate) const DEFAULT_RESERVATION_MAX_DAYS: u32 = 30;
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,9 @@ pub(crate) enum CommandError {
         needed: Tier,
         have: Tier,
     },
+    /// The command's feature toggle is off (or missing from FeatureToggles).
+    #[error("this feature is switched off (FeatureToggles row {0})")]
+    FeatureOff(&'static str),
     /// The channel is outside the bot access lists: the bot stays silent there.
     #[error("channel {0} is outside the bot access lists")]
     OutsideAccessLists(u64),
@@ -63,6 +66,9 @@ impl CommandError {
             ),
             CommandError::FlagDenied { flag, needed, have } => format!(
                 "🔒 `{command} {flag}` needs the **{needed}** tier; you are **{have}**. Without `{flag}` the command is yours to run."
+            ),
+            CommandError::FeatureOff(t) => format!(
+                "⏸️ `{command}` is switched off here. An admin turns it on with the FeatureToggles row `{t}` (enabled = TRUE), then `!ops reload`."
             ),
             // Never sent: the framework stays silent outside the lists.
             CommandError::OutsideAccessLists(_) => String::new(),

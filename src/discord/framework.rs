@@ -125,6 +125,14 @@ async fn check_tier(ctx: Ctx<'_>) -> Result<bool, CommandError> {
             return Err(CommandError::OutsideAccessLists(ids[0]));
         }
     }
+    let toggle = meta
+        .toggle
+        .or_else(|| ctx.parent_commands().iter().find_map(|c| meta_of(c).toggle));
+    if let Some(t) = toggle
+        && !ctx.data().config.enabled(t)
+    {
+        return Err(CommandError::FeatureOff(t));
+    }
     if meta.tier == Tier::Member && meta.flags.is_empty() {
         return Ok(true);
     }

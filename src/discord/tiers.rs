@@ -67,6 +67,9 @@ pub(crate) struct Meta {
     pub platform: bool,
     /// Flags that need more than `tier`; the dispatcher refuses them to lower tiers.
     pub flags: &'static [Flag],
+    /// The FeatureToggles row that switches the command on; off (or missing) refuses it,
+    /// failing closed.
+    pub toggle: Option<&'static str>,
 }
 
 impl Meta {
@@ -76,10 +79,14 @@ impl Meta {
             slow: false,
             platform: false,
             flags: &[],
+            toggle: None,
         }
     }
     pub(crate) const fn member() -> Meta {
         Meta::of(Tier::Member)
+    }
+    pub(crate) const fn recruiter() -> Meta {
+        Meta::of(Tier::Recruiter)
     }
     pub(crate) const fn staff() -> Meta {
         Meta::of(Tier::Staff)
@@ -98,6 +105,12 @@ impl Meta {
     }
     pub(crate) const fn flags(self, flags: &'static [Flag]) -> Meta {
         Meta { flags, ..self }
+    }
+    pub(crate) const fn toggle(self, toggle: &'static str) -> Meta {
+        Meta {
+            toggle: Some(toggle),
+            ..self
+        }
     }
 
     /// The first flag among `args` (whole words, any case) that `have` may not use.

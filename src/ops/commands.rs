@@ -157,7 +157,25 @@ pub(crate) fn digest_embed(data: &BotData) -> Embed {
 /// One line per bucket: status, age, next run, retries, last actor and last error.
 #[poise::command(prefix_command, slash_command, custom_data = Meta::staff())]
 pub(crate) async fn digest(ctx: Ctx<'_>) -> Result<(), CommandError> {
-    reply::send(ctx, Reply::embed(digest_embed(ctx.data()))).await
+    let data = ctx.data();
+    let outbox = data
+        .store
+        .read(crate::sheets::outbox::depth)
+        .await
+        .map(|d| {
+            let oldest = d
+                .oldest
+                .map(|o| format!(", oldest queued {o}"))
+                .unwrap_or_default();
+            let error = d
+                .last_error
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default();
+            format!("{} pending{oldest}{error}", d.pending)
+        })
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
+    let embed = digest_embed(data).field("Sheet mirror outbox", outbox, false);
+    reply::send(ctx, Reply::embed(embed)).await
 }
 
 fn actor(ctx: Ctx<'_>) -> String {

@@ -491,6 +491,57 @@ impl WorkbookSource for GoogleWorkbook {
             .await
     }
 
+    async fn write_ranges(&self, writes: Vec<super::RangeWrite>) -> Result<(), SheetsError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let timeout = lock(&self.tuning).timeout;
+        let data: Vec<ValueRange> = writes
+            .into_iter()
+            .map(|w| ValueRange {
+                range: Some(format!(
+                    "{}!{}{}",
+                    tab_range(&w.tab),
+                    super::table::column_letters(w.col.saturating_sub(1)),
+                    w.row.max(1)
+                )),
+                values: Some(
+                    w.rows
+                        .into_iter()
+                        .map(|r| r.into_iter().map(Value::String).collect())
+                        .collect(),
+                ),
+                ..Default::default()
+            })
+            .collect();
+        let result = self
+            .guarded(RetryWhen::Idempotent, || {
+                let req = google_sheets4::api::BatchUpdateValuesRequest {
+                    data: Some(data.clone()),
+                    value_input_option: Some("RAW".into()),
+                    ..Default::default()
+                };
+                async move {
+                    let mut cap = Capture::default();
+                    let call = self
+                        .hub
+                        .spreadsheets()
+                        .values_batch_update(req, &self.sheet_id)
+                        .add_scope(Scope::Spreadsheet)
+                        .delegate(&mut cap)
+                        .doit();
+                    let r = match tokio::time::timeout(timeout, call).await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(map_error(e, &cap)),
+                        Err(_) => Err(SheetsError::Timeout(timeout)),
+                    };
+                    (r, cap.retry_after)
+                }
+            })
+            .await;
+        result.map(|_| ()).inspect_err(|e| self.record_failure(e))
+    }
+
     fn status(&self) -> SourceStatus {
         let s = lock(&self.stats);
         SourceStatus {

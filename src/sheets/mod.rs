@@ -11,6 +11,7 @@ pub(crate) mod circuit;
 pub(crate) mod google;
 pub(crate) mod local;
 pub(crate) mod mirror;
+pub(crate) mod outbox;
 pub(crate) mod retry;
 pub(crate) mod table;
 
@@ -178,9 +179,27 @@ pub trait WorkbookSource: Send + Sync {
     ) -> Result<(), SheetsError>;
     /// Appends rows after the last non-empty row of `tab`.
     async fn append_rows(&self, tab: &str, rows: Vec<Vec<String>>) -> Result<(), SheetsError>;
+    /// Several writes as one request where the backend can (Google's
+    /// `values:batchUpdate`); one after another otherwise. Each write is idempotent (the
+    /// same cells, the same values), so the whole batch may be retried.
+    async fn write_ranges(&self, writes: Vec<RangeWrite>) -> Result<(), SheetsError> {
+        for w in writes {
+            self.write_range(&w.tab, w.row, w.col, w.rows).await?;
+        }
+        Ok(())
+    }
     fn status(&self) -> SourceStatus;
     /// New retry/timeout/circuit settings (after the Config tab was read).
     fn set_tuning(&self, _tuning: Tuning) {}
+}
+
+/// One block of cells to write: `rows` from 1-based `row`, `col` of `tab`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeWrite {
+    pub tab: String,
+    pub row: usize,
+    pub col: usize,
+    pub rows: Vec<Vec<String>>,
 }
 
 /// The sources of both workbooks.

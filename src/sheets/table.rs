@@ -12,6 +12,11 @@ pub struct Table {
     pub name: String,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The 1-based sheet row of each data row (the header is row 1). Blank rows are
+    /// dropped from `rows`, so a row's index is not its place in the sheet: writes that
+    /// locate a row use this.
+    #[serde(default)]
+    pub lines: Vec<usize>,
 }
 
 /// Normalises a header for matching: trimmed, lower case, inner whitespace and dashes
@@ -69,6 +74,7 @@ impl Table {
                 name,
                 headers: Vec::new(),
                 rows: Vec::new(),
+                lines: Vec::new(),
             };
         }
         let mut headers: Vec<String> = raw
@@ -80,18 +86,20 @@ impl Table {
             headers.pop();
         }
         let width = headers.len();
-        let rows = raw
+        let (lines, rows) = raw
             .into_iter()
-            .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
-            .map(|mut r| {
+            .enumerate()
+            .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
+            .map(|(i, mut r)| {
                 r.resize(width.max(r.len()), String::new());
-                r
+                (i + 2, r)
             })
-            .collect();
+            .unzip();
         Table {
             name,
             headers,
             rows,
+            lines,
         }
     }
 
@@ -125,6 +133,11 @@ impl Table {
         }
         let _ = optional;
         Ok(Columns { index })
+    }
+
+    /// The sheet row (1-based) of data row `i`.
+    pub fn line(&self, i: usize) -> usize {
+        self.lines.get(i).copied().unwrap_or(i + 2)
     }
 
     /// The cell at `row`/`col`, trimmed; empty when out of range.

@@ -31,8 +31,13 @@ use serde::Serialize;
 pub(crate) const DB_FILE: &str = "clanhall.db";
 
 /// Every migration, in order. A test keeps this list and `migrations/` in step.
-pub(crate) const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_reservations",
+        include_str!("../../migrations/0002_reservations.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -32,7 +32,7 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "reserved_by",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Clan {
     /// 1-based sheet row (header = 1), for writes that locate the row by tag.
     pub row: usize,
@@ -94,7 +94,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
     let mut out = ClanList::default();
     let mut seen = std::collections::HashSet::with_capacity(table.rows.len());
     for (i, row) in table.rows.iter().enumerate() {
-        let sheet_row = i + 2;
+        let sheet_row = table.line(i);
         let cell = |h: &str| table.cell(row, c(h));
         let raw_tag = cell("tag");
         let name = cell("name");

@@ -10,6 +10,7 @@ mod fidelity;
 mod hardening;
 mod health;
 mod ops;
+mod placement;
 mod process;
 mod sandbox;
 mod sheets;

@@ -95,6 +95,18 @@ impl TestBot {
     pub(crate) async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
         super::logs();
         let dir = tempfile::tempdir().unwrap();
+        // The bot writes its mirror tabs into a local workbook: never into the repo's
+        // sample, so each test gets its own copy of it.
+        let mut opts = opts;
+        if opts.workbook == SAMPLE {
+            let copy = dir.path().join("workbook");
+            std::fs::create_dir_all(&copy).unwrap();
+            for f in std::fs::read_dir(SAMPLE).unwrap() {
+                let f = f.unwrap();
+                std::fs::copy(f.path(), copy.join(f.file_name())).unwrap();
+            }
+            opts.workbook = copy.display().to_string();
+        }
         // One clock for both sides: the bot's, and the sandbox's snowflakes and timestamps.
         let clock: Arc<dyn Clock> = match &opts.clock {
             Some(c) => c.clone(),

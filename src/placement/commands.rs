@@ -1,0 +1,447 @@
+//! `reserve` (hold, release, extend) and `reservations`: parse, decide, apply, reply.
+
+use chrono::Duration;
+use serenity::all::User;
+
+use super::apply::{self, Actor, Change, Held};
+use super::decide::{self, HoldAsk, HoldSnapshot, Recruit, Refusal};
+use super::ledger::{self, Reservation};
+use crate::discord::reply::{self, Reply};
+use crate::discord::tiers::Meta;
+use crate::discord::{BotData, CommandError, Ctx};
+use crate::message::alert::{Alert, Severity};
+use crate::store::StoreError;
+use crate::tabs::clans::ClanList;
+
+/// The FeatureToggles row for everything here.
+pub(crate) const TOGGLE: &str = "placement_reservations";
+
+/// How far back `reservations` looks in the recruiters' thread.
+const RECENT_DAYS: i64 = 28;
+
+impl From<Refusal> for CommandError {
+    fn from(r: Refusal) -> Self {
+        CommandError::user(r.to_string())
+    }
+}
+
+fn store_failed(e: StoreError) -> CommandError {
+    CommandError::Internal(e.to_string())
+}
+
+fn clans(data: &BotData) -> Result<std::sync::Arc<ClanList>, CommandError> {
+    data.cache.clans().ok_or_else(|| {
+        CommandError::user(
+            "The Clans tab has not been read yet, so no clan can be checked. Try again in a minute; `!ops digest` shows why it failed.",
+        )
+    })
+}
+
+fn actor(ctx: Ctx<'_>) -> Actor {
+    Actor {
+        id: ctx.author().id.get(),
+        name: ctx.author().name.clone(),
+    }
+}
+
+fn recruit_of(u: &User) -> Recruit {
+    Recruit {
+        id: u.id.get(),
+        name: u.global_name.clone().unwrap_or_else(|| u.name.clone()),
+    }
+}
+
+/// The ticket thread the command was typed in: a thread whose parent is the welcome or
+/// promo channel. Asked of the cache first, then of Discord (a thread the cache has not
+/// seen, such as one from before a restart that Discord did not list).
+async fn ticket_thread(ctx: Ctx<'_>) -> Option<u64> {
+    let cfg = ctx.data().config.get();
+    let parents: Vec<u64> = [cfg.channels.welcome, cfg.channels.promo]
+        .into_iter()
+        .flatten()
+        .collect();
+    let here = ctx.channel_id();
+    let cached = ctx.guild().and_then(|g| {
+        g.threads
+            .iter()
+            .find(|t| t.id == here)
+            .map(|t| t.parent_id.map(|p| p.get()))
+    });
+    let parent = match cached {
+        Some(p) => p,
+        None => here
+            .to_channel(ctx)
+            .await
+            .ok()
+            .and_then(|c| c.guild())
+            .filter(|c| c.thread_metadata.is_some())
+            .and_then(|c| c.parent_id.map(|p| p.get())),
+    };
+    parent.filter(|p| parents.contains(p)).map(|_| here.get())
+}
+
+async fn log_line(data: &BotData, key: String, title: &str, body: String) {
+    data.alerts
+        .send(Alert::new(Severity::Info, key, title, body))
+        .await;
+}
+
+fn emit(data: &BotData, action: &str, fields: serde_json::Value) {
+    let mut f = fields;
+    f["action"] = serde_json::json!(action);
+    data.telemetry.emit(
+        "reservation",
+        &crate::telemetry::current_trace_id().unwrap_or_default(),
+        f,
+    );
+}
+
+/// Holds a seat in a clan for a recruit, inside their ticket thread.
+#[poise::command(
+    prefix_command,
+    slash_command,
+    subcommands("hold", "release", "extend"),
+    custom_data = Meta::recruiter().toggle(TOGGLE)
+)]
+pub(crate) async fn reserve(
+    ctx: Ctx<'_>,
+    #[description = "Clan tag"] tag: Option<String>,
+    #[description = "The recruit"] recruit: Option<User>,
+    #[description = "Last day, YYYY-MM-DD (default: in 7 days)"] until: Option<String>,
+    #[description = "Why, when the clan is full"]
+    #[rest]
+    reason: Option<String>,
+) -> Result<(), CommandError> {
+    let Some(tag) = tag else {
+        return Err(CommandError::user(
+            "`!reserve <tag> @recruit [YYYY-MM-DD] [reason]` in a ticket thread holds a seat; `!reserve release @recruit <tag>` and `!reserve extend @recruit <tag> <YYYY-MM-DD>` change one.",
+        ));
+    };
+    hold_seat(ctx, tag, recruit, until, reason).await
+}
+
+/// Holds a seat in a clan for a recruit (inside their ticket thread).
+#[poise::command(prefix_command, slash_command, custom_data = Meta::recruiter())]
+pub(crate) async fn hold(
+    ctx: Ctx<'_>,
+    #[description = "Clan tag"] tag: String,
+    #[description = "The recruit"] recruit: Option<User>,
+    #[description = "Last day, YYYY-MM-DD (default: in 7 days)"] until: Option<String>,
+    #[description = "Why, when the clan is full"]
+    #[rest]
+    reason: Option<String>,
+) -> Result<(), CommandError> {
+    hold_seat(ctx, tag, recruit, until, reason).await
+}
+
+async fn hold_seat(
+    ctx: Ctx<'_>,
+    tag: String,
+    recruit: Option<User>,
+    until: Option<String>,
+    reason: Option<String>,
+) -> Result<(), CommandError> {
+    let data = ctx.data();
+    let list = clans(data)?;
+    let ask = HoldAsk {
+        tag,
+        recruit: recruit.as_ref().map(recruit_of),
+        until,
+        reason,
+    };
+    let ticket = ticket_thread(ctx).await;
+    let (existing, held) = {
+        let tag = decide::find_clan(&list, &ask.tag)
+            .map(|c| c.tag.clone())
+            .unwrap_or_default();
+        let who = ask.recruit.as_ref().map(|r| r.id);
+        data.store
+            .read(move |c| {
+                let existing = match who {
+                    Some(id) => ledger::active_for(c, id)?,
+                    None => None,
+                };
+                Ok((existing, ledger::active_in(c, &tag)?.len() as u32))
+            })
+            .await
+            .map_err(store_failed)?
+    };
+    let cfg = data.config.get();
+    let today = data.status.clock.utc().date_naive();
+    let plan = decide::hold(
+        &ask,
+        &HoldSnapshot {
+            clans: &list,
+            ticket,
+            existing: existing.as_ref(),
+            held,
+            today,
+            max_days: cfg.reservation_max_days,
+        },
+    )?;
+    let who = actor(ctx);
+    let held: Held = apply::hold(&data.store, plan.clone(), who.clone())
+        .await
+        .map_err(store_failed)??;
+    patch_cache(data, &plan.tag, held.reserved, held.open, None);
+    emit(
+        data,
+        "hold",
+        serde_json::json!({"id": held.id, "clan": plan.tag, "recruit": plan.recruit.id.to_string(), "until": plan.until.to_string()}),
+    );
+    let over = if plan.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" Reason: {}.", crate::util::text::code(&plan.reason))
+    };
+    log_line(
+        data,
+        format!("reservation:{}", held.id),
+        "Seat reserved",
+        format!(
+            "{} reserved a seat in {} for {} until {} (ticket <#{}>).{over}",
+            who.name, plan.tag, plan.recruit.name, plan.until, plan.thread_id
+        ),
+    )
+    .await;
+    reply::send(
+        ctx,
+        Reply::text(format!(
+            "✅ Reserved 1 seat in {} for {} until {}. Reserved: {}. Open now: {}.",
+            plan.tag, plan.recruit.name, plan.until, held.reserved, held.open
+        )),
+    )
+    .await
+}
+
+/// Shows a change in the clans cache at once, so readers of the cache (`clanmatch`, the
+/// profile) see it before the next refresh.
+fn patch_cache(data: &BotData, tag: &str, reserved: u32, open: u32, by: Option<String>) {
+    data.cache.patch_clans(|list| {
+        if let Some(c) = list
+            .clans
+            .iter_mut()
+            .find(|c| c.tag.eq_ignore_ascii_case(tag))
+        {
+            c.reserved = Some(reserved);
+            c.open_spots = Some(open);
+            if let Some(by) = by {
+                c.reserved_by = by;
+            }
+        }
+    });
+}
+
+/// Releases a recruit's hold in a clan.
+#[poise::command(prefix_command, slash_command, custom_data = Meta::recruiter())]
+pub(crate) async fn release(
+    ctx: Ctx<'_>,
+    #[description = "The recruit"] recruit: User,
+    #[description = "Clan tag"] tag: String,
+) -> Result<(), CommandError> {
+    let r = change(ctx, &recruit, tag, Change::Release).await?;
+    reply::send(
+        ctx,
+        Reply::text(format!(
+            "✅ Released {}'s seat in {} (was held until {}).",
+            recruit_of(&recruit).name,
+            r.clan_tag,
+            r.reserved_until
+        )),
+    )
+    .await
+}
+
+/// Moves the last day of a recruit's hold.
+#[poise::command(prefix_command, slash_command, custom_data = Meta::recruiter())]
+pub(crate) async fn extend(
+    ctx: Ctx<'_>,
+    #[description = "The recruit"] recruit: User,
+    #[description = "Clan tag"] tag: String,
+    #[description = "New last day, YYYY-MM-DD"] until: String,
+) -> Result<(), CommandError> {
+    let data = ctx.data();
+    let today = data.status.clock.utc().date_naive();
+    let day = decide::parse_until(&until, today, data.config.get().reservation_max_days)?;
+    let r = change(ctx, &recruit, tag, Change::Extend(day)).await?;
+    reply::send(
+        ctx,
+        Reply::text(format!(
+            "✅ {}'s seat in {} is now held until {} (was {}).",
+            recruit_of(&recruit).name,
+            r.clan_tag,
+            day,
+            r.reserved_until
+        )),
+    )
+    .await
+}
+
+async fn change(
+    ctx: Ctx<'_>,
+    recruit: &User,
+    tag: String,
+    change: Change,
+) -> Result<Reservation, CommandError> {
+    let data = ctx.data();
+    let list = clans(data)?;
+    let clan = decide::find_clan(&list, &tag)?;
+    let (tag, spots) = (clan.tag.clone(), clan.spots);
+    let who = actor(ctx);
+    let r = recruit_of(recruit);
+    let action = match &change {
+        Change::Release => "release",
+        Change::Extend(_) => "extend",
+        Change::Expire => "expire",
+    };
+    let before = apply::change(
+        &data.store,
+        (r.id, r.name.clone()),
+        tag.clone(),
+        change,
+        who.clone(),
+    )
+    .await
+    .map_err(store_failed)??;
+    let held = data
+        .store
+        .read({
+            let tag = tag.clone();
+            move |c| Ok(ledger::active_in(c, &tag)?.len() as u32)
+        })
+        .await
+        .map_err(store_failed)?;
+    patch_cache(data, &tag, held, spots.saturating_sub(held), None);
+    emit(
+        data,
+        action,
+        serde_json::json!({"id": before.id, "clan": tag, "recruit": r.id.to_string()}),
+    );
+    log_line(
+        data,
+        format!("reservation:{}:{action}", before.id),
+        "Reservation changed",
+        format!("{} used {action} on {}'s seat in {tag}.", who.name, r.name),
+    )
+    .await;
+    Ok(before)
+}
+
+/// Lists holds: a clan's, the ticket's, or (in the recruiters' thread) the last 28 days.
+#[poise::command(
+    prefix_command,
+    slash_command,
+    custom_data = Meta::recruiter().toggle(TOGGLE)
+)]
+pub(crate) async fn reservations(
+    ctx: Ctx<'_>,
+    #[description = "Clan tag"] tag: Option<String>,
+) -> Result<(), CommandError> {
+    let data = ctx.data();
+    let cfg = data.config.get();
+    let now = data.status.clock.utc();
+    let here = ctx.channel_id().get();
+    let ticket = ticket_thread(ctx).await;
+    let (title, rows) = match tag {
+        Some(t) => {
+            let list = clans(data)?;
+            let tag = decide::find_clan(&list, &t)?.tag.clone();
+            let rows = data
+                .store
+                .read({
+                    let tag = tag.clone();
+                    move |c| ledger::active_in(c, &tag)
+                })
+                .await
+                .map_err(store_failed)?;
+            (format!("Active holds in {tag}"), rows)
+        }
+        None if cfg.channels.recruiters_thread == Some(here) => {
+            let since = now - Duration::days(RECENT_DAYS);
+            let rows = data
+                .store
+                .read(move |c| ledger::changed_since(c, since))
+                .await
+                .map_err(store_failed)?;
+            (
+                format!("Holds changed in the last {RECENT_DAYS} days"),
+                rows,
+            )
+        }
+        None if ticket.is_some() => {
+            let thread = here;
+            let rows = data
+                .store
+                .read(ledger::all_active)
+                .await
+                .map_err(store_failed)?
+                .into_iter()
+                .filter(|r| r.thread_id == thread)
+                .collect();
+            ("Holds for this ticket".to_owned(), rows)
+        }
+        None => {
+            let rows = data
+                .store
+                .read(ledger::all_active)
+                .await
+                .map_err(store_failed)?;
+            ("Active holds".to_owned(), rows)
+        }
+    };
+    reply::send(ctx, Reply::text(render_list(&title, &rows))).await
+}
+
+/// One line per hold; long lists are split over several messages, never cut.
+pub(crate) fn render_list(title: &str, rows: &[Reservation]) -> String {
+    if rows.is_empty() {
+        return format!("**{title}**: none.");
+    }
+    let mut out = vec![format!("**{title}** ({})", rows.len())];
+    for r in rows {
+        let note = if r.notes.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", crate::util::text::code(&r.notes))
+        };
+        out.push(format!(
+            "• {} — {} until {} ({}, ticket <#{}>, by <@{}>){note}",
+            r.clan_tag,
+            r.username_snapshot,
+            r.reserved_until,
+            r.status.as_str(),
+            r.thread_id,
+            r.recruiter_id
+        ));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_names_each_hold_and_an_empty_one_says_none() {
+        assert_eq!(render_list("Active holds", &[]), "**Active holds**: none.");
+        let r = Reservation {
+            id: 1,
+            thread_id: 9,
+            ticket_user_id: 205,
+            recruiter_id: 203,
+            clan_tag: "C1CA".into(),
+            reserved_until: chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            status: ledger::Status::Active,
+            notes: "lead `asked`".into(),
+            username_snapshot: "Rue".into(),
+        };
+        let text = render_list("Active holds in C1CA", &[r]);
+        assert!(text.starts_with("**Active holds in C1CA** (1)"));
+        assert!(
+            text.contains("• C1CA — Rue until 2026-12-08 (active, ticket <#9>, by <@203>)"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! Seat reservations (issue 12) through the sandbox and the real clients: the ledger,
+//! the commands, and the sheet mirror (Google's sheet and a local workbook).
+
+use std::time::Duration;
+
+use clanhall_sandbox::faults::HttpFault;
+use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+
+use crate::support::bot::{BotOptions, TestBot};
+
+fn google() -> BotOptions {
+    BotOptions {
+        google: true,
+        ..Default::default()
+    }
+}
+
+/// Ticket Tool opens a private ticket thread in #welcome for `member`, with the
+/// recruiter and staff in it (a private thread is closed to everyone else).
+fn ticket(bot: &TestBot, name: &str, member: &str) -> u64 {
+    bot.sandbox
+        .open_thread(
+            "tickettool",
+            "welcome",
+            name,
+            true,
+            &[member, "recruiter", "staff"],
+        )
+        .unwrap()
+}
+
+/// The bot's reply texts in `channel` to `user` saying `line` there.
+async fn say(bot: &TestBot, user: &str, channel: &str, line: &str) -> String {
+    bot.say_in(user, channel, line).await.join("\n")
+}
+
+/// The Google sheet's tab as rows.
+fn tab(bot: &TestBot, name: &str) -> Vec<Vec<String>> {
+    bot.sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()[name].clone()
+}
+
+/// The cells of the Clans row with `tag`, by header.
+fn clan_cells(rows: &[Vec<String>], tag: &str) -> std::collections::HashMap<String, String> {
+    let headers = &rows[0];
+    let row = rows
+        .iter()
+        .find(|r| r.first().is_some_and(|c| c == tag) || r.iter().any(|c| c == tag))
+        .unwrap_or_else(|| panic!("no row {tag}: {rows:?}"));
+    headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.clone(), row.get(i).cloned().unwrap_or_default()))
+        .collect()
+}
+
+async fn flush(bot: &TestBot) -> String {
+    say(bot, "admin", "general", "!ops jobs run mirror:flush").await
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+#[tokio::test]
+async fn reserve_list_extend_and_release_reach_the_clans_and_reservations_tabs() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    ticket(&bot, "W0042-rue", "recruit");
+    let until = today() + chrono::Duration::days(7);
+    let r = say(&bot, "recruiter", "W0042-rue", "!reserve C1CA @recruit").await;
+    assert_eq!(
+        r,
+        format!(
+            "✅ Reserved 1 seat in C1CA for Rue (recruit) until {until}. Reserved: 1. Open now: 1."
+        )
+    );
+    let again = say(&bot, "recruiter", "W0042-rue", "!reserve C1CB @recruit").await;
+    assert!(
+        again.contains("already holds a seat in C1CA")
+            && again.contains("!reserve release @Rue (recruit) C1CA"),
+        "{again}"
+    );
+    let list = say(&bot, "recruiter", "general", "!reservations c1ca").await;
+    assert!(
+        list.contains("**Active holds in C1CA** (1)") && list.contains("Rue (recruit)"),
+        "{list}"
+    );
+    let later = today() + chrono::Duration::days(10);
+    let ext = say(
+        &bot,
+        "recruiter",
+        "general",
+        &format!("!reserve extend @recruit C1CA {later}"),
+    )
+    .await;
+    assert!(ext.contains(&format!("now held until {later}")), "{ext}");
+
+    let f = flush(&bot).await;
+    assert!(f.starts_with("✅"), "{f}");
+    let clans = tab(&bot, "Clans");
+    let c = clan_cells(&clans, "C1CA");
+    assert_eq!(
+        (c["reserved"].as_str(), c["open_spots"].as_str()),
+        ("1", "1")
+    );
+    assert_eq!(c["reserved_by"], "1 -> Rue (recruit)");
+    assert_eq!(c["spots"], "2", "the bot never writes spots");
+    let res = tab(&bot, "Reservations");
+    assert_eq!(res.len(), 2, "{res:?}");
+    assert_eq!(res[1][3], "C1CA");
+    assert_eq!(res[1][4], later.to_string());
+    assert_eq!(res[1][6], "active");
+
+    let rel = say(
+        &bot,
+        "recruiter",
+        "general",
+        "!reserve release @recruit C1CA",
+    )
+    .await;
+    assert!(
+        rel.starts_with("✅ Released Rue (recruit)'s seat in C1CA"),
+        "{rel}"
+    );
+    let none = say(
+        &bot,
+        "recruiter",
+        "general",
+        "!reserve release @recruit C1CA",
+    )
+    .await;
+    assert!(none.contains("holds no seat in C1CA"), "{none}");
+    flush(&bot).await;
+    let c = clan_cells(&tab(&bot, "Clans"), "C1CA");
+    assert_eq!(
+        (
+            c["reserved"].as_str(),
+            c["open_spots"].as_str(),
+            c["reserved_by"].as_str()
+        ),
+        ("0", "2", "")
+    );
+    assert_eq!(tab(&bot, "Reservations")[1][6], "released");
+    let audit = bot.table("audit_events");
+    let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
+    for a in [
+        "reservation.hold",
+        "reservation.extend",
+        "reservation.release",
+    ] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || async {
+            bot.telemetry_events("reservation").len() >= 3
+        })
+        .await
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn members_are_refused_with_the_tier_and_refusals_say_what_to_do() {
+    let bot = TestBot::start().await;
+    ticket(&bot, "W0043-rue", "recruit");
+    bot.sandbox
+        .add_to_thread("tickettool", "W0043-rue", "member")
+        .unwrap();
+    let member = say(&bot, "member", "W0043-rue", "!reserve C1CA @recruit").await;
+    assert!(member.contains("needs the **recruiter** tier"), "{member}");
+    let staff_only = say(&bot, "recruiter", "general", "!ops digest").await;
+    assert!(
+        staff_only.contains("needs the **staff** tier"),
+        "{staff_only}"
+    );
+    let outside = say(&bot, "recruiter", "general", "!reserve C1CA @recruit").await;
+    assert!(
+        outside.contains("works inside a ticket thread"),
+        "{outside}"
+    );
+    let unknown = say(&bot, "recruiter", "W0043-rue", "!reserve C1XA @recruit").await;
+    assert!(
+        unknown.contains("There is no clan `C1XA`. Did you mean"),
+        "{unknown}"
+    );
+    let bad = say(
+        &bot,
+        "recruiter",
+        "W0043-rue",
+        "!reserve C1CA @recruit 12/24",
+    )
+    .await;
+    assert!(bad.contains("is not a date. Use YYYY-MM-DD"), "{bad}");
+    let full = say(&bot, "recruiter", "W0043-rue", "!reserve C1CE @recruit").await;
+    assert!(
+        full.contains("C1CE has no open seat") && full.contains("give a reason"),
+        "{full}"
+    );
+    let with_reason = say(
+        &bot,
+        "recruiter",
+        "W0043-rue",
+        "!reserve C1CE @recruit lead asked for them",
+    )
+    .await;
+    assert!(
+        with_reason.starts_with("✅ Reserved 1 seat in C1CE"),
+        "{with_reason}"
+    );
+    assert_eq!(
+        bot.query("SELECT notes FROM reservations")[0]["notes"],
+        "lead asked for them"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_recruiters_racing_for_the_last_seat_one_gets_it_and_one_is_asked_for_a_reason() {
+    let bot = TestBot::start().await;
+    bot.sandbox.member_join("newbie").unwrap();
+    ticket(&bot, "W0044-rue", "recruit");
+    ticket(&bot, "W0045-newbie", "newbie");
+    bot.sandbox
+        .add_to_thread("tickettool", "W0044-rue", "recruiter")
+        .unwrap();
+    let mark = bot.sandbox.mark();
+    // C1CB has one seat. Both asked before either is answered.
+    let a = bot
+        .sandbox
+        .say("recruiter", "W0044-rue", "!reserve C1CB @recruit")
+        .unwrap();
+    let b = bot
+        .sandbox
+        .say("staff", "W0045-newbie", "!reserve C1CB @newbie")
+        .unwrap();
+    bot.handled_message(a, "first").await;
+    bot.handled_message(b, "second").await;
+    let texts: Vec<String> = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    let won = texts
+        .iter()
+        .filter(|t| t.starts_with("✅ Reserved 1 seat in C1CB"))
+        .count();
+    let asked = texts
+        .iter()
+        .filter(|t| t.contains("C1CB has no open seat"))
+        .count();
+    assert_eq!((won, asked), (1, 1), "{texts:?}");
+
+    // One recruit, two clans, at once: never two active holds.
+    let c = bot
+        .sandbox
+        .say("recruiter", "W0044-rue", "!reserve C1CA @newbie")
+        .unwrap();
+    let d = bot
+        .sandbox
+        .say("staff", "W0045-newbie", "!reserve C1CD @newbie")
+        .unwrap();
+    bot.handled_message(c, "third").await;
+    bot.handled_message(d, "fourth").await;
+    let active = bot.query(
+        "SELECT COUNT(*) AS n FROM reservations WHERE status = 'active' GROUP BY ticket_user_id",
+    );
+    assert!(active.iter().all(|r| r["n"] == 1), "{active:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
+    let clock = std::sync::Arc::new(clanhall::testing::ManualClock::new(chrono::Utc::now()));
+    let opts = BotOptions {
+        clock: Some(clock.clone()),
+        ..google()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    for (i, who) in ["recruit", "member"].iter().enumerate() {
+        ticket(&bot, &format!("W00{}-{who}", 50 + i), who);
+    }
+    bot.sandbox
+        .fail_http(None, "/values", HttpFault::Status(500), None);
+    let r1 = say(&bot, "recruiter", "W0050-recruit", "!reserve C1CA @recruit").await;
+    let r2 = say(&bot, "recruiter", "W0051-member", "!reserve C1CD @member").await;
+    assert!(
+        r1.starts_with("✅") && r2.starts_with("✅"),
+        "commands answer during the outage: {r1} / {r2}"
+    );
+    // The every-minute job or this manual run tried, failed, and kept everything.
+    flush(&bot).await;
+    let pending = bot.query("SELECT attempts, last_error FROM mirror_outbox");
+    assert_eq!(pending.len(), 3, "the tab and two clans: {pending:?}");
+    assert!(
+        pending.iter().all(|r| r["attempts"].as_i64() >= Some(1)
+            && r["last_error"].as_str().is_some_and(|e| e.contains("500"))),
+        "{pending:?}"
+    );
+    let digest = say(&bot, "staff", "general", "!ops digest").await;
+    assert!(
+        digest.contains("Sheet mirror outbox: 3 pending"),
+        "{digest}"
+    );
+    assert_eq!(tab(&bot, "Reservations").len(), 1, "nothing written yet");
+
+    bot.sandbox.faults().clear();
+    // After the backoff, one flush writes everything with one read and one batch write.
+    clock.advance(Duration::from_secs(31 * 60));
+    let before = bot.sandbox.record().entries().len();
+    let f = flush(&bot).await;
+    assert!(f.starts_with("✅"), "{f}");
+    let calls: Vec<String> = bot.sandbox.record().entries()[before..]
+        .iter()
+        .filter(|e| e.path.contains("/values"))
+        .map(|e| format!("{} {}", e.method, e.path.split('?').next().unwrap_or("")))
+        .collect();
+    assert_eq!(calls.len(), 2, "one read, one batch write: {calls:?}");
+    assert!(calls[1].ends_with("values:batchUpdate"), "{calls:?}");
+    let res = tab(&bot, "Reservations");
+    assert_eq!(res.len(), 3, "both holds: {res:?}");
+    let c = clan_cells(&tab(&bot, "Clans"), "C1CD");
+    assert_eq!(c["reserved"], "1");
+    assert!(
+        bot.query("SELECT * FROM mirror_outbox").is_empty(),
+        "the outbox is empty"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_row_and_a_column_inserted_between_flushes_do_not_shift_the_writes() {
+    let bot = TestBot::start_with(google(), |_| ()).await;
+    ticket(&bot, "W0060-rue", "recruit");
+    say(&bot, "recruiter", "W0060-rue", "!reserve C1CD @recruit").await;
+    flush(&bot).await;
+    // Staff insert a row above C1CD and a column before `reserved`.
+    let mut rows = tab(&bot, "Clans");
+    let at = rows[0].iter().position(|h| h == "reserved").unwrap();
+    for r in rows.iter_mut() {
+        r.insert(at.min(r.len()), String::new());
+    }
+    rows[0][at] = "staff notes".into();
+    let mut inserted = vec![String::new(); rows[0].len()];
+    inserted[0] = "NEWC".into();
+    rows.insert(1, inserted);
+    bot.sandbox
+        .google()
+        .set_tab(DEFAULT_SHEET_ID, "Clans", Some(rows));
+    bot.sandbox.member_join("newbie").unwrap();
+    ticket(&bot, "W0061-newbie", "newbie");
+    say(&bot, "recruiter", "W0061-newbie", "!reserve C1CD @newbie").await;
+    flush(&bot).await;
+    let after = tab(&bot, "Clans");
+    let c = clan_cells(&after, "C1CD");
+    assert_eq!(c["reserved"], "2", "{after:?}");
+    assert_eq!(c["staff notes"], "", "the inserted column is untouched");
+    assert_eq!(c["reserved_by"], "2 -> Rue (recruit), newbie");
+    let new = clan_cells(&after, "NEWC");
+    assert_eq!(new["reserved"], "", "the inserted row is untouched");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_local_workbook_gets_the_same_writes() {
+    let wb = crate::support::bot::sample_copy();
+    let opts = BotOptions {
+        workbook: wb.path().display().to_string(),
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    ticket(&bot, "W0070-rue", "recruit");
+    say(&bot, "recruiter", "W0070-rue", "!reserve C1CA @recruit").await;
+    flush(&bot).await;
+    let clans = std::fs::read_to_string(wb.path().join("Clans.csv")).unwrap();
+    let line = clans.lines().find(|l| l.starts_with("C1CA,")).unwrap();
+    assert!(line.ends_with(",1,1,1 -> Rue (recruit)"), "{line}");
+    let res = std::fs::read_to_string(wb.path().join("Reservations.csv")).unwrap();
+    assert!(
+        res.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(",C1CA,") && l.contains(",active,")),
+        "{res}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn holds_ending_today_expire_at_18_utc_once() {
+    let day = chrono::Utc::now().date_naive();
+    let start = day.and_hms_opt(17, 59, 0).unwrap().and_utc();
+    let clock = std::sync::Arc::new(clanhall::testing::ManualClock::new(start));
+    let opts = BotOptions {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    ticket(&bot, "W0080-rue", "recruit");
+    let r = say(
+        &bot,
+        "recruiter",
+        "W0080-rue",
+        &format!("!reserve C1CA @recruit {day}"),
+    )
+    .await;
+    assert!(r.starts_with("✅"), "{r}");
+    let posts = || {
+        bot.sandbox
+            .channel_messages("ops-log")
+            .iter()
+            .filter(|m| m["embeds"].to_string().contains("Reservations expired"))
+            .count()
+    };
+    assert_eq!(
+        bot.query("SELECT status FROM reservations")[0]["status"],
+        "active"
+    );
+    clock.advance(Duration::from_secs(90));
+    assert!(
+        crate::support::eventually(Duration::from_secs(10), || async {
+            bot.query("SELECT status FROM reservations")[0]["status"] == "expired"
+        })
+        .await,
+        "the 18:00 run expired the hold"
+    );
+    assert!(crate::support::eventually(Duration::from_secs(10), || async { posts() == 1 }).await);
+    let again = say(
+        &bot,
+        "admin",
+        "general",
+        "!ops jobs run reservations:autorelease",
+    )
+    .await;
+    assert!(again.contains("ran"), "{again}");
+    assert_eq!(posts(), 1, "a second run the same day posts nothing");
+    bot.stop().await;
+}
