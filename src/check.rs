@@ -393,6 +393,7 @@ mod tests {
         let dir = sample_copy();
         let tabs = workbook(&crate::sheets::Sources::local(
             dir.path(),
+            None,
             std::sync::Arc::new(crate::runtime::SystemClock),
         ))
         .await
@@ -429,6 +430,7 @@ mod tests {
         std::fs::remove_file(dir.path().join("WelcomeTickets.csv")).unwrap();
         let tabs = workbook(&crate::sheets::Sources::local(
             dir.path(),
+            None,
             std::sync::Arc::new(crate::runtime::SystemClock),
         ))
         .await
@@ -459,6 +461,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = workbook(&crate::sheets::Sources::local(
             &dir.path().join("nope"),
+            None,
             std::sync::Arc::new(crate::runtime::SystemClock),
         ))
         .await

@@ -309,6 +309,10 @@ pub struct Settings {
     pub recruitment_sheet_id: Option<String>,
     pub onboarding_sheet_id: Option<String>,
     pub workbook_dir: PathBuf,
+    /// Where writes to the local workbook go when not into `workbook_dir` itself: with
+    /// the default (embedded sample) workbook, `DATA_DIR/workbook`. Written tabs are read
+    /// from there afterwards.
+    pub workbook_writes: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub host: IpAddr,
     pub port: u16,
@@ -691,8 +695,12 @@ impl Settings {
             r.parse_or_default("GOOGLE_SHEETS_API_URL", parse_sheets_api_url);
         let recruitment_sheet_id = r.parse("RECRUITMENT_SHEET_ID", parse_sheet_id);
         let onboarding_sheet_id = r.parse("ONBOARDING_SHEET_ID", parse_sheet_id);
+        let workbook_set = lookup("WORKBOOK_DIR").is_some_and(|v| !v.trim().is_empty());
         let workbook_dir = PathBuf::from(r.raw("WORKBOOK_DIR").unwrap_or_default());
         let data_dir = PathBuf::from(r.raw("DATA_DIR").unwrap_or_default());
+        // The embedded sample workbook is never written: what the bot writes to it (the
+        // mirror tabs, clan availability) is state, and goes under DATA_DIR.
+        let workbook_writes = (!workbook_set).then(|| data_dir.join("workbook"));
         let host = r.parse_or_default("HOST", |s| s.parse::<IpAddr>().map_err(|_| String::new()));
         let port = r.parse_or_default("PORT", parse_int(0u16, u16::MAX));
         let env_name = r.parse_or_default("ENV_NAME", |s| {
@@ -792,6 +800,7 @@ impl Settings {
             recruitment_sheet_id,
             onboarding_sheet_id,
             workbook_dir,
+            workbook_writes,
             data_dir,
             host,
             port,
@@ -908,6 +917,17 @@ mod tests {
         assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.data_dir, PathBuf::from("data"));
         assert_eq!(s.workbook_dir, PathBuf::from("config/sample"));
+        assert_eq!(
+            s.workbook_writes,
+            Some(PathBuf::from("data/workbook")),
+            "the embedded sample is never written"
+        );
+        let own = Settings::from_lookup(&|k| (k == "WORKBOOK_DIR").then(|| "/srv/wb".to_owned()))
+            .unwrap();
+        assert_eq!(
+            own.workbook_writes, None,
+            "a workbook of one's own is written in place"
+        );
         assert_eq!(s.watchdog.check, Duration::from_secs(60));
         assert_eq!(s.watchdog.stall, Duration::from_secs(180));
         assert_eq!(s.watchdog.disconnect_grace, Duration::from_secs(300));

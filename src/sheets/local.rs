@@ -199,7 +199,11 @@ impl Files {
     fn read(&self, tabs: &[String]) -> Result<ReadTabs, SheetsError> {
         if self.path.is_dir() {
             let refs: Vec<&str> = tabs.iter().map(String::as_str).collect();
-            return CsvFolder::new(&self.path).read_tabs(&refs);
+            let mut out = CsvFolder::new(&self.path).read_tabs(&refs)?;
+            if self.writes != self.path {
+                self.overlay_writes(tabs, &mut out)?;
+            }
+            return Ok(out);
         }
         if !self.path.is_file() {
             return Err(SheetsError::Local {
@@ -209,6 +213,12 @@ impl Files {
             });
         }
         let mut out = read_spreadsheet(&self.path, tabs)?;
+        self.overlay_writes(tabs, &mut out)?;
+        Ok(out)
+    }
+
+    /// Tabs the bot has written are read from where it wrote them.
+    fn overlay_writes(&self, tabs: &[String], out: &mut ReadTabs) -> Result<(), SheetsError> {
         for tab in tabs {
             if let Some(p) = csv_path(&self.writes, tab) {
                 out.tabs.insert(
@@ -218,7 +228,7 @@ impl Files {
                 out.unreadable.remove(tab);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The current rows of a tab for a write: the written CSV, else the source.
@@ -288,11 +298,18 @@ pub(crate) struct LocalWorkbook {
 }
 
 impl LocalWorkbook {
+    #[cfg(test)]
     pub(crate) fn new(path: &Path, clock: Arc<dyn Clock>) -> Self {
-        let writes = if path.is_file() {
-            PathBuf::from(format!("{}.writes", path.display()))
-        } else {
-            path.to_path_buf()
+        Self::with_writes(path, None, clock)
+    }
+
+    /// Like [`LocalWorkbook::new`], with writes going to `writes` (a folder) instead of
+    /// beside the workbook.
+    pub(crate) fn with_writes(path: &Path, writes: Option<&Path>, clock: Arc<dyn Clock>) -> Self {
+        let writes = match writes {
+            Some(w) => w.to_path_buf(),
+            None if path.is_file() => PathBuf::from(format!("{}.writes", path.display())),
+            None => path.to_path_buf(),
         };
         LocalWorkbook {
             files: Files {
@@ -565,6 +582,29 @@ mod tests {
         let err = wb.read_tabs(&["Config".into()]).await.unwrap_err();
         assert!(err.to_string().contains("broken.xlsx"), "{err}");
         assert_eq!(wb.status().last_error, Some(err.to_string()));
+    }
+
+    #[tokio::test]
+    async fn writes_can_go_to_another_folder_and_are_read_back_from_it() {
+        let source = tempfile::tempdir().unwrap();
+        std::fs::write(source.path().join("Clans.csv"), "tag,reserved\nC1CA,\n").unwrap();
+        let writes = tempfile::tempdir().unwrap();
+        let wb = LocalWorkbook::with_writes(
+            source.path(),
+            Some(writes.path()),
+            Arc::new(crate::runtime::SystemClock),
+        );
+        wb.write_range("Clans", 2, 2, vec![vec!["1".into()]])
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(source.path().join("Clans.csv")).unwrap(),
+            "tag,reserved\nC1CA,\n",
+            "the source folder is never written"
+        );
+        let read = wb.read_tabs(&["Clans".into()]).await.unwrap();
+        let clans = read.tabs["Clans"].clone().unwrap();
+        assert_eq!(clans.rows[0], ["C1CA", "1"]);
     }
 
     #[tokio::test]

@@ -212,9 +212,15 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Both workbooks from one local folder or spreadsheet file.
-    pub fn local(path: &std::path::Path, clock: Arc<dyn crate::runtime::Clock>) -> Sources {
-        let local: Arc<dyn WorkbookSource> = Arc::new(local::LocalWorkbook::new(path, clock));
+    /// Both workbooks from one local folder or spreadsheet file; writes go to `writes`
+    /// when given (see `Settings::workbook_writes`), else beside the workbook.
+    pub fn local(
+        path: &std::path::Path,
+        writes: Option<&std::path::Path>,
+        clock: Arc<dyn crate::runtime::Clock>,
+    ) -> Sources {
+        let local: Arc<dyn WorkbookSource> =
+            Arc::new(local::LocalWorkbook::with_writes(path, writes, clock));
         Sources {
             onboarding: local.clone(),
             recruitment: local,
@@ -302,7 +308,11 @@ impl Sources {
                     same: false,
                 })
             }
-            _ => Ok(Sources::local(&settings.workbook_dir, clock)),
+            _ => Ok(Sources::local(
+                &settings.workbook_dir,
+                settings.workbook_writes.as_deref(),
+                clock,
+            )),
         }
     }
 }
