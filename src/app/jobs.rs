@@ -21,6 +21,12 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
     jobs.push(crate::placement::jobs::autorelease_job(
         services.store.clone(),
         services.alerts.clone(),
+        services.outbound.clone(),
+    ));
+    jobs.push(crate::placement::jobs::reminder_job(
+        services.store.clone(),
+        services.config.clone(),
+        services.outbound.clone(),
     ));
     let cfg = services.config.get();
     for id in BucketId::ALL {

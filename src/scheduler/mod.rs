@@ -109,6 +109,10 @@ pub struct JobSpec {
     pub schedule: Schedule,
     pub timeout: Duration,
     pub run: JobFn,
+    /// A daily job whose time today has passed without a run is run at start even when
+    /// it has never run before (a first deploy in the evening): for work that is only
+    /// ever late, never wrong, such as ending expired holds.
+    pub catch_up_always: bool,
 }
 
 impl JobSpec {
@@ -129,7 +133,14 @@ impl JobSpec {
             schedule,
             timeout,
             run: Arc::new(move |ctx| Box::pin(f(ctx))),
+            catch_up_always: false,
         }
+    }
+
+    /// See [`JobSpec::catch_up_always`].
+    pub fn always_catch_up(mut self) -> JobSpec {
+        self.catch_up_always = true;
+        self
     }
 }
 
@@ -267,6 +278,7 @@ impl Scheduler {
         let (next_run, next_trigger) = match (spec.schedule.today_at(now), state.last_daily_date) {
             // Ran before, not today, and today's time has passed: a missed day.
             (Some(at), Some(last)) if last < today && now >= at => (Some(now), Trigger::CatchUp),
+            (Some(at), None) if spec.catch_up_always && now >= at => (Some(now), Trigger::CatchUp),
             // Already ran today: tomorrow.
             (Some(at), Some(last)) if last >= today => {
                 (spec.schedule.next_after(at.max(now)), Trigger::Schedule)
@@ -769,6 +781,30 @@ mod tests {
         assert_eq!(
             r2.sched.views()[0].next_run,
             Some(day + chrono::Duration::days(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_that_never_ran_catches_up_only_when_it_always_catches_up() {
+        let r = rig_at(at("2026-11-20T19:30:00Z"), None);
+        r.sched
+            .register(ok_job("report:recruiters", Schedule::daily(18, 0)))
+            .await
+            .unwrap();
+        r.sched
+            .register(ok_job("reservations:autorelease", Schedule::daily(18, 0)).always_catch_up())
+            .await
+            .unwrap();
+        let outcomes = run_all(r.sched.start_due(r.clock.utc()).await).await;
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "only the always-catch-up job runs at start"
+        );
+        let rows = r.store.recent_runs(None, 10).await.unwrap();
+        assert_eq!(
+            (rows[0].job.as_str(), rows[0].trigger.as_str()),
+            ("reservations:autorelease", "catch_up")
         );
     }
 

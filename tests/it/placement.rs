@@ -53,6 +53,21 @@ fn clan_cells(rows: &[Vec<String>], tag: &str) -> std::collections::HashMap<Stri
         .collect()
 }
 
+/// The bot on a manual clock set to `hour:minute` UTC of `day`.
+async fn bot_at(
+    day: chrono::NaiveDate,
+    hour: u32,
+    minute: u32,
+) -> (std::sync::Arc<clanhall::testing::ManualClock>, TestBot) {
+    let start = day.and_hms_opt(hour, minute, 0).unwrap().and_utc();
+    let clock = std::sync::Arc::new(clanhall::testing::ManualClock::new(start));
+    let opts = BotOptions {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    (clock, TestBot::start_with(opts, |_| ()).await)
+}
+
 async fn flush(bot: &TestBot) -> String {
     say(bot, "admin", "general", "!ops jobs run mirror:flush").await
 }
@@ -387,13 +402,7 @@ async fn a_local_workbook_gets_the_same_writes() {
 #[tokio::test]
 async fn holds_ending_today_expire_at_18_utc_once() {
     let day = chrono::Utc::now().date_naive();
-    let start = day.and_hms_opt(17, 59, 0).unwrap().and_utc();
-    let clock = std::sync::Arc::new(clanhall::testing::ManualClock::new(start));
-    let opts = BotOptions {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
-    let bot = TestBot::start_with(opts, |_| ()).await;
+    let (clock, bot) = bot_at(day, 17, 59).await;
     ticket(&bot, "W0080-rue", "recruit");
     let r = say(
         &bot,
@@ -432,5 +441,112 @@ async fn holds_ending_today_expire_at_18_utc_once() {
     .await;
     assert!(again.contains("ran"), "{again}");
     assert_eq!(posts(), 1, "a second run the same day posts nothing");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_bot_down_at_18_utc_catches_the_auto_release_up_once_at_start() {
+    let day = chrono::Utc::now().date_naive();
+    let (clock, mut bot) = bot_at(day, 17, 0).await;
+    ticket(&bot, "W0090-rue", "recruit");
+    let r = say(
+        &bot,
+        "recruiter",
+        "W0090-rue",
+        &format!("!reserve C1CA @recruit {day}"),
+    )
+    .await;
+    assert!(r.starts_with("✅"), "{r}");
+    // Down from 17:00 to 19:30.
+    bot.restart_bot_with(|| clock.advance(Duration::from_secs(150 * 60)))
+        .await;
+    assert!(
+        crate::support::eventually(Duration::from_secs(10), || async {
+            bot.query("SELECT status FROM reservations")[0]["status"] == "expired"
+        })
+        .await,
+        "the missed 18:00 run was caught up at start"
+    );
+    let runs = bot.query(
+        "SELECT trigger FROM job_runs WHERE job = 'reservations:autorelease' AND result = 'ok'",
+    );
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["trigger"], "catch_up");
+    let notice = bot
+        .sandbox
+        .channel_messages("W0090-rue")
+        .iter()
+        .filter(|m| {
+            m["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("⌛ The seat held in C1CA"))
+        })
+        .count();
+    assert_eq!(notice, 1, "the ticket is told once");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_noon_reminder_lists_only_holds_ending_today_once() {
+    let day = chrono::Utc::now().date_naive();
+    let (clock, bot) = bot_at(day, 11, 59).await;
+    bot.sandbox.member_join("newbie").unwrap();
+    ticket(&bot, "W0100-rue", "recruit");
+    ticket(&bot, "W0101-newbie", "newbie");
+    let later = day + chrono::Duration::days(3);
+    say(
+        &bot,
+        "recruiter",
+        "W0100-rue",
+        &format!("!reserve C1CA @recruit {day}"),
+    )
+    .await;
+    say(
+        &bot,
+        "recruiter",
+        "W0101-newbie",
+        &format!("!reserve C1CD @newbie {later}"),
+    )
+    .await;
+    let reminders = || {
+        bot.sandbox
+            .channel_messages("recruiters")
+            .iter()
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .filter(|c| c.contains("ending today"))
+            .collect::<Vec<_>>()
+    };
+    clock.advance(Duration::from_secs(90));
+    assert!(
+        crate::support::eventually(Duration::from_secs(10), || async { reminders().len() == 1 })
+            .await,
+        "the 12:00 reminder was posted"
+    );
+    let text = reminders().remove(0);
+    assert!(text.contains("C1CA — Rue (recruit)"), "{text}");
+    assert!(
+        !text.contains("C1CD"),
+        "a hold ending later is not listed: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "`!reserve extend {} C1CA",
+            clanhall_sandbox::world::user("recruit").unwrap().id
+        )),
+        "{text}"
+    );
+    let again = say(
+        &bot,
+        "admin",
+        "general",
+        "!ops jobs run reservations:reminder",
+    )
+    .await;
+    assert!(again.contains("ran"), "{again}");
+    assert_eq!(
+        reminders().len(),
+        1,
+        "a second run the same day posts nothing"
+    );
     bot.stop().await;
 }

@@ -197,12 +197,19 @@ impl TestBot {
     /// components in the sandbox are as they were. Returns the old run's exit code once
     /// the new one is ready.
     pub(crate) async fn restart_bot(&mut self) -> i32 {
+        self.restart_bot_with(|| ()).await
+    }
+
+    /// Like [`restart_bot`](Self::restart_bot), running `while_down` between the stop and
+    /// the start (move the clock: the bot was down for a while).
+    pub(crate) async fn restart_bot_with(&mut self, while_down: impl FnOnce()) -> i32 {
         self.shutdown
             .trigger(ShutdownReason::Finished("restart".into()));
         let old = self.app.take().expect("the bot is running");
         let code = tokio::time::timeout(Duration::from_secs(15), old.wait())
             .await
             .expect("the bot stops in time");
+        while_down();
         self.shutdown = Shutdown::new();
         let app = App::start_with_clock(
             self.settings.clone(),
