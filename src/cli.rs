@@ -22,6 +22,7 @@ Examples:
   clanhall check                    Validate the environment and every workbook tab; prints JSON
   clanhall check --for sandbox      Validate for the sandbox (no Discord token needed)
   clanhall report retention         Print the latest retention report from DATA_DIR
+  clanhall restore                  Rebuild an empty database's reservations from the sheet
   clanhall export --since 2026-11-01 --out exports/
                                     Telemetry events as one NDJSON file per event type
   DISCORD_TOKEN=... clanhall run    Run in production
@@ -49,6 +50,9 @@ enum Command {
     Report(ReportKind),
     /// Write the telemetry events since a date as one NDJSON file per event type.
     Export(ExportArgs),
+    /// Rebuild the reservations of an empty database from the Reservations tab; prints
+    /// what was imported and every row skipped, with why.
+    Restore,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
         )),
         Command::Report(ReportKind::Retention { day }) => report_retention(day),
         Command::Export(args) => export(args),
+        Command::Restore => restore(),
         Command::Check(args) => check(match args.mode {
             CheckMode::Run => Mode::Run,
             CheckMode::Sandbox => Mode::Sandbox,
@@ -279,6 +284,36 @@ fn report_retention(day: Option<chrono::NaiveDate>) -> ExitCode {
     match crate::ops::retention::read_report(&settings.data_dir, day) {
         Ok(r) => {
             println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clanhall: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn restore() -> ExitCode {
+    let settings = match offline_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clanhall: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::placement::restore::run(&settings)) {
+        Ok(summary) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

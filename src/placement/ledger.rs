@@ -236,3 +236,24 @@ pub(crate) fn extend(
     )?;
     Ok(n == 1)
 }
+
+/// Writes a hold as it was (restored from the mirror tab), keeping its status and times.
+pub(crate) fn insert_restored(tx: &Transaction<'_>, r: &Reservation) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO reservations (thread_id, ticket_user_id, recruiter_id, clan_tag, reserved_until, created_at, updated_at, status, notes, username_snapshot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            r.thread_id.to_string(),
+            r.ticket_user_id.to_string(),
+            r.recruiter_id.to_string(),
+            r.clan_tag,
+            r.reserved_until.format("%Y-%m-%d").to_string(),
+            r.created_at,
+            r.updated_at,
+            r.status.as_str(),
+            r.notes,
+            r.username_snapshot,
+        ],
+    )?;
+    Ok(())
+}

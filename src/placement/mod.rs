@@ -11,3 +11,4 @@ pub(crate) mod decide;
 pub(crate) mod jobs;
 pub(crate) mod ledger;
 pub(crate) mod mirror;
+pub(crate) mod restore;

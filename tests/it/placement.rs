@@ -550,3 +550,83 @@ async fn the_noon_reminder_lists_only_holds_ending_today_once() {
     );
     bot.stop().await;
 }
+
+/// Runs `clanhall restore` with these settings; (exit code, stdout, stderr).
+fn restore(env: &[(String, String)]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanhall"))
+        .arg("restore")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn restore_rebuilds_an_empty_ledger_from_the_tab_and_refuses_a_full_one() {
+    let bot = TestBot::start().await;
+    bot.sandbox.member_join("newbie").unwrap();
+    ticket(&bot, "W0110-rue", "recruit");
+    ticket(&bot, "W0111-newbie", "newbie");
+    say(&bot, "recruiter", "W0110-rue", "!reserve C1CA @recruit").await;
+    say(
+        &bot,
+        "recruiter",
+        "W0111-newbie",
+        "!reserve C1CD @newbie full but ok",
+    )
+    .await;
+    say(
+        &bot,
+        "recruiter",
+        "general",
+        "!reserve release @newbie C1CD",
+    )
+    .await;
+    flush(&bot).await;
+    let ledger = |rows: Vec<serde_json::Map<String, serde_json::Value>>| {
+        rows.into_iter()
+            .map(|mut r| {
+                r.remove("id");
+                r.remove("updated_at");
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = ledger(bot.table("reservations"));
+    let (_, dir) = bot.stop_keep_dir().await;
+    let workbook = dir.path().join("workbook").display().to_string();
+    // A bad row staff typed into the tab is listed, not imported.
+    let tab = dir.path().join("workbook/Reservations.csv");
+    let mut csv = std::fs::read_to_string(&tab).unwrap();
+    csv.push_str("1,2,3,C1CB,tomorrow,2026-12-01T00:00:00.000Z,active,,x\n");
+    std::fs::write(&tab, csv).unwrap();
+
+    let fresh = tempfile::tempdir().unwrap();
+    let env = crate::support::proc::env_with(fresh.path(), &[("WORKBOOK_DIR", &workbook)]);
+    let (code, out, err) = restore(&env);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["imported"], 2, "{summary}");
+    assert_eq!(summary["bad_rows"][0]["row"], 4, "{summary}");
+    assert!(
+        summary["bad_rows"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("YYYY-MM-DD")
+    );
+    let after = crate::support::bot::query_db(
+        &fresh.path().join("data/clanhall.db"),
+        "SELECT * FROM reservations ORDER BY id",
+    );
+    assert_eq!(ledger(after), before, "the ledger as it was");
+
+    let (code, _, err) = restore(&env);
+    assert_eq!(code, 1);
+    assert!(err.contains("already holds 2 reservations"), "{err}");
+}

@@ -332,32 +332,7 @@ impl TestBot {
     /// through a read-only connection while the bot runs (SQLite's WAL lets a reader see
     /// every committed transaction).
     pub(crate) fn query(&self, sql: &str) -> Vec<serde_json::Map<String, Value>> {
-        let path = self.dir.path().join("data/clanhall.db");
-        let conn = rusqlite::Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-        let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
-        stmt.query_map([], |row| {
-            let mut out = serde_json::Map::new();
-            for (i, n) in names.iter().enumerate() {
-                let v = match row.get_ref(i)? {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(n) => Value::from(n),
-                    rusqlite::types::ValueRef::Real(f) => Value::from(f),
-                    rusqlite::types::ValueRef::Text(t) => {
-                        Value::String(String::from_utf8_lossy(t).into_owned())
-                    }
-                    rusqlite::types::ValueRef::Blob(b) => Value::from(b.len()),
-                };
-                out.insert(n.clone(), v);
-            }
-            Ok(out)
-        })
-        .and_then(|rows| rows.collect())
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        query_db(&self.dir.path().join("data/clanhall.db"), sql)
     }
 
     /// Every row of `table`, in insertion order.
@@ -398,4 +373,35 @@ impl TestBot {
         self.sandbox.stop().await;
         (code, self.dir)
     }
+}
+
+/// The rows `sql` selects from the database at `path`, each as column → value, through a
+/// read-only connection (it may be open in a running bot: WAL lets a reader see every
+/// committed transaction).
+pub(crate) fn query_db(path: &std::path::Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    stmt.query_map([], |row| {
+        let mut out = serde_json::Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match row.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(n) => Value::from(n),
+                rusqlite::types::ValueRef::Real(f) => Value::from(f),
+                rusqlite::types::ValueRef::Text(t) => {
+                    Value::String(String::from_utf8_lossy(t).into_owned())
+                }
+                rusqlite::types::ValueRef::Blob(b) => Value::from(b.len()),
+            };
+            out.insert(n.clone(), v);
+        }
+        Ok(out)
+    })
+    .and_then(|rows| rows.collect())
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
