@@ -276,14 +276,12 @@ fn offline_settings() -> Result<Settings, ExitCode> {
     })
 }
 
-fn report_retention(day: Option<chrono::NaiveDate>) -> ExitCode {
-    let settings = match offline_settings() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    match crate::ops::retention::read_report(&settings.data_dir, day) {
-        Ok(r) => {
-            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+/// An offline subcommand's result: the JSON on stdout (exit 0), or the error on stderr
+/// (exit 1).
+fn print_outcome<T: serde::Serialize, E: std::fmt::Display>(r: Result<T, E>) -> ExitCode {
+    match r {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -291,6 +289,14 @@ fn report_retention(day: Option<chrono::NaiveDate>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn report_retention(day: Option<chrono::NaiveDate>) -> ExitCode {
+    let settings = match offline_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    print_outcome(crate::ops::retention::read_report(&settings.data_dir, day))
 }
 
 fn restore() -> ExitCode {
@@ -308,19 +314,7 @@ fn restore() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::placement::restore::run(&settings)) {
-        Ok(summary) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&summary).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("clanhall: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_outcome(rt.block_on(crate::placement::restore::run(&settings)))
 }
 
 fn export(args: ExportArgs) -> ExitCode {
@@ -335,17 +329,9 @@ fn export(args: ExportArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID_SETTINGS);
         }
     };
-    match crate::telemetry::export::export(&settings.telemetry_log_path, since, &args.out) {
-        Ok(summary) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&summary).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("clanhall: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_outcome(crate::telemetry::export::export(
+        &settings.telemetry_log_path,
+        since,
+        &args.out,
+    ))
 }
