@@ -36,6 +36,7 @@ pub(crate) async fn wire(
     settings: &Settings,
     status: &RuntimeStatus,
     alerts: &dyn AlertSink,
+    holds: Arc<crate::placement::state::Holds>,
 ) -> Wired {
     let access = Arc::new(crate::ops::perms::Access::load(&settings.data_dir).await);
     status.add_component(access.clone());
@@ -53,7 +54,8 @@ pub(crate) async fn wire(
     }
     let features = Features::default()
         .with(access.clone())
-        .with(Arc::new(crate::ops::refresh::Cooldowns::default()));
+        .with(Arc::new(crate::ops::refresh::Cooldowns::default()))
+        .with(holds);
     Wired {
         commands: all(),
         features,

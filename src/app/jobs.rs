@@ -17,11 +17,14 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
         services.store.clone(),
         services.config.clone(),
         services.cache.clone(),
+        services.holds.clone(),
     ));
     jobs.push(crate::placement::jobs::autorelease_job(
         services.store.clone(),
         services.alerts.clone(),
         services.outbound.clone(),
+        services.holds.clone(),
+        services.cache.clone(),
     ));
     jobs.push(crate::placement::jobs::reminder_job(
         services.store.clone(),

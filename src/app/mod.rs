@@ -196,6 +196,9 @@ impl App {
             cache: cache.clone(),
             scheduler: scheduler.clone(),
         }));
+        let holds = crate::placement::state::Holds::load(store.clone()).await;
+        cache.set_clans_overlay(Box::new(holds.clone()));
+        boot.status.add_component(holds.clone());
         let http_addr = start_http(&boot, &scheduler, &store).await?;
         let handled = Arc::new(HandledEvents::default());
         let services = Services {
@@ -205,6 +208,7 @@ impl App {
             scheduler: scheduler.clone(),
             alerts: alerts.clone(),
             outbound,
+            holds,
         };
         connect_discord(&boot, &services, &handled).await?;
         start_scheduler(&boot, &services).await?;
@@ -280,6 +284,9 @@ struct Services {
     scheduler: Arc<Scheduler>,
     alerts: Arc<dyn AlertSink>,
     outbound: Option<Arc<Outbound>>,
+    /// The reservations' in-memory state: laid over the clans cache, and the `mirror`
+    /// health component.
+    holds: Arc<crate::placement::state::Holds>,
 }
 
 /// Phase `store`: takes the `DATA_DIR` lock (one process per directory), then opens
@@ -464,7 +471,13 @@ async fn connect_discord(
     boot.status.phases.start("discord");
     let tracker = Arc::new(GatewayTracker::new(boot.clock.now()));
     boot.status.set_gateway(tracker.clone());
-    let wired = commands::wire(settings, &boot.status, services.alerts.as_ref()).await;
+    let wired = commands::wire(
+        settings,
+        &boot.status,
+        services.alerts.as_ref(),
+        services.holds.clone(),
+    )
+    .await;
     let data = BotData {
         config: services.config.clone(),
         status: boot.status.clone(),

@@ -338,7 +338,21 @@ pub struct CacheDeps {
     pub tasks: TaskTracker,
 }
 
+/// A feature's own view laid over every Clans read (the reservations' availability,
+/// from the ledger, over the sheet's cells that may still wait in the outbox).
+pub(crate) trait ClansOverlay: Send + Sync {
+    fn apply(&self, list: &mut ClanList);
+}
+
+impl<T: ClansOverlay + ?Sized> ClansOverlay for Arc<T> {
+    fn apply(&self, list: &mut ClanList) {
+        (**self).apply(list)
+    }
+}
+
 pub struct Cache {
+    /// Laid over each Clans list before it is installed.
+    overlay: arc_swap::ArcSwapOption<Box<dyn ClansOverlay>>,
     buckets: BTreeMap<BucketId, Bucket>,
     sources: Sources,
     config: Arc<ConfigRegistry>,
@@ -373,6 +387,7 @@ impl Cache {
             .collect();
         let alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
         let cache = Arc::new(Cache {
+            overlay: arc_swap::ArcSwapOption::empty(),
             buckets,
             sources,
             config,
@@ -421,17 +436,23 @@ impl Cache {
         }
     }
 
-    /// Changes the cached clan list in place (a feature's own write, such as a new hold,
-    /// shown before the next refresh reads it back). Nothing happens before the first
-    /// successful read.
-    pub(crate) fn patch_clans(&self, patch: impl FnOnce(&mut ClanList)) {
+    /// Lays `overlay` over the Clans list now and over every later read.
+    pub(crate) fn set_clans_overlay(&self, overlay: Box<dyn ClansOverlay>) {
+        self.overlay.store(Some(Arc::new(overlay)));
+        self.reapply_clans_overlay();
+    }
+
+    /// Lays the overlay over the cached Clans list again (the feature's own state
+    /// changed), without reading the sheet.
+    pub(crate) fn reapply_clans_overlay(&self) {
         let bucket = &self.buckets[&BucketId::Clans];
-        let Some(data) = bucket.data.load_full() else {
+        let (Some(data), Some(overlay)) = (bucket.data.load_full(), self.overlay.load_full())
+        else {
             return;
         };
         if let Data::Clans(list) = data.as_ref() {
             let mut next = (**list).clone();
-            patch(&mut next);
+            overlay.apply(&mut next);
             bucket
                 .data
                 .store(Some(Arc::new(Data::Clans(Arc::new(next)))));
@@ -632,8 +653,17 @@ impl Cache {
         reports
     }
 
-    /// Swaps fresh data in; returns how many items it holds.
+    /// Swaps fresh data in (a Clans list with the overlay laid over it); returns how
+    /// many items it holds.
     fn install(&self, id: BucketId, data: Data) -> usize {
+        let data = match (data, self.overlay.load_full()) {
+            (Data::Clans(list), Some(overlay)) => {
+                let mut next = (*list).clone();
+                overlay.apply(&mut next);
+                Data::Clans(Arc::new(next))
+            }
+            (other, _) => other,
+        };
         let items = data.items();
         let warnings = data.warnings();
         self.buckets[&id].data.store(Some(Arc::new(data)));

@@ -6,6 +6,7 @@ use serenity::all::User;
 use super::apply::{self, Actor, Change, Held};
 use super::decide::{self, HoldAsk, HoldSnapshot, Recruit, Refusal};
 use super::ledger::{self, Reservation};
+use super::state::Holds;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
 use crate::discord::{BotData, CommandError, Ctx};
@@ -49,6 +50,19 @@ fn recruit_of(u: &User) -> Recruit {
         id: u.id.get(),
         name: u.global_name.clone().unwrap_or_else(|| u.name.clone()),
     }
+}
+
+/// The recruit with the name the server shows (nickname first), asked of Discord: the
+/// gateway does not send members to a bot without the presences intent. The user's own
+/// name when the member cannot be fetched (they left, Discord is slow).
+async fn recruit_named(ctx: Ctx<'_>, u: &User) -> Recruit {
+    let mut r = recruit_of(u);
+    if let Some(g) = ctx.guild_id()
+        && let Ok(m) = g.member(ctx, u.id).await
+    {
+        r.name = m.display_name().to_owned();
+    }
+    r
 }
 
 /// The ticket thread the command was typed in: a thread whose parent is the welcome or
@@ -143,9 +157,13 @@ async fn hold_seat(
 ) -> Result<(), CommandError> {
     let data = ctx.data();
     let list = clans(data)?;
+    let named = match &recruit {
+        Some(u) => Some(recruit_named(ctx, u).await),
+        None => None,
+    };
     let ask = HoldAsk {
         tag,
-        recruit: recruit.as_ref().map(recruit_of),
+        recruit: named,
         until,
         reason,
     };
@@ -183,7 +201,7 @@ async fn hold_seat(
     let held: Held = apply::hold(&data.store, plan.clone(), who.clone())
         .await
         .map_err(store_failed)??;
-    patch_cache(data, &plan.tag, held.reserved, held.open, None);
+    changed(data).await;
     emit(
         data,
         "hold",
@@ -214,22 +232,18 @@ async fn hold_seat(
     .await
 }
 
-/// Shows a change in the clans cache at once, so readers of the cache (`clanmatch`, the
-/// profile) see it before the next refresh.
-fn patch_cache(data: &BotData, tag: &str, reserved: u32, open: u32, by: Option<String>) {
-    data.cache.patch_clans(|list| {
-        if let Some(c) = list
-            .clans
-            .iter_mut()
-            .find(|c| c.tag.eq_ignore_ascii_case(tag))
-        {
-            c.reserved = Some(reserved);
-            c.open_spots = Some(open);
-            if let Some(by) = by {
-                c.reserved_by = by;
+/// After a change: the in-memory holds and the cache's availability follow the ledger
+/// at once (`clanmatch` and the profile see it before the sheet does).
+async fn changed(data: &BotData) {
+    match data.features.get::<Holds>() {
+        Ok(holds) => {
+            if let Err(e) = holds.reload().await {
+                tracing::warn!(error = %e, "could not re-read the holds after a change");
             }
+            data.cache.reapply_clans_overlay();
         }
-    });
+        Err(e) => tracing::error!(error = %e, "placement state missing"),
+    }
 }
 
 /// Releases a recruit's hold in a clan.
@@ -286,7 +300,7 @@ async fn change(
     let data = ctx.data();
     let list = clans(data)?;
     let clan = decide::find_clan(&list, &tag)?;
-    let (tag, spots) = (clan.tag.clone(), clan.spots);
+    let tag = clan.tag.clone();
     let who = actor(ctx);
     let r = recruit_of(recruit);
     let action = match &change {
@@ -303,15 +317,7 @@ async fn change(
     )
     .await
     .map_err(store_failed)??;
-    let held = data
-        .store
-        .read({
-            let tag = tag.clone();
-            move |c| Ok(ledger::active_in(c, &tag)?.len() as u32)
-        })
-        .await
-        .map_err(store_failed)?;
-    patch_cache(data, &tag, held, spots.saturating_sub(held), None);
+    changed(data).await;
     emit(
         data,
         action,

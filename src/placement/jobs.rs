@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::apply::{self, Actor, Change};
 use super::ledger;
 use super::mirror::{self, FlushError};
+use super::state::Holds;
 use crate::cache::Cache;
 use crate::config::ConfigRegistry;
 use crate::discord::outbound::Outbound;
@@ -20,18 +21,29 @@ use crate::store::{Audit, StoreError};
 pub(crate) const FLUSH_JOB: &str = "mirror:flush";
 
 /// Every minute: nothing but one query while the outbox is empty.
-pub(crate) fn flush_job(store: Store, config: Arc<ConfigRegistry>, cache: Arc<Cache>) -> JobSpec {
+pub(crate) fn flush_job(
+    store: Store,
+    config: Arc<ConfigRegistry>,
+    cache: Arc<Cache>,
+    holds: Arc<Holds>,
+) -> JobSpec {
     JobSpec::new(
         FLUSH_JOB,
         "Writes queued reservation changes to the Reservations and Clans tabs",
         Schedule::Every(Duration::from_secs(60)),
         Duration::from_secs(120),
         move |ctx| {
-            let (store, config, cache) = (store.clone(), config.clone(), cache.clone());
+            let (store, config, cache, holds) =
+                (store.clone(), config.clone(), cache.clone(), holds.clone());
             async move {
                 let tabs = config.get().tabs.clone();
                 let source = cache.sources().recruitment.clone();
-                match mirror::flush(&store, source.as_ref(), &tabs, ctx.started).await {
+                let result = mirror::flush(&store, source.as_ref(), &tabs, ctx.started).await;
+                // The outbox changed either way: the health component shows it.
+                if let Err(e) = holds.reload().await {
+                    tracing::warn!(error = %e, "could not re-read the outbox after a flush");
+                }
+                match result {
                     Ok(done) => Ok(serde_json::json!({
                         "targets": done.targets,
                         "cells": done.cells,
@@ -56,6 +68,8 @@ pub(crate) fn autorelease_job(
     store: Store,
     alerts: Arc<dyn AlertSink>,
     outbound: Option<Arc<Outbound>>,
+    holds: Arc<Holds>,
+    cache: Arc<Cache>,
 ) -> JobSpec {
     JobSpec::new(
         AUTORELEASE_JOB,
@@ -63,7 +77,13 @@ pub(crate) fn autorelease_job(
         Schedule::daily(18, 0),
         Duration::from_secs(120),
         move |ctx| {
-            let (store, alerts, outbound) = (store.clone(), alerts.clone(), outbound.clone());
+            let (store, alerts, outbound, holds, cache) = (
+                store.clone(),
+                alerts.clone(),
+                outbound.clone(),
+                holds.clone(),
+                cache.clone(),
+            );
             async move {
                 let today = ctx.started.date_naive();
                 let ending = store.read(move |c| ledger::ending_by(c, today)).await?;
@@ -103,6 +123,10 @@ pub(crate) fn autorelease_job(
                     }
                 }
                 if !expired.is_empty() {
+                    if let Err(e) = holds.reload().await {
+                        tracing::warn!(error = %e, "could not re-read the holds after expiring them");
+                    }
+                    cache.reapply_clans_overlay();
                     let lines: Vec<String> = expired
                         .iter()
                         .map(|r| {

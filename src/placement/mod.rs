@@ -12,3 +12,4 @@ pub(crate) mod jobs;
 pub(crate) mod ledger;
 pub(crate) mod mirror;
 pub(crate) mod restore;
+pub(crate) mod state;

@@ -88,6 +88,30 @@ async fn reserve_list_extend_and_release_reach_the_clans_and_reservations_tabs()
             "✅ Reserved 1 seat in C1CA for Rue (recruit) until {until}. Reserved: 1. Open now: 1."
         )
     );
+    // The cache follows the ledger at once, and a refresh that reads the sheet's stale
+    // cells (nothing flushed yet) does not undo it.
+    let cached = |bot: &TestBot| {
+        let list = bot.app.as_ref().unwrap().cache.clans().unwrap();
+        let c = list.clans.iter().find(|c| c.tag == "C1CA").unwrap().clone();
+        (c.reserved, c.open_spots, c.reserved_by)
+    };
+    let want = (Some(1), Some(1), "1 -> Rue (recruit)".to_owned());
+    assert_eq!(cached(&bot), want);
+    say(&bot, "staff", "general", "!ops refresh clans").await;
+    assert_eq!(cached(&bot), want, "after a refresh");
+    let member = format!(
+        "/guilds/{}/members/{}",
+        clanhall_sandbox::world::GUILD_ID,
+        clanhall_sandbox::world::user("recruit").unwrap().id
+    );
+    assert!(
+        bot.sandbox
+            .record()
+            .entries()
+            .iter()
+            .any(|e| e.method == "GET" && e.path.ends_with(&member)),
+        "the recruit's name was asked of Discord"
+    );
     let again = say(&bot, "recruiter", "W0042-rue", "!reserve C1CB @recruit").await;
     assert!(
         again.contains("already holds a seat in C1CA")
@@ -315,6 +339,21 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
     assert!(
         digest.contains("Sheet mirror outbox: 3 pending"),
         "{digest}"
+    );
+    let (_, health) = bot.get("/health").await;
+    let mirror = &health["components"]["mirror"];
+    assert_eq!(mirror["pending"], 3, "{health}");
+    assert!(
+        mirror["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("500")),
+        "{mirror}"
+    );
+    clock.advance(Duration::from_secs(11 * 60));
+    let (_, health) = bot.get("/health").await;
+    assert_eq!(
+        health["components"]["mirror"]["status"], "degraded",
+        "{health}"
     );
     assert_eq!(tab(&bot, "Reservations").len(), 1, "nothing written yet");
 
