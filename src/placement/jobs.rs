@@ -20,7 +20,8 @@ use crate::store::{Audit, StoreError};
 
 pub(crate) const FLUSH_JOB: &str = "mirror:flush";
 
-/// Every minute: nothing but one query while the outbox is empty.
+/// Every minute, and once at start (what the last process left queued): nothing but one
+/// query while the outbox is empty.
 pub(crate) fn flush_job(
     store: Store,
     config: Arc<ConfigRegistry>,
@@ -57,6 +58,7 @@ pub(crate) fn flush_job(
             }
         },
     )
+    .at_start()
 }
 
 pub(crate) const AUTORELEASE_JOB: &str = "reservations:autorelease";

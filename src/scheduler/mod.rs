@@ -113,6 +113,9 @@ pub struct JobSpec {
     /// it has never run before (a first deploy in the evening): for work that is only
     /// ever late, never wrong, such as ending expired holds.
     pub catch_up_always: bool,
+    /// Also run once right at start (then on the schedule): for work left over from the
+    /// last process, such as writes still queued for the sheet.
+    pub run_at_start: bool,
 }
 
 impl JobSpec {
@@ -134,7 +137,14 @@ impl JobSpec {
             timeout,
             run: Arc::new(move |ctx| Box::pin(f(ctx))),
             catch_up_always: false,
+            run_at_start: false,
         }
+    }
+
+    /// See [`JobSpec::run_at_start`].
+    pub fn at_start(mut self) -> JobSpec {
+        self.run_at_start = true;
+        self
     }
 
     /// See [`JobSpec::catch_up_always`].
@@ -283,6 +293,7 @@ impl Scheduler {
             (Some(at), Some(last)) if last >= today => {
                 (spec.schedule.next_after(at.max(now)), Trigger::Schedule)
             }
+            _ if spec.run_at_start => (Some(now), Trigger::Schedule),
             _ => (spec.schedule.next_after(now), Trigger::Schedule),
         };
         // What the last runs were, from the store: a restart must not make `ops jobs`
@@ -781,6 +792,25 @@ mod tests {
         assert_eq!(
             r2.sched.views()[0].next_run,
             Some(day + chrono::Duration::days(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_marked_at_start_is_due_at_once_then_on_its_schedule() {
+        let r = rig_at(at("2026-11-20T10:00:00Z"), None);
+        r.sched
+            .register(ok_job("mirror:flush", Schedule::Every(Duration::from_secs(60))).at_start())
+            .await
+            .unwrap();
+        r.sched
+            .register(ok_job("other", Schedule::Every(Duration::from_secs(60))))
+            .await
+            .unwrap();
+        let outcomes = run_all(r.sched.start_due(r.clock.utc()).await).await;
+        assert_eq!(outcomes.len(), 1, "only the at-start job runs at once");
+        assert!(
+            r.sched.start_due(r.clock.utc()).await.is_empty(),
+            "then it waits"
         );
     }
 

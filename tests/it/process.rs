@@ -362,3 +362,83 @@ async fn run_through_a_discord_proxy_answers_and_keeps_details_private() {
     }
     sandbox.stop().await;
 }
+
+/// The process is killed (SIGKILL: no shutdown, no flush) while reservation changes wait
+/// for the sheet; the next process writes them at start.
+#[tokio::test]
+async fn a_killed_bot_flushes_the_queued_sheet_writes_when_it_starts_again() {
+    use clanhall_sandbox::faults::HttpFault;
+    use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+    use clanhall_sandbox::world;
+    let sandbox = crate::support::bot::sample_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guild = world::GUILD_ID.to_string();
+    let key = sandbox.service_account_json();
+    let env = env_with(
+        dir.path(),
+        &[
+            ("DISCORD_TOKEN", sandbox.token()),
+            ("DISCORD_PROXY_URL", sandbox.base_url()),
+            ("GUILD_IDS", &guild),
+            ("GOOGLE_SERVICE_ACCOUNT_JSON", &key),
+            ("RECRUITMENT_SHEET_ID", DEFAULT_SHEET_ID),
+            ("GOOGLE_SHEETS_API_URL", sandbox.base_url()),
+        ],
+    );
+    let reservations =
+        || sandbox.google().workbook(DEFAULT_SHEET_ID).unwrap()["Reservations"].len();
+    let mut first = Proc::spawn(&["run"], &env);
+    first.port().await;
+    first
+        .wait_for_msg("connected to Discord", Duration::from_secs(20))
+        .await;
+    sandbox.fail_http(
+        Some("POST"),
+        "values:batchUpdate",
+        HttpFault::Status(500),
+        None,
+    );
+    sandbox
+        .open_thread(
+            "tickettool",
+            "welcome",
+            "W0120-rue",
+            true,
+            &["recruit", "recruiter"],
+        )
+        .unwrap();
+    let mark = sandbox.mark();
+    sandbox
+        .say("recruiter", "W0120-rue", "!reserve C1CA @recruit")
+        .unwrap();
+    let reply = sandbox
+        .wait_bot_message(mark, Duration::from_secs(15), |r| r.channel == "W0120-rue")
+        .await
+        .expect("a reply");
+    assert!(
+        reply.content().starts_with("✅ Reserved"),
+        "{}",
+        reply.content()
+    );
+    let db = dir.path().join("data/clanhall.db");
+    assert!(!crate::support::bot::query_db(&db, "SELECT * FROM mirror_outbox").is_empty());
+    first.signal(libc::SIGKILL);
+    let _ = first.child.wait().await;
+    assert_eq!(
+        reservations(),
+        1,
+        "nothing reached the sheet before the kill"
+    );
+
+    sandbox.faults().clear();
+    let mut second = Proc::spawn(&["run"], &env);
+    second.port().await;
+    assert!(
+        eventually(Duration::from_secs(20), || async { reservations() == 2 }).await,
+        "the queued hold reached the Reservations tab; log:\n{}",
+        second.seen.join("\n")
+    );
+    assert!(crate::support::bot::query_db(&db, "SELECT * FROM mirror_outbox").is_empty());
+    second.signal(libc::SIGTERM);
+    let _ = second.child.wait().await;
+}
