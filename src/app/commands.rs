@@ -29,6 +29,12 @@ pub(crate) fn all() -> Vec<Command> {
     ]
 }
 
+/// Every component handler (buttons, selects), by the custom-id prefix it owns.
+pub(crate) fn components() -> crate::discord::components::Components {
+    crate::discord::components::Components::default()
+        .with(Arc::new(crate::placement::commands::Pages))
+}
+
 /// The commands and the feature state they need: the bot access lists from `DATA_DIR`
 /// (also the dispatcher's gate, and a health component) and the `ops refresh all`
 /// cooldowns. Unreadable access lists are announced to the log channel.
@@ -55,7 +61,8 @@ pub(crate) async fn wire(
     let features = Features::default()
         .with(access.clone())
         .with(Arc::new(crate::ops::refresh::Cooldowns::default()))
-        .with(holds);
+        .with(holds)
+        .with(Arc::new(components()));
     Wired {
         commands: all(),
         features,

@@ -493,8 +493,19 @@ impl serenity::framework::Framework for Traced {
         let trace = new_trace_id();
         let span = tracing::info_span!("event", trace = %trace, event = handled.event);
         let t0 = Instant::now();
-        crate::telemetry::with_trace(trace, self.framework.dispatch(ctx, event).instrument(span))
-            .await;
+        let work = async {
+            // Components go to their feature's handler; poise sees only commands.
+            if let FullEvent::InteractionCreate {
+                interaction: serenity::all::Interaction::Component(c),
+            } = &event
+            {
+                let data = self.framework.user_data().await;
+                super::components::route(&ctx, data, c).await;
+            } else {
+                self.framework.dispatch(ctx.clone(), event).await;
+            }
+        };
+        crate::telemetry::with_trace(trace, work.instrument(span)).await;
         tracing::debug!(
             event = handled.event,
             message_id = handled.message_id,

@@ -9,6 +9,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod commands;
+pub(crate) mod components;
 pub(crate) mod errors;
 pub(crate) mod features;
 pub(crate) mod framework;

@@ -7,6 +7,7 @@ use super::apply::{self, Actor, Change, Held};
 use super::decide::{self, HoldAsk, HoldSnapshot, Recruit, Refusal};
 use super::ledger::{self, Reservation};
 use super::state::Holds;
+use crate::discord::components::{Answer, Click, ComponentHandler};
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
 use crate::discord::{BotData, CommandError, Ctx};
@@ -345,57 +346,136 @@ pub(crate) async fn reservations(
 ) -> Result<(), CommandError> {
     let data = ctx.data();
     let cfg = data.config.get();
-    let now = data.status.clock.utc();
     let here = ctx.channel_id().get();
-    let ticket = ticket_thread(ctx).await;
-    let (title, rows) = match tag {
+    let scope = match tag {
         Some(t) => {
             let list = clans(data)?;
-            let tag = decide::find_clan(&list, &t)?.tag.clone();
-            let rows = data
-                .store
-                .read({
-                    let tag = tag.clone();
-                    move |c| ledger::active_in(c, &tag)
-                })
-                .await
-                .map_err(store_failed)?;
-            (format!("Active holds in {tag}"), rows)
+            Scope::Clan(decide::find_clan(&list, &t)?.tag.clone())
         }
-        None if cfg.channels.recruiters_thread == Some(here) => {
-            let since = now - Duration::days(RECENT_DAYS);
-            let rows = data
-                .store
-                .read(move |c| ledger::changed_since(c, since))
-                .await
-                .map_err(store_failed)?;
-            (
-                format!("Holds changed in the last {RECENT_DAYS} days"),
-                rows,
-            )
-        }
-        None if ticket.is_some() => {
-            let thread = here;
-            let rows = data
-                .store
-                .read(ledger::all_active)
-                .await
-                .map_err(store_failed)?
-                .into_iter()
-                .filter(|r| r.thread_id == thread)
-                .collect();
-            ("Holds for this ticket".to_owned(), rows)
-        }
-        None => {
-            let rows = data
-                .store
-                .read(ledger::all_active)
-                .await
-                .map_err(store_failed)?;
-            ("Active holds".to_owned(), rows)
-        }
+        None if cfg.channels.recruiters_thread == Some(here) => Scope::Recent,
+        None if ticket_thread(ctx).await.is_some() => Scope::Ticket(here),
+        None => Scope::All,
     };
-    reply::send(ctx, Reply::text(render_list(&title, &rows))).await
+    let rows = scope.rows(data).await?;
+    reply::send(ctx, page(&scope, &rows, 0)).await
+}
+
+/// Which holds a `reservations` list shows; carried in its buttons' custom ids, so the
+/// pages still turn after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Clan(String),
+    /// Changed in the last 28 days (the recruiters' thread).
+    Recent,
+    Ticket(u64),
+    All,
+}
+
+impl Scope {
+    fn encode(&self) -> String {
+        match self {
+            Scope::Clan(t) => format!("c.{t}"),
+            Scope::Recent => "recent".into(),
+            Scope::Ticket(t) => format!("t.{t}"),
+            Scope::All => "all".into(),
+        }
+    }
+
+    fn decode(s: &str) -> Option<Scope> {
+        match s {
+            "recent" => Some(Scope::Recent),
+            "all" => Some(Scope::All),
+            _ => match s.split_once('.')? {
+                ("c", t) if !t.is_empty() => Some(Scope::Clan(t.to_owned())),
+                ("t", t) => t.parse().ok().map(Scope::Ticket),
+                _ => None,
+            },
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            Scope::Clan(t) => format!("Active holds in {t}"),
+            Scope::Recent => format!("Holds changed in the last {RECENT_DAYS} days"),
+            Scope::Ticket(_) => "Holds for this ticket".into(),
+            Scope::All => "Active holds".into(),
+        }
+    }
+
+    async fn rows(&self, data: &BotData) -> Result<Vec<Reservation>, CommandError> {
+        let now = data.status.clock.utc();
+        let scope = self.clone();
+        data.store
+            .read(move |c| match scope {
+                Scope::Clan(tag) => ledger::active_in(c, &tag),
+                Scope::Recent => ledger::changed_since(c, now - Duration::days(RECENT_DAYS)),
+                Scope::Ticket(thread) => Ok(ledger::all_active(c)?
+                    .into_iter()
+                    .filter(|r| r.thread_id == thread)
+                    .collect()),
+                Scope::All => ledger::all_active(c),
+            })
+            .await
+            .map_err(store_failed)
+    }
+}
+
+/// Holds per page of a `reservations` list.
+const PAGE: usize = 10;
+
+/// Page `n` (0-based, clamped) of a list, with Prev/Next buttons when there is more than
+/// one page: every hold is reachable, none is cut.
+pub(crate) fn page(scope: &Scope, rows: &[Reservation], n: usize) -> Reply {
+    let pages = rows.len().div_ceil(PAGE).max(1);
+    let n = n.min(pages - 1);
+    let chunk = &rows[(n * PAGE).min(rows.len())..((n + 1) * PAGE).min(rows.len())];
+    let mut text = render_list(&scope.title(), chunk);
+    if pages > 1 {
+        text = text.replacen(
+            &format!("({})", chunk.len()),
+            &format!(
+                "({} of {}, page {}/{pages})",
+                chunk.len(),
+                rows.len(),
+                n + 1
+            ),
+            1,
+        );
+    }
+    let mut reply = Reply::text(text);
+    let scope = scope.encode();
+    if let Some(row) = crate::discord::components::pager(&["res", "list", &scope], n, pages) {
+        reply.components = vec![row];
+    }
+    reply
+}
+
+/// The Prev/Next buttons of `reservations` lists: `res:list:<scope>:<page>`.
+pub(crate) struct Pages;
+
+#[serenity::async_trait]
+impl ComponentHandler for Pages {
+    fn prefix(&self) -> &'static str {
+        "res"
+    }
+
+    fn meta(&self) -> Meta {
+        Meta::recruiter().toggle(TOGGLE)
+    }
+
+    async fn handle(&self, data: &BotData, click: Click) -> Result<Answer, CommandError> {
+        let (Some("list"), Some(scope), Some(n)) = (
+            click.args.first().map(String::as_str),
+            click.args.get(1).and_then(|s| Scope::decode(s)),
+            click.args.get(2).and_then(|n| n.parse::<usize>().ok()),
+        ) else {
+            return Ok(Answer::Ephemeral(
+                "This button is not one I know; run `!reservations` again.".into(),
+            ));
+        };
+        let rows = scope.rows(data).await?;
+        Ok(Answer::Update(page(&scope, &rows, n)))
+    }
 }
 
 /// One line per hold; long lists are split over several messages, never cut.
@@ -427,21 +507,68 @@ pub(crate) fn render_list(title: &str, rows: &[Reservation]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_list_names_each_hold_and_an_empty_one_says_none() {
-        assert_eq!(render_list("Active holds", &[]), "**Active holds**: none.");
-        let r = Reservation {
-            id: 1,
+    fn hold(i: i64) -> Reservation {
+        Reservation {
+            id: i,
             thread_id: 9,
-            ticket_user_id: 205,
+            ticket_user_id: 200 + i as u64,
             recruiter_id: 203,
             clan_tag: "C1CA".into(),
             reserved_until: chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(),
             created_at: String::new(),
             updated_at: String::new(),
             status: ledger::Status::Active,
+            notes: String::new(),
+            username_snapshot: format!("recruit{i}"),
+        }
+    }
+
+    #[test]
+    fn long_lists_page_by_ten_and_every_hold_is_on_a_page() {
+        let rows: Vec<Reservation> = (1..=23).map(hold).collect();
+        let scope = Scope::Clan("C1CA".into());
+        let first = page(&scope, &rows, 0);
+        assert!(
+            first
+                .content
+                .starts_with("**Active holds in C1CA** (10 of 23, page 1/3)"),
+            "{}",
+            first.content
+        );
+        assert_eq!(first.components.len(), 1);
+        let last = page(&scope, &rows, 9);
+        assert!(
+            last.content.contains("page 3/3") && last.content.contains("recruit23"),
+            "{}",
+            last.content
+        );
+        let mut seen = 0;
+        for n in 0..3 {
+            seen += page(&scope, &rows, n).content.matches("• ").count();
+        }
+        assert_eq!(seen, 23);
+        assert!(
+            page(&scope, &rows[..3], 0).components.is_empty(),
+            "one page, no buttons"
+        );
+        for s in [
+            Scope::Clan("C1CA".into()),
+            Scope::Recent,
+            Scope::Ticket(42),
+            Scope::All,
+        ] {
+            assert_eq!(Scope::decode(&s.encode()), Some(s));
+        }
+        assert_eq!(Scope::decode("x.1"), None);
+    }
+
+    #[test]
+    fn a_list_names_each_hold_and_an_empty_one_says_none() {
+        assert_eq!(render_list("Active holds", &[]), "**Active holds**: none.");
+        let r = Reservation {
             notes: "lead `asked`".into(),
             username_snapshot: "Rue".into(),
+            ..hold(1)
         };
         let text = render_list("Active holds in C1CA", &[r]);
         assert!(text.starts_with("**Active holds in C1CA** (1)"));

@@ -669,3 +669,65 @@ async fn restore_rebuilds_an_empty_ledger_from_the_tab_and_refuses_a_full_one() 
     assert_eq!(code, 1);
     assert!(err.contains("already holds 2 reservations"), "{err}");
 }
+
+#[tokio::test]
+async fn a_long_list_pages_with_buttons_that_work_after_a_restart_and_only_for_recruiters() {
+    let mut bot = TestBot::start().await;
+    for i in 0..12 {
+        let who = format!("pager{i}");
+        bot.sandbox.member_join(&who).unwrap();
+        let thread = format!("W02{i:02}-{who}");
+        ticket(&bot, &thread, &who);
+        let r = say(
+            &bot,
+            "recruiter",
+            &thread,
+            &format!("!reserve C1CD @{who} kept for the test"),
+        )
+        .await;
+        assert!(r.starts_with("✅"), "{r}");
+    }
+    let mark = bot.sandbox.mark();
+    let list = bot.ask("recruiter", "general", "!reservations C1CD").await;
+    let msg = list
+        .iter()
+        .find(|r| r.channel == "general")
+        .expect("the list");
+    assert!(
+        msg.content().contains("(10 of 12, page 1/2)"),
+        "{}",
+        msg.content()
+    );
+    let id = msg.message_id().unwrap();
+    let next = "res:list:c.C1CD:1";
+    let stored = bot.sandbox.message(id).unwrap();
+    assert!(stored["components"].to_string().contains(next), "{stored}");
+
+    // A member may not turn the pages.
+    let denied = bot.sandbox.click("member", id, next).unwrap();
+    bot.handled_interaction(denied, "member click").await;
+    let refusal = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .into_iter()
+        .find(|r| r.ephemeral)
+        .expect("an ephemeral refusal");
+    assert!(
+        refusal.content().contains("needs the **recruiter** tier"),
+        "{}",
+        refusal.content()
+    );
+
+    // After a restart the same button still works: its state is in its custom id.
+    bot.restart_bot().await;
+    let click = bot.sandbox.click("recruiter", id, next).unwrap();
+    bot.handled_interaction(click, "next page").await;
+    let now = bot.sandbox.message(id).unwrap();
+    let text = now["content"].as_str().unwrap();
+    assert!(
+        text.contains("(2 of 12, page 2/2)"),
+        "edited in place: {text}"
+    );
+    assert!(text.contains("pager11"), "{text}");
+    bot.stop().await;
+}
