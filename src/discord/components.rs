@@ -26,6 +26,9 @@ pub(crate) const CUSTOM_ID_MAX: usize = 100;
 pub(crate) struct Click {
     /// The segments after the feature's own: `res:list:c.C1CA:2` → `["list", "c.C1CA", "2"]`.
     pub args: Vec<String>,
+    /// Set when the clicker is below the handler's tier and let in as a clan lead (the
+    /// handler limits itself to their clans): their user id.
+    pub as_lead: Option<u64>,
 }
 
 /// What the click does to the message.
@@ -117,9 +120,12 @@ pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentIn
         Some(h) => {
             let meta = h.meta();
             let have = tier_of(data, c);
+            let user = c.user.id.get();
+            let lead = have < meta.tier
+                && tiers::lead_admitted(&meta, user, c.channel_id.get(), &data.config.get());
             if meta.toggle.is_some_and(|t| !data.config.enabled(t)) {
                 Err(CommandError::FeatureOff(meta.toggle.unwrap_or_default()))
-            } else if have < meta.tier {
+            } else if have < meta.tier && !lead {
                 Err(CommandError::Denied {
                     needed: meta.tier,
                     have,
@@ -127,6 +133,7 @@ pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentIn
             } else {
                 let click = Click {
                     args: parts.collect(),
+                    as_lead: lead.then_some(user),
                 };
                 h.handle(data, click).await
             }

@@ -66,6 +66,26 @@ pub(crate) async fn caller_tier(ctx: Ctx<'_>) -> Tier {
     tiers::resolve(&ids, admin, &cfg.roles)
 }
 
+/// How the caller got in: by tier, or (below the command's tier) as a clan lead in the
+/// interact channel, which the command must then limit to the caller's clans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Tier,
+    ClanLead,
+}
+
+pub(crate) async fn admission(ctx: Ctx<'_>) -> Admission {
+    let meta = meta_of(ctx.command());
+    let cfg = ctx.data().config.get();
+    if caller_tier(ctx).await < meta.tier
+        && tiers::lead_admitted(&meta, ctx.author().id.get(), ctx.channel_id().get(), &cfg)
+    {
+        Admission::ClanLead
+    } else {
+        Admission::Tier
+    }
+}
+
 /// The channel and its ancestors from the cache: a thread's parent, the category.
 fn channel_ancestry(ctx: Ctx<'_>) -> Vec<u64> {
     let mut ids = vec![ctx.channel_id().get()];
@@ -137,6 +157,9 @@ async fn check_tier(ctx: Ctx<'_>) -> Result<bool, CommandError> {
         return Ok(true);
     }
     let have = caller_tier(ctx).await;
+    if have < meta.tier && admission(ctx).await == Admission::ClanLead {
+        return Ok(true);
+    }
     if have < meta.tier {
         return Err(CommandError::Denied {
             needed: meta.tier,

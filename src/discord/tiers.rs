@@ -70,6 +70,9 @@ pub(crate) struct Meta {
     /// The FeatureToggles row that switches the command on; off (or missing) refuses it,
     /// failing closed.
     pub toggle: Option<&'static str>,
+    /// Clan leads (`CLAN_LEAD_IDS`) may also run it, in `INTERACT_CHANNEL_ID`; the command
+    /// then limits itself to their clans (see `framework::admission`).
+    pub leads: bool,
 }
 
 impl Meta {
@@ -80,6 +83,7 @@ impl Meta {
             platform: false,
             flags: &[],
             toggle: None,
+            leads: false,
         }
     }
     pub(crate) const fn member() -> Meta {
@@ -106,6 +110,12 @@ impl Meta {
     pub(crate) const fn flags(self, flags: &'static [Flag]) -> Meta {
         Meta { flags, ..self }
     }
+    pub(crate) const fn clan_leads(self) -> Meta {
+        Meta {
+            leads: true,
+            ..self
+        }
+    }
     pub(crate) const fn toggle(self, toggle: &'static str) -> Meta {
         Meta {
             toggle: Some(toggle),
@@ -121,6 +131,18 @@ impl Meta {
             .filter(|f| f.tier > have)
             .find(|f| args.iter().any(|a| a.eq_ignore_ascii_case(f.name)))
     }
+}
+
+/// Whether `user` in `channel` is let in as a clan lead by a command or component whose
+/// metadata allows clan leads: the one rule, shared by the dispatcher and the component
+/// router.
+pub(crate) fn lead_admitted(
+    meta: &Meta,
+    user: u64,
+    channel: u64,
+    cfg: &crate::config::ConfigSnapshot,
+) -> bool {
+    meta.leads && cfg.channels.interact == Some(channel) && cfg.roles.clan_leads.contains(&user)
 }
 
 /// A command's metadata. A command without metadata is treated as admin-only: failing

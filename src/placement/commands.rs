@@ -8,6 +8,7 @@ use super::decide::{self, HoldAsk, HoldSnapshot, Recruit, Refusal};
 use super::ledger::{self, Reservation};
 use super::state::Holds;
 use crate::discord::components::{Answer, Click, ComponentHandler};
+use crate::discord::framework::Admission;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
 use crate::discord::{BotData, CommandError, Ctx};
@@ -338,7 +339,7 @@ async fn change(
 #[poise::command(
     prefix_command,
     slash_command,
-    custom_data = Meta::recruiter().toggle(TOGGLE)
+    custom_data = Meta::recruiter().clan_leads().toggle(TOGGLE)
 )]
 pub(crate) async fn reservations(
     ctx: Ctx<'_>,
@@ -347,6 +348,19 @@ pub(crate) async fn reservations(
     let data = ctx.data();
     let cfg = data.config.get();
     let here = ctx.channel_id().get();
+    if crate::discord::framework::admission(ctx).await == Admission::ClanLead {
+        let Some(t) = tag else {
+            return Err(CommandError::user(
+                "Name your clan: `!reservations TAG` shows its active holds.",
+            ));
+        };
+        let list = clans(data)?;
+        let tag = decide::find_clan(&list, &t)?.tag.clone();
+        lead_may_see(&list, &tag, ctx.author().id.get())?;
+        let scope = Scope::Clan(tag);
+        let rows = scope.rows(data).await?;
+        return reply::send(ctx, page(&scope, &rows, 0)).await;
+    }
     let scope = match tag {
         Some(t) => {
             let list = clans(data)?;
@@ -420,6 +434,23 @@ impl Scope {
     }
 }
 
+/// A clan lead sees the holds of the clans whose `lead_ids` name them, or of every clan
+/// when the Clans tab has no `lead_ids` column (DESIGN.md §10.4).
+fn lead_may_see(list: &ClanList, tag: &str, user: u64) -> Result<(), CommandError> {
+    let leads = !list.has_lead_ids
+        || list
+            .clans
+            .iter()
+            .any(|c| c.tag.eq_ignore_ascii_case(tag) && c.lead_ids.contains(&user));
+    if leads {
+        Ok(())
+    } else {
+        Err(CommandError::user(format!(
+            "The Clans tab does not list you as a lead of {tag} (column `lead_ids`); a clan lead sees their own clans' holds."
+        )))
+    }
+}
+
 /// Holds per page of a `reservations` list.
 const PAGE: usize = 10;
 
@@ -460,7 +491,7 @@ impl ComponentHandler for Pages {
     }
 
     fn meta(&self) -> Meta {
-        Meta::recruiter().toggle(TOGGLE)
+        Meta::recruiter().clan_leads().toggle(TOGGLE)
     }
 
     async fn handle(&self, data: &BotData, click: Click) -> Result<Answer, CommandError> {
@@ -473,6 +504,15 @@ impl ComponentHandler for Pages {
                 "This button is not one I know; run `!reservations` again.".into(),
             ));
         };
+        if let Some(user) = click.as_lead {
+            let Scope::Clan(tag) = &scope else {
+                return Ok(Answer::Ephemeral(
+                    "As a clan lead you can page through your own clan's holds: `!reservations TAG`.".into(),
+                ));
+            };
+            let list = clans(data)?;
+            lead_may_see(&list, tag, user)?;
+        }
         let rows = scope.rows(data).await?;
         Ok(Answer::Update(page(&scope, &rows, n)))
     }

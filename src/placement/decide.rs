@@ -229,7 +229,7 @@ mod tests {
         };
         ClanList {
             clans: vec![clan("C1CA", 2), clan("C1CB", 1), clan("C1CE", 0)],
-            warnings: vec![],
+            ..Default::default()
         }
     }
 

@@ -15,19 +15,21 @@ use crate::config::ConfigRegistry;
 use crate::discord::outbound::Outbound;
 use crate::message::alert::{Alert, AlertSink, Severity};
 use crate::scheduler::{JobError, JobSpec, Schedule};
+use crate::sheets::outbox;
 use crate::store::Store;
 use crate::store::{Audit, StoreError};
 
 pub(crate) const FLUSH_JOB: &str = "mirror:flush";
 
-/// Every minute, and once at start (what the last process left queued): nothing but one
-/// query while the outbox is empty.
+/// Every minute while the outbox holds something, and once at start (what the last
+/// process left queued); an empty outbox costs one query and records no run.
 pub(crate) fn flush_job(
     store: Store,
     config: Arc<ConfigRegistry>,
     cache: Arc<Cache>,
     holds: Arc<Holds>,
 ) -> JobSpec {
+    let idle_store = store.clone();
     JobSpec::new(
         FLUSH_JOB,
         "Writes queued reservation changes to the Reservations and Clans tabs",
@@ -59,6 +61,16 @@ pub(crate) fn flush_job(
         },
     )
     .at_start()
+    .idle_when(move || {
+        let store = idle_store.clone();
+        async move {
+            // Nothing queued (or unreadable: the run would fail the same way and say so).
+            store
+                .read(|c| Ok(outbox::depth(c)?.pending == 0))
+                .await
+                .unwrap_or(false)
+        }
+    })
 }
 
 pub(crate) const AUTORELEASE_JOB: &str = "reservations:autorelease";

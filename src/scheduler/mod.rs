@@ -98,6 +98,9 @@ pub enum JobError {
     Offload(String),
 }
 
+/// Whether a scheduled run has anything to do; asked before the run is recorded.
+pub(crate) type IdleFn = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
+
 /// A job's work: a summary of what it did (stored and sent as telemetry), or why not.
 pub(crate) type JobFn =
     Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, JobError>> + Send + Sync>;
@@ -116,6 +119,10 @@ pub struct JobSpec {
     /// Also run once right at start (then on the schedule): for work left over from the
     /// last process, such as writes still queued for the sheet.
     pub run_at_start: bool,
+    /// Asked before each scheduled run: `true` skips it unrecorded (a job that runs every
+    /// minute *while there is work*, such as the mirror flush, would otherwise fill
+    /// `job_runs` with empty runs). Manual runs always run.
+    pub idle: Option<IdleFn>,
 }
 
 impl JobSpec {
@@ -138,7 +145,18 @@ impl JobSpec {
             run: Arc::new(move |ctx| Box::pin(f(ctx))),
             catch_up_always: false,
             run_at_start: false,
+            idle: None,
         }
+    }
+
+    /// See [`JobSpec::idle`].
+    pub(crate) fn idle_when<F, Fut>(mut self, f: F) -> JobSpec
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        self.idle = Some(Arc::new(move || Box::pin(f())));
+        self
     }
 
     /// See [`JobSpec::run_at_start`].
@@ -384,7 +402,7 @@ impl Scheduler {
 
     /// Starts every job due at `now`. Returns the runs started (tests await them).
     pub async fn start_due(self: &Arc<Self>, now: DateTime<Utc>) -> Vec<RunHandle> {
-        let due: Vec<(String, Trigger)> = {
+        let due: Vec<(String, Trigger, Option<IdleFn>)> = {
             let mut entries = self.lock();
             entries
                 .values_mut()
@@ -393,12 +411,17 @@ impl Scheduler {
                     let trigger = e.next_trigger;
                     e.next_trigger = Trigger::Schedule;
                     e.next_run = e.spec.schedule.next_after(now);
-                    (e.spec.id.clone(), trigger)
+                    (e.spec.id.clone(), trigger, e.spec.idle.clone())
                 })
                 .collect()
         };
         let mut started = Vec::new();
-        for (id, trigger) in due {
+        for (id, trigger, idle) in due {
+            if let Some(idle) = idle
+                && idle().await
+            {
+                continue;
+            }
             match self.execute(&id, trigger, "scheduler").await {
                 Ok(h) => started.push(h),
                 Err(SchedulerError::AlreadyRunning(_)) => {}
@@ -792,6 +815,34 @@ mod tests {
         assert_eq!(
             r2.sched.views()[0].next_run,
             Some(day + chrono::Duration::days(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_job_is_skipped_unrecorded_but_runs_when_asked() {
+        let r = rig_at(at("2026-11-20T10:00:00Z"), None);
+        r.sched
+            .register(
+                ok_job("mirror:flush", Schedule::Every(Duration::from_secs(60)))
+                    .at_start()
+                    .idle_when(|| async { true }),
+            )
+            .await
+            .unwrap();
+        assert!(
+            r.sched.start_due(r.clock.utc()).await.is_empty(),
+            "idle: skipped"
+        );
+        assert!(
+            r.store.recent_runs(None, 10).await.unwrap().is_empty(),
+            "and not recorded"
+        );
+        let h = r.sched.run_now("mirror:flush", "admin").await.unwrap();
+        run_all(vec![h]).await;
+        assert_eq!(
+            r.store.recent_runs(None, 10).await.unwrap().len(),
+            1,
+            "a manual run runs"
         );
     }
 

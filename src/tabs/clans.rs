@@ -30,6 +30,7 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "open_spots",
     "reserved",
     "reserved_by",
+    "lead_ids",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -57,11 +58,16 @@ pub struct Clan {
     pub open_spots: Option<u32>,
     pub reserved: Option<u32>,
     pub reserved_by: String,
+    /// The clan's leads (user ids), from the optional `lead_ids` column.
+    pub lead_ids: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClanList {
     pub clans: Vec<Clan>,
+    /// Whether the tab has a `lead_ids` column (DESIGN.md §10.4): without it, every user
+    /// in `CLAN_LEAD_IDS` leads every clan.
+    pub has_lead_ids: bool,
     /// Rows skipped or cells ignored, one line each.
     pub warnings: Vec<String>,
 }
@@ -91,7 +97,10 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
         .map(|h| (*h, cols.get(h)))
         .collect();
     let c = |h: &str| at.get(h).copied().flatten();
-    let mut out = ClanList::default();
+    let mut out = ClanList {
+        has_lead_ids: c("lead_ids").is_some(),
+        ..ClanList::default()
+    };
     let mut seen = std::collections::HashSet::with_capacity(table.rows.len());
     for (i, row) in table.rows.iter().enumerate() {
         let sheet_row = table.line(i);
@@ -183,6 +192,10 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
             open_spots,
             reserved,
             reserved_by: cell("reserved_by").to_owned(),
+            lead_ids: cell("lead_ids")
+                .split([',', ' ', ';'])
+                .filter_map(|v| v.trim().parse::<u64>().ok())
+                .collect(),
         });
     }
     Ok(out)

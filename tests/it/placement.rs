@@ -731,3 +731,68 @@ async fn a_long_list_pages_with_buttons_that_work_after_a_restart_and_only_for_r
     assert!(text.contains("pager11"), "{text}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_clan_lead_sees_their_own_clans_holds_in_the_interact_channel_only() {
+    let lead = clanhall_sandbox::world::user("member")
+        .unwrap()
+        .id
+        .to_string();
+    let wb = crate::support::bot::sample_copy();
+    let config = wb.path().join("Config.csv");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("CLAN_LEAD_IDS,") {
+                format!("CLAN_LEAD_IDS,{lead},User ids of clan leads\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&config, text).unwrap();
+    let clans = wb.path().join("Clans.csv");
+    let text: String = std::fs::read_to_string(&clans)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},lead_ids\n"),
+            _ if l.starts_with("C1CA,") => format!("{l},{lead}\n"),
+            _ => format!("{l},\n"),
+        })
+        .collect();
+    std::fs::write(&clans, text).unwrap();
+    let opts = BotOptions {
+        workbook: wb.path().display().to_string(),
+        ..Default::default()
+    };
+    let bot = TestBot::start_with(opts, |_| ()).await;
+    ticket(&bot, "W0300-rue", "recruit");
+    say(&bot, "recruiter", "W0300-rue", "!reserve C1CA @recruit").await;
+
+    let own = say(&bot, "member", "interact", "!reservations C1CA").await;
+    assert!(
+        own.contains("**Active holds in C1CA** (1)") && own.contains("Rue (recruit)"),
+        "{own}"
+    );
+    let other = say(&bot, "member", "interact", "!reservations C1CB").await;
+    assert!(
+        other.contains("does not list you as a lead of C1CB"),
+        "{other}"
+    );
+    let no_tag = say(&bot, "member", "interact", "!reservations").await;
+    assert!(no_tag.contains("Name your clan"), "{no_tag}");
+    let elsewhere = say(&bot, "member", "general", "!reservations C1CA").await;
+    assert!(
+        elsewhere.contains("needs the **recruiter** tier"),
+        "{elsewhere}"
+    );
+    let reserve = say(&bot, "member", "interact", "!reserve release @recruit C1CA").await;
+    assert!(
+        reserve.contains("needs the **recruiter** tier"),
+        "leads only read: {reserve}"
+    );
+    bot.stop().await;
+}
