@@ -9,19 +9,20 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    ComponentInteraction, Context as SerenityContext, CreateActionRow, CreateButton,
-    CreateInteractionResponse, CreateInteractionResponseMessage,
+    ActionRowComponent, ChannelId, ComponentInteraction, Context as SerenityContext,
+    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateModal, GuildId, ModalInteraction,
 };
 
 use super::BotData;
 use super::errors::CommandError;
 use super::reply::Reply;
-use super::tiers::{self, Meta, Tier};
+use super::tiers::{self, Meta};
 
 /// Discord's limit for a custom id.
 pub(crate) const CUSTOM_ID_MAX: usize = 100;
 
-/// A click, as a handler sees it.
+/// A click (or a submitted form), as a handler sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct Click {
     /// The segments after the feature's own: `res:list:c.C1CA:2` → `["list", "c.C1CA", "2"]`.
@@ -29,14 +30,99 @@ pub(crate) struct Click {
     /// Set when the clicker is below the handler's tier and let in as a clan lead (the
     /// handler limits itself to their clans): their user id.
     pub as_lead: Option<u64>,
+    pub user_id: u64,
+    pub user_name: String,
+    pub guild_id: Option<GuildId>,
+    pub channel_id: ChannelId,
+    /// A form's fields by custom id (empty for buttons).
+    pub fields: Vec<(String, String)>,
 }
 
-/// What the click does to the message.
+/// What the click does.
 pub(crate) enum Answer {
     /// Edits the clicked message in place (content, embeds, components).
     Update(Reply),
+    /// A new message in the channel, for everyone.
+    Message(Reply),
+    /// Opens a form; its submission comes back with the form's custom id.
+    Modal(CreateModal),
     /// Tells only the clicker.
     Ephemeral(String),
+}
+
+/// A component click or a form submission, with what routing needs.
+pub(crate) struct Incoming {
+    pub custom_id: String,
+    pub roles: Vec<u64>,
+    pub administrator: bool,
+    pub user_id: u64,
+    pub user_name: String,
+    pub guild_id: Option<GuildId>,
+    pub channel_id: ChannelId,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Incoming {
+    fn of(
+        custom_id: &str,
+        member: Option<&serenity::all::Member>,
+        user: &serenity::all::User,
+        guild_id: Option<GuildId>,
+        channel_id: ChannelId,
+        fields: Vec<(String, String)>,
+    ) -> Incoming {
+        Incoming {
+            custom_id: custom_id.to_owned(),
+            roles: member
+                .iter()
+                .flat_map(|m| m.roles.iter().map(|r| r.get()))
+                .collect(),
+            administrator: member
+                .and_then(|m| m.permissions)
+                .is_some_and(|p| p.administrator()),
+            user_id: user.id.get(),
+            user_name: user.name.clone(),
+            guild_id,
+            channel_id,
+            fields,
+        }
+    }
+
+    pub(crate) fn component(c: &ComponentInteraction) -> Incoming {
+        let m = c.member.as_ref();
+        Incoming::of(
+            &c.data.custom_id,
+            m,
+            &c.user,
+            c.guild_id,
+            c.channel_id,
+            Vec::new(),
+        )
+    }
+
+    pub(crate) fn modal(m: &ModalInteraction) -> Incoming {
+        let fields = m
+            .data
+            .components
+            .iter()
+            .flat_map(|row| row.components.iter())
+            .filter_map(|c| match c {
+                ActionRowComponent::InputText(t) => {
+                    Some((t.custom_id.clone(), t.value.clone().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect();
+        let member = m.member.as_ref();
+        Incoming::of(
+            &m.data.custom_id,
+            member,
+            &m.user,
+            m.guild_id,
+            m.channel_id,
+            fields,
+        )
+    }
 }
 
 #[serenity::async_trait]
@@ -45,7 +131,12 @@ pub(crate) trait ComponentHandler: Send + Sync {
     fn prefix(&self) -> &'static str;
     /// Who may click, and the toggle that switches it on.
     fn meta(&self) -> Meta;
-    async fn handle(&self, data: &BotData, click: Click) -> Result<Answer, CommandError>;
+    async fn handle(
+        &self,
+        sctx: &SerenityContext,
+        data: &BotData,
+        click: Click,
+    ) -> Result<Answer, CommandError>;
 }
 
 /// Every feature's handler, registered when the app is wired.
@@ -91,21 +182,13 @@ pub(crate) fn pager(base: &[&str], page: usize, pages: usize) -> Option<CreateAc
     Some(CreateActionRow::Buttons(vec![prev, info, next]))
 }
 
-fn tier_of(data: &BotData, c: &ComponentInteraction) -> Tier {
-    let cfg = data.config.get();
-    match &c.member {
-        Some(m) => {
-            let roles: Vec<u64> = m.roles.iter().map(|r| r.get()).collect();
-            let admin = m.permissions.is_some_and(|p| p.administrator());
-            tiers::resolve(&roles, admin, &cfg.roles)
-        }
-        None => Tier::Member,
-    }
-}
-
-/// Routes one component interaction and answers it.
-pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentInteraction) {
-    let id = c.data.custom_id.clone();
+/// Routes one component click or form submission; the answer to send (within 3 s).
+pub(crate) async fn route(
+    sctx: &SerenityContext,
+    data: &BotData,
+    inc: Incoming,
+) -> CreateInteractionResponse {
+    let id = inc.custom_id.clone();
     let mut parts = id.split(':').map(str::to_owned);
     let prefix = parts.next().unwrap_or_default();
     let handler = data
@@ -119,10 +202,10 @@ pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentIn
         )),
         Some(h) => {
             let meta = h.meta();
-            let have = tier_of(data, c);
-            let user = c.user.id.get();
+            let cfg = data.config.get();
+            let have = tiers::resolve(&inc.roles, inc.administrator, &cfg.roles);
             let lead = have < meta.tier
-                && tiers::lead_admitted(&meta, user, c.channel_id.get(), &data.config.get());
+                && tiers::lead_admitted(&meta, inc.user_id, inc.channel_id.get(), &cfg);
             if meta.toggle.is_some_and(|t| !data.config.enabled(t)) {
                 Err(CommandError::FeatureOff(meta.toggle.unwrap_or_default()))
             } else if have < meta.tier && !lead {
@@ -133,23 +216,30 @@ pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentIn
             } else {
                 let click = Click {
                     args: parts.collect(),
-                    as_lead: lead.then_some(user),
+                    as_lead: lead.then_some(inc.user_id),
+                    user_id: inc.user_id,
+                    user_name: inc.user_name,
+                    guild_id: inc.guild_id,
+                    channel_id: inc.channel_id,
+                    fields: inc.fields,
                 };
-                h.handle(data, click).await
+                h.handle(sctx, data, click).await
             }
         }
     };
     let trace = crate::telemetry::current_trace_id().unwrap_or_default();
-    let response = match answer {
-        Ok(Answer::Update(reply)) => {
-            let content = crate::redact::redact(&reply.content).into_owned();
-            let m = CreateInteractionResponseMessage::new()
-                .content(content)
-                .components(reply.components)
-                .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
-                .embeds(reply.embeds.iter().map(|e| e.to_create()).collect());
-            CreateInteractionResponse::UpdateMessage(m)
-        }
+    let message = |reply: Reply| {
+        let content = crate::redact::redact(&reply.content).into_owned();
+        CreateInteractionResponseMessage::new()
+            .content(content)
+            .components(reply.components)
+            .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
+            .embeds(reply.embeds.iter().map(|e| e.to_create()).collect())
+    };
+    match answer {
+        Ok(Answer::Update(reply)) => CreateInteractionResponse::UpdateMessage(message(reply)),
+        Ok(Answer::Message(reply)) => CreateInteractionResponse::Message(message(reply)),
+        Ok(Answer::Modal(m)) => CreateInteractionResponse::Modal(m),
         Ok(Answer::Ephemeral(text)) => ephemeral(text),
         Err(e) => {
             if e.is_internal() {
@@ -159,9 +249,6 @@ pub(crate) async fn route(ctx: &SerenityContext, data: &BotData, c: &ComponentIn
             }
             ephemeral(e.public_message("this button", &trace))
         }
-    };
-    if let Err(e) = c.create_response(&ctx.http, response).await {
-        tracing::warn!(custom_id = %id, error = %e, "could not answer a component interaction");
     }
 }
 

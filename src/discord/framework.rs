@@ -518,14 +518,28 @@ impl serenity::framework::Framework for Traced {
         let t0 = Instant::now();
         let work = async {
             // Components go to their feature's handler; poise sees only commands.
-            if let FullEvent::InteractionCreate {
-                interaction: serenity::all::Interaction::Component(c),
-            } = &event
-            {
-                let data = self.framework.user_data().await;
-                super::components::route(&ctx, data, c).await;
-            } else {
-                self.framework.dispatch(ctx.clone(), event).await;
+            use super::components::{Incoming, route};
+            use serenity::all::Interaction;
+            match &event {
+                FullEvent::InteractionCreate {
+                    interaction: Interaction::Component(c),
+                } => {
+                    let data = self.framework.user_data().await;
+                    let answer = route(&ctx, data, Incoming::component(c)).await;
+                    if let Err(e) = c.create_response(&ctx.http, answer).await {
+                        tracing::warn!(custom_id = %c.data.custom_id, error = %e, "could not answer a component");
+                    }
+                }
+                FullEvent::InteractionCreate {
+                    interaction: Interaction::Modal(m),
+                } => {
+                    let data = self.framework.user_data().await;
+                    let answer = route(&ctx, data, Incoming::modal(m)).await;
+                    if let Err(e) = m.create_response(&ctx.http, answer).await {
+                        tracing::warn!(custom_id = %m.data.custom_id, error = %e, "could not answer a form");
+                    }
+                }
+                _ => self.framework.dispatch(ctx.clone(), event).await,
             }
         };
         crate::telemetry::with_trace(trace, work.instrument(span)).await;

@@ -1,7 +1,7 @@
 //! `reserve` (hold, release, extend) and `reservations`: parse, decide, apply, reply.
 
 use chrono::Duration;
-use serenity::all::User;
+use serenity::all::{ChannelId, Context as SerenityContext, GuildId, User};
 
 use super::apply::{self, Actor, Change, Held};
 use super::decide::{self, HoldAsk, HoldSnapshot, Recruit, Refusal};
@@ -67,33 +67,45 @@ async fn recruit_named(ctx: Ctx<'_>, u: &User) -> Recruit {
     r
 }
 
-/// The ticket thread the command was typed in: a thread whose parent is the welcome or
+/// The ticket thread `here` is, if it is one: a thread whose parent is the welcome or
 /// promo channel. Asked of the cache first, then of Discord (a thread the cache has not
 /// seen, such as one from before a restart that Discord did not list).
-async fn ticket_thread(ctx: Ctx<'_>) -> Option<u64> {
-    let cfg = ctx.data().config.get();
+async fn ticket_of(sctx: &SerenityContext, data: &BotData, here: Where) -> Option<u64> {
+    let cfg = data.config.get();
     let parents: Vec<u64> = [cfg.channels.welcome, cfg.channels.promo]
         .into_iter()
         .flatten()
         .collect();
-    let here = ctx.channel_id();
-    let cached = ctx.guild().and_then(|g| {
-        g.threads
-            .iter()
-            .find(|t| t.id == here)
-            .map(|t| t.parent_id.map(|p| p.get()))
+    let channel = here.channel;
+    let cached = here.guild.and_then(|g| {
+        sctx.cache.guild(g).and_then(|g| {
+            g.threads
+                .iter()
+                .find(|t| t.id == channel)
+                .map(|t| t.parent_id.map(|p| p.get()))
+        })
     });
     let parent = match cached {
         Some(p) => p,
-        None => here
-            .to_channel(ctx)
+        None => channel
+            .to_channel(sctx)
             .await
             .ok()
             .and_then(|c| c.guild())
             .filter(|c| c.thread_metadata.is_some())
             .and_then(|c| c.parent_id.map(|p| p.get())),
     };
-    parent.filter(|p| parents.contains(p)).map(|_| here.get())
+    parent
+        .filter(|p| parents.contains(p))
+        .map(|_| channel.get())
+}
+
+async fn ticket_thread(ctx: Ctx<'_>) -> Option<u64> {
+    let here = Where {
+        guild: ctx.guild_id(),
+        channel: ctx.channel_id(),
+    };
+    ticket_of(ctx.serenity_context(), ctx.data(), here).await
 }
 
 async fn log_line(data: &BotData, key: String, title: &str, body: String) {
@@ -157,8 +169,6 @@ async fn hold_seat(
     until: Option<String>,
     reason: Option<String>,
 ) -> Result<(), CommandError> {
-    let data = ctx.data();
-    let list = clans(data)?;
     let named = match &recruit {
         Some(u) => Some(recruit_named(ctx, u).await),
         None => None,
@@ -169,15 +179,41 @@ async fn hold_seat(
         until,
         reason,
     };
-    let ticket = ticket_thread(ctx).await;
+    let here = Where {
+        guild: ctx.guild_id(),
+        channel: ctx.channel_id(),
+    };
+    let out = hold_flow(ctx.serenity_context(), ctx.data(), here, actor(ctx), ask).await?;
+    reply::send(ctx, out).await
+}
+
+/// Where a hold was asked.
+#[derive(Debug, Clone, Copy)]
+struct Where {
+    guild: Option<GuildId>,
+    channel: ChannelId,
+}
+
+/// Decides and applies a hold; the reply to show. A full clan without a reason is
+/// answered with a "Give a reason" button that opens a form (its custom id carries
+/// the clan, the recruit and the day, so it works after a restart).
+async fn hold_flow(
+    sctx: &SerenityContext,
+    data: &BotData,
+    here: Where,
+    who: Actor,
+    ask: HoldAsk,
+) -> Result<Reply, CommandError> {
+    let list = clans(data)?;
+    let ticket = ticket_of(sctx, data, here).await;
     let (existing, held) = {
         let tag = decide::find_clan(&list, &ask.tag)
             .map(|c| c.tag.clone())
             .unwrap_or_default();
-        let who = ask.recruit.as_ref().map(|r| r.id);
+        let recruit = ask.recruit.as_ref().map(|r| r.id);
         data.store
             .read(move |c| {
-                let existing = match who {
+                let existing = match recruit {
                     Some(id) => ledger::active_for(c, id)?,
                     None => None,
                 };
@@ -188,7 +224,7 @@ async fn hold_seat(
     };
     let cfg = data.config.get();
     let today = data.status.clock.utc().date_naive();
-    let plan = decide::hold(
+    let decided = decide::hold(
         &ask,
         &HoldSnapshot {
             clans: &list,
@@ -198,11 +234,19 @@ async fn hold_seat(
             today,
             max_days: cfg.reservation_max_days,
         },
-    )?;
-    let who = actor(ctx);
-    let held: Held = apply::hold(&data.store, plan.clone(), who.clone())
-        .await
-        .map_err(store_failed)??;
+    );
+    let applied = match decided {
+        Ok(plan) => apply::hold(&data.store, plan.clone(), who.clone())
+            .await
+            .map_err(store_failed)?
+            .map(|h| (plan, h)),
+        Err(e) => Err(e),
+    };
+    let (plan, held): (_, Held) = match applied {
+        Ok(x) => x,
+        Err(r @ Refusal::NeedsReason { .. }) => return Ok(reason_button(&r, &ask, today)),
+        Err(r) => return Err(r.into()),
+    };
     changed(data).await;
     emit(
         data,
@@ -224,14 +268,30 @@ async fn hold_seat(
         ),
     )
     .await;
-    reply::send(
-        ctx,
-        Reply::text(format!(
-            "✅ Reserved 1 seat in {} for {} until {}. Reserved: {}. Open now: {}.",
-            plan.tag, plan.recruit.name, plan.until, held.reserved, held.open
-        )),
-    )
-    .await
+    Ok(Reply::text(format!(
+        "✅ Reserved 1 seat in {} for {} until {}. Reserved: {}. Open now: {}.",
+        plan.tag, plan.recruit.name, plan.until, held.reserved, held.open
+    )))
+}
+
+/// The "needs a reason" answer, with a button that opens the reason form.
+fn reason_button(r: &Refusal, ask: &HoldAsk, today: chrono::NaiveDate) -> Reply {
+    let mut reply = Reply::text(r.to_string());
+    let (Refusal::NeedsReason { tag, .. }, Some(recruit)) = (r, &ask.recruit) else {
+        return reply;
+    };
+    let until = ask
+        .until
+        .as_deref()
+        .and_then(|u| chrono::NaiveDate::parse_from_str(u.trim(), "%Y-%m-%d").ok())
+        .unwrap_or(today + Duration::days(decide::DEFAULT_DAYS));
+    let (rid, day) = (recruit.id.to_string(), until.to_string());
+    if let Some(id) = crate::discord::components::custom_id(&["res", "why", tag, &rid, &day]) {
+        reply.components = vec![serenity::all::CreateActionRow::Buttons(vec![
+            serenity::all::CreateButton::new(id).label("Give a reason"),
+        ])];
+    }
+    reply
 }
 
 /// After a change: the in-memory holds and the cache's availability follow the ledger
@@ -481,7 +541,9 @@ pub(crate) fn page(scope: &Scope, rows: &[Reservation], n: usize) -> Reply {
     reply
 }
 
-/// The Prev/Next buttons of `reservations` lists: `res:list:<scope>:<page>`.
+/// The reservations' buttons and form: `res:list:<scope>:<page>` (a list's Prev/Next),
+/// `res:why:<tag>:<recruit>:<until>` (opens the reason form for a full clan) and
+/// `res:hold:<tag>:<recruit>:<until>` (the submitted form).
 pub(crate) struct Pages;
 
 #[serenity::async_trait]
@@ -494,31 +556,119 @@ impl ComponentHandler for Pages {
         Meta::recruiter().clan_leads().toggle(TOGGLE)
     }
 
-    async fn handle(&self, data: &BotData, click: Click) -> Result<Answer, CommandError> {
-        let (Some("list"), Some(scope), Some(n)) = (
-            click.args.first().map(String::as_str),
-            click.args.get(1).and_then(|s| Scope::decode(s)),
-            click.args.get(2).and_then(|n| n.parse::<usize>().ok()),
-        ) else {
-            return Ok(Answer::Ephemeral(
-                "This button is not one I know; run `!reservations` again.".into(),
-            ));
-        };
-        if let Some(user) = click.as_lead {
-            let Scope::Clan(tag) = &scope else {
-                return Ok(Answer::Ephemeral(
-                    "As a clan lead you can page through your own clan's holds: `!reservations TAG`.".into(),
-                ));
-            };
-            let list = clans(data)?;
-            lead_may_see(&list, tag, user)?;
+    async fn handle(
+        &self,
+        sctx: &SerenityContext,
+        data: &BotData,
+        click: Click,
+    ) -> Result<Answer, CommandError> {
+        let arg = |i: usize| click.args.get(i).map(String::as_str);
+        match arg(0) {
+            Some("list") => pages(data, &click).await,
+            // The rest change holds: recruiters only, never a lead let in to read.
+            Some(_) if click.as_lead.is_some() => Err(CommandError::Denied {
+                needed: crate::discord::tiers::Tier::Recruiter,
+                have: crate::discord::tiers::Tier::Member,
+            }),
+            Some("why") => {
+                let (Some(tag), Some(recruit), Some(until)) = (arg(1), arg(2), arg(3)) else {
+                    return Ok(unknown_button());
+                };
+                let Some(id) =
+                    crate::discord::components::custom_id(&["res", "hold", tag, recruit, until])
+                else {
+                    return Ok(unknown_button());
+                };
+                let input = serenity::all::CreateInputText::new(
+                    serenity::all::InputTextStyle::Paragraph,
+                    "Why hold a seat in a full clan?",
+                    "reason",
+                )
+                .max_length(300);
+                Ok(Answer::Modal(
+                    serenity::all::CreateModal::new(id, format!("Hold a seat in {tag}"))
+                        .components(vec![serenity::all::CreateActionRow::InputText(input)]),
+                ))
+            }
+            Some("hold") => {
+                let (Some(tag), Some(recruit), Some(until)) =
+                    (arg(1), arg(2).and_then(|r| r.parse::<u64>().ok()), arg(3))
+                else {
+                    return Ok(unknown_button());
+                };
+                let reason = click
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k == "reason")
+                    .map(|(_, v)| v.trim().to_owned())
+                    .unwrap_or_default();
+                let user = serenity::all::UserId::new(recruit.max(1));
+                let name = match click.guild_id {
+                    Some(g) => g
+                        .member(sctx, user)
+                        .await
+                        .ok()
+                        .map(|m| m.display_name().to_owned()),
+                    None => None,
+                };
+                let name = match name {
+                    Some(n) => n,
+                    None => user
+                        .to_user(sctx)
+                        .await
+                        .map(|u| u.global_name.clone().unwrap_or(u.name))
+                        .unwrap_or_else(|_| recruit.to_string()),
+                };
+                let ask = HoldAsk {
+                    tag: tag.to_owned(),
+                    recruit: Some(Recruit { id: recruit, name }),
+                    until: Some(until.to_owned()),
+                    reason: Some(reason),
+                };
+                let here = Where {
+                    guild: click.guild_id,
+                    channel: click.channel_id,
+                };
+                let who = Actor {
+                    id: click.user_id,
+                    name: click.user_name.clone(),
+                };
+                Ok(Answer::Message(
+                    hold_flow(sctx, data, here, who, ask).await?,
+                ))
+            }
+            _ => Ok(unknown_button()),
         }
-        let rows = scope.rows(data).await?;
-        Ok(Answer::Update(page(&scope, &rows, n)))
     }
 }
 
-/// One line per hold; long lists are split over several messages, never cut.
+fn unknown_button() -> Answer {
+    Answer::Ephemeral("This button is not one I know; run the command again.".into())
+}
+
+/// Turns a list's page.
+async fn pages(data: &BotData, click: &Click) -> Result<Answer, CommandError> {
+    let (Some(scope), Some(n)) = (
+        click.args.get(1).and_then(|s| Scope::decode(s)),
+        click.args.get(2).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        return Ok(unknown_button());
+    };
+    if let Some(user) = click.as_lead {
+        let Scope::Clan(tag) = &scope else {
+            return Ok(Answer::Ephemeral(
+                "As a clan lead you can page through your own clan's holds: `!reservations TAG`."
+                    .into(),
+            ));
+        };
+        let list = clans(data)?;
+        lead_may_see(&list, tag, user)?;
+    }
+    let rows = scope.rows(data).await?;
+    Ok(Answer::Update(page(&scope, &rows, n)))
+}
+
+/// One line per hold (a page of them).
 pub(crate) fn render_list(title: &str, rows: &[Reservation]) -> String {
     if rows.is_empty() {
         return format!("**{title}**: none.");

@@ -796,3 +796,71 @@ async fn a_clan_lead_sees_their_own_clans_holds_in_the_interact_channel_only() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_full_clan_offers_a_reason_form_that_holds_the_seat() {
+    let bot = TestBot::start().await;
+    ticket(&bot, "W0400-rue", "recruit");
+    bot.sandbox
+        .add_to_thread("tickettool", "W0400-rue", "member")
+        .unwrap();
+    let replies = bot
+        .ask("recruiter", "W0400-rue", "!reserve C1CE @recruit")
+        .await;
+    let asked = replies.iter().find(|r| r.channel == "W0400-rue").unwrap();
+    assert!(
+        asked.content().contains("C1CE has no open seat"),
+        "{}",
+        asked.content()
+    );
+    let msg = bot.sandbox.message(asked.message_id().unwrap()).unwrap();
+    let button = msg["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(button.starts_with("res:why:C1CE:"), "{button}");
+
+    let denied = bot
+        .sandbox
+        .click("member", asked.message_id().unwrap(), &button)
+        .unwrap();
+    bot.handled_interaction(denied, "member click").await;
+    assert!(bot.sandbox.modal(denied).is_none(), "no form for a member");
+
+    let click = bot
+        .sandbox
+        .click("recruiter", asked.message_id().unwrap(), &button)
+        .unwrap();
+    bot.handled_interaction(click, "reason button").await;
+    let form = bot.sandbox.modal(click).expect("the reason form");
+    assert!(form["title"].as_str().unwrap().contains("C1CE"), "{form}");
+    let mark = bot.sandbox.mark();
+    let submit = bot
+        .sandbox
+        .submit_modal("recruiter", click, &[("reason", "the lead asked for them")])
+        .unwrap();
+    bot.handled_interaction(submit, "reason form").await;
+    let done = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .into_iter()
+        .find(|r| r.channel == "W0400-rue")
+        .expect("the answer in the ticket");
+    assert!(
+        done.content()
+            .starts_with("✅ Reserved 1 seat in C1CE for Rue (recruit)"),
+        "{}",
+        done.content()
+    );
+    let rows = bot.query("SELECT clan_tag, notes, recruiter_id FROM reservations");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["notes"], "the lead asked for them");
+    assert_eq!(
+        rows[0]["recruiter_id"],
+        clanhall_sandbox::world::user("recruiter")
+            .unwrap()
+            .id
+            .to_string()
+    );
+    bot.stop().await;
+}
