@@ -315,21 +315,42 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
         ..google()
     };
     let bot = TestBot::start_with(opts, |_| ()).await;
-    for (i, who) in ["recruit", "member"].iter().enumerate() {
-        ticket(&bot, &format!("W00{}-{who}", 50 + i), who);
-    }
     bot.sandbox
         .fail_http(None, "/values", HttpFault::Status(500), None);
-    let r1 = say(&bot, "recruiter", "W0050-recruit", "!reserve C1CA @recruit").await;
-    let r2 = say(&bot, "recruiter", "W0051-member", "!reserve C1CD @member").await;
-    assert!(
-        r1.starts_with("✅") && r2.starts_with("✅"),
-        "commands answer during the outage: {r1} / {r2}"
-    );
+    // Five holds in two clans while Google answers 500.
+    let holds = [
+        ("recruit", "C1CA"),
+        ("member", "C1CD"),
+        ("out1", "C1CD"),
+        ("out2", "C1CA"),
+        ("out3", "C1CD"),
+    ];
+    for (i, (who, tag)) in holds.iter().enumerate() {
+        if who.starts_with("out") {
+            bot.sandbox.member_join(who).unwrap();
+        }
+        let thread = format!("W00{}-{who}", 50 + i);
+        ticket(&bot, &thread, who);
+        let r = say(
+            &bot,
+            "recruiter",
+            &thread,
+            &format!("!reserve {tag} @{who} outage"),
+        )
+        .await;
+        assert!(
+            r.starts_with("✅"),
+            "commands answer during the outage: {r}"
+        );
+    }
     // The every-minute job or this manual run tried, failed, and kept everything.
     flush(&bot).await;
     let pending = bot.query("SELECT attempts, last_error FROM mirror_outbox");
-    assert_eq!(pending.len(), 3, "the tab and two clans: {pending:?}");
+    assert_eq!(
+        pending.len(),
+        3,
+        "the tab and two clans, however many changes: {pending:?}"
+    );
     assert!(
         pending.iter().all(|r| r["attempts"].as_i64() >= Some(1)
             && r["last_error"].as_str().is_some_and(|e| e.contains("500"))),
@@ -371,9 +392,9 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
     assert_eq!(calls.len(), 2, "one read, one batch write: {calls:?}");
     assert!(calls[1].ends_with("values:batchUpdate"), "{calls:?}");
     let res = tab(&bot, "Reservations");
-    assert_eq!(res.len(), 3, "both holds: {res:?}");
+    assert_eq!(res.len(), 6, "all five holds: {res:?}");
     let c = clan_cells(&tab(&bot, "Clans"), "C1CD");
-    assert_eq!(c["reserved"], "1");
+    assert_eq!(c["reserved"], "3");
     assert!(
         bot.query("SELECT * FROM mirror_outbox").is_empty(),
         "the outbox is empty"
