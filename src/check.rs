@@ -256,7 +256,19 @@ pub(crate) async fn workbook(
         let (status, problems, warnings) = match parse_bucket(b, &read, &cfg) {
             Ok(data) => {
                 let w = data.warnings();
-                (verdict(&[], &w), Vec::new(), w)
+                // Rules, specs and cycles too (what `ops onb check` reports).
+                let p = match &data {
+                    crate::cache::Data::Questions(q) => crate::onboarding::check::problems(q)
+                        .into_iter()
+                        .filter(|l| !w.iter().any(|x| l.ends_with(x.as_str())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if p.is_empty() {
+                    (verdict(&[], &w), Vec::new(), w)
+                } else {
+                    ("invalid", p, w)
+                }
             }
             Err(e) if read.unreadable.contains_key(&tab) => ("unreadable", vec![e], Vec::new()),
             Err(e) if !tabs.get(&tab).is_some_and(Option::is_some) => {

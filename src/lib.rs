@@ -38,6 +38,7 @@ mod config;
 mod discord;
 mod health;
 mod message;
+mod onboarding;
 mod ops;
 mod placement;
 mod redact;
@@ -84,6 +85,13 @@ pub mod testing {
     pub use crate::telemetry::metrics::Metrics;
 
     /// The health server, built directly by the health tests and the `/healthz` bench.
+    pub mod onboarding {
+        /// A synthetic flow's path computation (the rules benchmark).
+        pub fn synthetic_path(n: usize) -> Box<dyn Fn() -> usize + Send + Sync> {
+            crate::onboarding::flow::synthetic_path(n)
+        }
+    }
+
     pub mod health {
         pub use crate::health::access::AccessPolicy;
         pub use crate::health::assess::assess;

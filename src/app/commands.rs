@@ -26,6 +26,7 @@ pub(crate) fn all() -> Vec<Command> {
         crate::ops::perms::perm(),
         crate::placement::commands::reserve(),
         crate::placement::commands::reservations(),
+        crate::onboarding::commands::onb(),
     ]
 }
 
@@ -33,6 +34,13 @@ pub(crate) fn all() -> Vec<Command> {
 pub(crate) fn components() -> crate::discord::components::Components {
     crate::discord::components::Components::default()
         .with(Arc::new(crate::placement::commands::Pages))
+        .with(Arc::new(crate::onboarding::components::Wizard))
+        .with(Arc::new(crate::onboarding::components::SummaryRetry))
+}
+
+/// Every gateway listener (tickets, greetings, typed answers, renames).
+pub(crate) fn listeners() -> crate::discord::events::Listeners {
+    crate::discord::events::Listeners::default().with(Arc::new(crate::onboarding::events::Watcher))
 }
 
 /// The commands and the feature state they need: the bot access lists from `DATA_DIR`
@@ -62,7 +70,9 @@ pub(crate) async fn wire(
         .with(access.clone())
         .with(Arc::new(crate::ops::refresh::Cooldowns::default()))
         .with(holds)
-        .with(Arc::new(components()));
+        .with(Arc::new(components()))
+        .with(Arc::new(crate::onboarding::apply::Onboarding::default()))
+        .with(Arc::new(listeners()));
     Wired {
         commands: all(),
         features,

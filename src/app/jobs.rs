@@ -1,4 +1,5 @@
-//! Every scheduled job, in one list: `retention:sweep`, `mirror:flush` and one
+//! Every scheduled job, in one list: `retention:sweep`, `mirror:flush` (every feature's
+//! sheet mirror), the reservations' jobs and one
 //! `refresh:<bucket>` per cache bucket (cadences from the Config tab). A new feature adds its jobs here.
 
 use crate::cache::BucketId;
@@ -13,11 +14,31 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
         boot.telemetry.clone(),
         boot.settings.data_dir.clone(),
     )];
-    jobs.push(crate::placement::jobs::flush_job(
+    let mirrors: Vec<std::sync::Arc<dyn crate::sheets::outbox::Mirror>> = vec![
+        std::sync::Arc::new(crate::placement::mirror::ReservationsMirror {
+            store: services.store.clone(),
+            config: services.config.clone(),
+            cache: services.cache.clone(),
+        }),
+        std::sync::Arc::new(crate::onboarding::mirror::OnboardingMirror {
+            store: services.store.clone(),
+            config: services.config.clone(),
+            cache: services.cache.clone(),
+        }),
+    ];
+    let holds = services.holds.clone();
+    jobs.push(crate::sheets::outbox::flush_job(
         services.store.clone(),
-        services.config.clone(),
-        services.cache.clone(),
-        services.holds.clone(),
+        mirrors,
+        std::sync::Arc::new(move || {
+            let holds = holds.clone();
+            Box::pin(async move {
+                // The outbox changed: the `mirror` health component shows it.
+                if let Err(e) = holds.reload().await {
+                    tracing::warn!(error = %e, "could not re-read the outbox after a flush");
+                }
+            })
+        }),
     ));
     jobs.push(crate::placement::jobs::autorelease_job(
         services.store.clone(),

@@ -36,6 +36,10 @@ pub(crate) struct Click {
     pub channel_id: ChannelId,
     /// A form's fields by custom id (empty for buttons).
     pub fields: Vec<(String, String)>,
+    /// The options picked in a select menu (empty for buttons and forms).
+    pub values: Vec<String>,
+    /// The clicker's tier, for handlers that let some people see and others act.
+    pub tier: tiers::Tier,
 }
 
 /// What the click does.
@@ -46,6 +50,8 @@ pub(crate) enum Answer {
     Message(Reply),
     /// Opens a form; its submission comes back with the form's custom id.
     Modal(CreateModal),
+    /// Acknowledges without a visible answer (the handler posts or edits on its own).
+    Acknowledge,
     /// Tells only the clicker.
     Ephemeral(String),
 }
@@ -60,6 +66,7 @@ pub(crate) struct Incoming {
     pub guild_id: Option<GuildId>,
     pub channel_id: ChannelId,
     pub fields: Vec<(String, String)>,
+    pub values: Vec<String>,
 }
 
 impl Incoming {
@@ -85,19 +92,24 @@ impl Incoming {
             guild_id,
             channel_id,
             fields,
+            values: Vec::new(),
         }
     }
 
     pub(crate) fn component(c: &ComponentInteraction) -> Incoming {
         let m = c.member.as_ref();
-        Incoming::of(
+        let mut inc = Incoming::of(
             &c.data.custom_id,
             m,
             &c.user,
             c.guild_id,
             c.channel_id,
             Vec::new(),
-        )
+        );
+        if let serenity::all::ComponentInteractionDataKind::StringSelect { values } = &c.data.kind {
+            inc.values = values.clone();
+        }
+        inc
     }
 
     pub(crate) fn modal(m: &ModalInteraction) -> Incoming {
@@ -222,6 +234,8 @@ pub(crate) async fn route(
                     guild_id: inc.guild_id,
                     channel_id: inc.channel_id,
                     fields: inc.fields,
+                    values: inc.values,
+                    tier: have,
                 };
                 h.handle(sctx, data, click).await
             }
@@ -240,6 +254,7 @@ pub(crate) async fn route(
         Ok(Answer::Update(reply)) => CreateInteractionResponse::UpdateMessage(message(reply)),
         Ok(Answer::Message(reply)) => CreateInteractionResponse::Message(message(reply)),
         Ok(Answer::Modal(m)) => CreateInteractionResponse::Modal(m),
+        Ok(Answer::Acknowledge) => CreateInteractionResponse::Acknowledge,
         Ok(Answer::Ephemeral(text)) => ephemeral(text),
         Err(e) => {
             if e.is_internal() {

@@ -539,7 +539,15 @@ impl serenity::framework::Framework for Traced {
                         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "could not answer a form");
                     }
                 }
-                _ => self.framework.dispatch(ctx.clone(), event).await,
+                _ => {
+                    if super::events::watched(&event) {
+                        let data = self.framework.user_data().await;
+                        if let Ok(listeners) = data.features.get::<super::events::Listeners>() {
+                            listeners.dispatch(&ctx, data, &event).await;
+                        }
+                    }
+                    self.framework.dispatch(ctx.clone(), event).await
+                }
             }
         };
         crate::telemetry::with_trace(trace, work.instrument(span)).await;

@@ -11,6 +11,7 @@ pub(crate) mod alerts;
 pub(crate) mod commands;
 pub(crate) mod components;
 pub(crate) mod errors;
+pub(crate) mod events;
 pub(crate) mod features;
 pub(crate) mod framework;
 pub(crate) mod gate;

@@ -24,13 +24,60 @@ use super::health_view::{BucketAge, HealthView, bucket_line, health_embed, human
         "super::refresh::refresh",
         "super::reload::reload",
         "config",
-        "jobs"
+        "jobs",
+        "onb"
     ),
     subcommand_required,
     custom_data = Meta::staff().platform()
 )]
 pub(crate) async fn ops(_ctx: Ctx<'_>) -> Result<(), CommandError> {
     Ok(())
+}
+
+/// Onboarding checks (staff).
+#[poise::command(
+    prefix_command,
+    slash_command,
+    subcommands("onb_check"),
+    subcommand_required,
+    custom_data = Meta::staff()
+)]
+pub(crate) async fn onb(_ctx: Ctx<'_>) -> Result<(), CommandError> {
+    Ok(())
+}
+
+/// Checks the Questions tab (types, options, specs, rules, qids, cycles) and onboarding mirror tabs.
+#[poise::command(prefix_command, slash_command, rename = "check", custom_data = Meta::staff().slow())]
+pub(crate) async fn onb_check(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    let data = ctx.data();
+    let cfg = data.config.get();
+    let source = data.cache.sources().onboarding.clone();
+    let names = vec![cfg.tabs.tickets.clone(), cfg.tabs.sessions.clone()];
+    let mut mirror = Vec::new();
+    match source.read_tabs(&names).await {
+        Ok(read) => {
+            for m in [
+                crate::sheets::mirror::WELCOME_TICKETS,
+                crate::sheets::mirror::ONBOARDING_SESSIONS,
+            ] {
+                let tab = m.tab(&cfg.tabs);
+                match read.tabs.get(&tab).cloned().flatten() {
+                    None => mirror.push(format!(
+                        "{tab}: the workbook has no tab named {tab:?} (the bot writes it)"
+                    )),
+                    Some(t) => {
+                        if let Err(e) = m.validate(&t) {
+                            mirror.push(format!("{tab}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => mirror.push(format!("the onboarding workbook could not be read: {e}")),
+    }
+    let set = data.cache.questions();
+    let report = crate::onboarding::check::report(set.as_deref(), mirror);
+    reply::send(ctx, Reply::embed(crate::onboarding::check::embed(&report))).await
 }
 
 /// When each bucket's refresh job runs next, from now.

@@ -1,4 +1,4 @@
-//! The reservations' jobs: `mirror:flush` writes the outbox to the sheet every minute;
+//! The reservations' jobs (their sheet writes go through `mirror:flush`, `sheets::outbox`):
 //! `reservations:reminder` tells recruiters at 12:00 UTC which holds end today;
 //! `reservations:autorelease` ends the holds that ran out, daily at 18:00 UTC (a day
 //! missed while the bot was down is caught up once at start, by the scheduler).
@@ -8,70 +8,14 @@ use std::time::Duration;
 
 use super::apply::{self, Actor, Change};
 use super::ledger;
-use super::mirror::{self, FlushError};
 use super::state::Holds;
 use crate::cache::Cache;
 use crate::config::ConfigRegistry;
 use crate::discord::outbound::Outbound;
 use crate::message::alert::{Alert, AlertSink, Severity};
 use crate::scheduler::{JobError, JobSpec, Schedule};
-use crate::sheets::outbox;
 use crate::store::Store;
 use crate::store::{Audit, StoreError};
-
-pub(crate) const FLUSH_JOB: &str = "mirror:flush";
-
-/// Every minute while the outbox holds something, and once at start (what the last
-/// process left queued); an empty outbox costs one query and records no run.
-pub(crate) fn flush_job(
-    store: Store,
-    config: Arc<ConfigRegistry>,
-    cache: Arc<Cache>,
-    holds: Arc<Holds>,
-) -> JobSpec {
-    let idle_store = store.clone();
-    JobSpec::new(
-        FLUSH_JOB,
-        "Writes queued reservation changes to the Reservations and Clans tabs",
-        Schedule::Every(Duration::from_secs(60)),
-        Duration::from_secs(120),
-        move |ctx| {
-            let (store, config, cache, holds) =
-                (store.clone(), config.clone(), cache.clone(), holds.clone());
-            async move {
-                let tabs = config.get().tabs.clone();
-                let source = cache.sources().recruitment.clone();
-                let result = mirror::flush(&store, source.as_ref(), &tabs, ctx.started).await;
-                // The outbox changed either way: the health component shows it.
-                if let Err(e) = holds.reload().await {
-                    tracing::warn!(error = %e, "could not re-read the outbox after a flush");
-                }
-                match result {
-                    Ok(done) => Ok(serde_json::json!({
-                        "targets": done.targets,
-                        "cells": done.cells,
-                        "missing_tags": done.missing_tags,
-                    })),
-                    Err(FlushError::Store(e)) => Err(JobError::Store(e)),
-                    Err(FlushError::Sheets(why)) => Err(JobError::Incomplete(format!(
-                        "the sheet was not written ({why}); the changes stay queued"
-                    ))),
-                }
-            }
-        },
-    )
-    .at_start()
-    .idle_when(move || {
-        let store = idle_store.clone();
-        async move {
-            // Nothing queued (or unreadable: the run would fail the same way and say so).
-            store
-                .read(|c| Ok(outbox::depth(c)?.pending == 0))
-                .await
-                .unwrap_or(false)
-        }
-    })
-}
 
 pub(crate) const AUTORELEASE_JOB: &str = "reservations:autorelease";
 

@@ -7,15 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
 use super::availability;
 use super::ledger::{self, Reservation};
 use crate::sheets::mirror::RESERVATIONS;
 use crate::sheets::outbox::{self, Pending, Target};
 use crate::sheets::table::Table;
 use crate::sheets::{RangeWrite, SheetsError, TabNames, WorkbookSource};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// The Clans tab's bot-written columns.
 const AVAILABILITY: [&str; 3] = ["open_spots", "reserved", "reserved_by"];
@@ -30,15 +28,6 @@ pub(crate) struct Flushed {
     /// Clans queued for a write whose tag is no longer in the Clans tab (reported, not
     /// guessed; removed from the outbox).
     pub missing_tags: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FlushError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The targets stay in the outbox with a backoff.
-    #[error("{0}")]
-    Sheets(String),
 }
 
 /// The writes for `due`, from one fresh read of the tabs and the ledger.
@@ -86,6 +75,7 @@ pub(crate) fn plan(
                 }
                 done.targets += 1;
             }
+            Target::TicketsTab | Target::SessionsTab => {}
             Target::ClanAvailability(tag) => {
                 let t = clans.ok_or_else(|| format!("the {} tab is missing", tabs.clans))?;
                 let mut required = vec!["tag", "spots"];
@@ -145,39 +135,39 @@ fn reservation_cell(r: &Reservation, header: &str) -> String {
     }
 }
 
-/// Writes what the outbox holds that is due at `now`: one read, one batch write. On a
-/// Sheets failure every due target stays queued with a backoff and the error.
-pub(crate) async fn flush(
-    store: &Store,
-    source: &dyn WorkbookSource,
-    tabs: &TabNames,
-    now: DateTime<Utc>,
-) -> Result<Flushed, FlushError> {
-    let due = store.read(move |c| outbox::due(c, now)).await?;
-    if due.is_empty() {
-        return Ok(Flushed::default());
+/// The reservations' part of the mirror: the Reservations tab and the clans'
+/// availability cells, in the recruitment workbook.
+pub(crate) struct ReservationsMirror {
+    pub store: Store,
+    pub config: std::sync::Arc<crate::config::ConfigRegistry>,
+    pub cache: std::sync::Arc<crate::cache::Cache>,
+}
+
+#[async_trait::async_trait]
+impl outbox::Mirror for ReservationsMirror {
+    fn name(&self) -> &'static str {
+        "reservations"
     }
-    let result = write(store, source, tabs, &due).await;
-    match result {
-        Ok(done) => {
-            let written = due.clone();
-            store
-                .transaction(move |tx| outbox::written(tx, &written))
-                .await?;
-            if !done.missing_tags.is_empty() {
-                tracing::warn!(tags = ?done.missing_tags, "mirror: clans with holds are no longer in the Clans tab; their availability was not written");
-            }
-            Ok(done)
+
+    fn owns(&self, target: &Target) -> bool {
+        matches!(
+            target,
+            Target::ReservationsTab | Target::ClanAvailability(_)
+        )
+    }
+
+    async fn write(&self, due: &[Pending]) -> Result<serde_json::Value, String> {
+        let tabs = self.config.get().tabs.clone();
+        let source = self.cache.sources().recruitment.clone();
+        let done = write(&self.store, source.as_ref(), &tabs, due).await?;
+        if !done.missing_tags.is_empty() {
+            tracing::warn!(tags = ?done.missing_tags, "mirror: clans with holds are no longer in the Clans tab; their availability was not written");
         }
-        Err(why) => {
-            let failed = due.clone();
-            let error = why.clone();
-            store
-                .transaction(move |tx| outbox::failed(tx, &failed, &error, now))
-                .await?;
-            tracing::warn!(error = %why, pending = due.len(), "mirror flush failed; kept in the outbox");
-            Err(FlushError::Sheets(why))
-        }
+        Ok(serde_json::json!({
+            "targets": done.targets,
+            "cells": done.cells,
+            "missing_tags": done.missing_tags,
+        }))
     }
 }
 

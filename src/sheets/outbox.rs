@@ -19,6 +19,10 @@ pub(crate) enum Target {
     ReservationsTab,
     /// One clan's availability cells in the Clans tab.
     ClanAvailability(String),
+    /// The whole WelcomeTickets tab, rewritten from the tickets table.
+    TicketsTab,
+    /// The whole OnboardingSessions tab, rewritten from the sessions table.
+    SessionsTab,
 }
 
 impl Target {
@@ -26,6 +30,8 @@ impl Target {
         match self {
             Target::ReservationsTab => ("reservations_tab", ""),
             Target::ClanAvailability(tag) => ("clan_availability", tag),
+            Target::TicketsTab => ("tickets_tab", ""),
+            Target::SessionsTab => ("sessions_tab", ""),
         }
     }
 
@@ -33,6 +39,8 @@ impl Target {
         match kind {
             "reservations_tab" => Some(Target::ReservationsTab),
             "clan_availability" => Some(Target::ClanAvailability(target)),
+            "tickets_tab" => Some(Target::TicketsTab),
+            "sessions_tab" => Some(Target::SessionsTab),
             _ => None,
         }
     }
@@ -126,6 +134,111 @@ pub(crate) fn failed(
         )?;
     }
     Ok(())
+}
+
+/// One feature's part of the sheet mirror: the targets it writes, and how. Each mirror
+/// reads its workbook once per flush and writes once (`values:batchUpdate` on Google),
+/// however many of its targets are queued.
+#[async_trait::async_trait]
+pub(crate) trait Mirror: Send + Sync {
+    /// A short name for logs and the flush summary (`reservations`, `onboarding`).
+    fn name(&self) -> &'static str;
+    fn owns(&self, target: &Target) -> bool;
+    /// Writes `due` (this mirror's targets) from the store as it is now; what it wrote,
+    /// for the job's summary, or why the sheet was not written.
+    async fn write(&self, due: &[Pending]) -> Result<serde_json::Value, String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FlushError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Those targets stay in the outbox with a backoff; the others were written.
+    #[error("{0}")]
+    Sheets(String),
+}
+
+/// Writes what the outbox holds that is due at `now`, mirror by mirror: a mirror whose
+/// write fails keeps its targets queued with a backoff and the error, and the others
+/// are still written. The summary per mirror, or the first failure.
+pub(crate) async fn flush(
+    store: &crate::store::Store,
+    mirrors: &[std::sync::Arc<dyn Mirror>],
+    now: DateTime<Utc>,
+) -> Result<serde_json::Map<String, serde_json::Value>, FlushError> {
+    let due = store.read(move |c| self::due(c, now)).await?;
+    let mut summary = serde_json::Map::new();
+    let mut failure = None;
+    for m in mirrors {
+        let mine: Vec<Pending> = due.iter().filter(|p| m.owns(&p.target)).cloned().collect();
+        if mine.is_empty() {
+            continue;
+        }
+        match m.write(&mine).await {
+            Ok(done) => {
+                store.transaction(move |tx| written(tx, &mine)).await?;
+                summary.insert(m.name().to_owned(), done);
+            }
+            Err(why) => {
+                let error = why.clone();
+                let pending = mine.len();
+                store
+                    .transaction(move |tx| failed(tx, &mine, &error, now))
+                    .await?;
+                tracing::warn!(mirror = m.name(), error = %why, pending, "mirror flush failed; kept in the outbox");
+                failure.get_or_insert(format!("{}: {why}", m.name()));
+            }
+        }
+    }
+    match failure {
+        Some(why) => Err(FlushError::Sheets(why)),
+        None => Ok(summary),
+    }
+}
+
+pub(crate) const FLUSH_JOB: &str = "mirror:flush";
+
+/// `mirror:flush`: every minute while the outbox holds something, and once at start
+/// (what the last process left queued); an empty outbox costs one query and records no
+/// run. `after` runs after every flush (the outbox changed either way).
+pub(crate) fn flush_job(
+    store: crate::store::Store,
+    mirrors: Vec<std::sync::Arc<dyn Mirror>>,
+    after: std::sync::Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
+) -> crate::scheduler::JobSpec {
+    use crate::scheduler::{JobError, JobSpec, Schedule};
+    let idle_store = store.clone();
+    JobSpec::new(
+        FLUSH_JOB,
+        "Writes queued changes to the mirror tabs (Reservations, Clans availability, WelcomeTickets, OnboardingSessions)",
+        Schedule::Every(std::time::Duration::from_secs(60)),
+        std::time::Duration::from_secs(120),
+        move |ctx| {
+            let (store, mirrors, after) = (store.clone(), mirrors.clone(), after.clone());
+            async move {
+                let result = flush(&store, &mirrors, ctx.started).await;
+                after().await;
+                match result {
+                    Ok(summary) => Ok(serde_json::Value::Object(summary)),
+                    Err(FlushError::Store(e)) => Err(JobError::Store(e)),
+                    Err(FlushError::Sheets(why)) => Err(JobError::Incomplete(format!(
+                        "the sheet was not written ({why}); the changes stay queued"
+                    ))),
+                }
+            }
+        },
+    )
+    .at_start()
+    .idle_when(move || {
+        let store = idle_store.clone();
+        async move {
+            // Nothing queued (or unreadable: the run would fail the same way and say so).
+            store
+                .read(|c| Ok(depth(c)?.pending == 0))
+                .await
+                .unwrap_or(false)
+        }
+    })
 }
 
 /// What `/health` and `ops digest` show of the outbox.

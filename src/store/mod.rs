@@ -37,6 +37,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_reservations",
         include_str!("../../migrations/0002_reservations.sql"),
     ),
+    (
+        "0003_onboarding",
+        include_str!("../../migrations/0003_onboarding.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "options",
     "visibility_rules",
     "nav_rules",
+    "section",
 ];
 pub(crate) const FLOWS: &[&str] = &["welcome", "promo.r", "promo.m", "promo.l"];
 
@@ -73,6 +74,9 @@ pub struct Question {
     pub options: Vec<String>,
     pub visibility_rules: String,
     pub nav_rules: String,
+    /// Where the summary shows the answer (`identity`, `progress`, `war`, `notes`);
+    /// blank: guessed from the qid.
+    pub section: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -164,6 +168,7 @@ pub(crate) fn parse(table: &Table) -> Result<QuestionSet, MissingHeaders> {
             options,
             visibility_rules: cell("visibility_rules"),
             nav_rules: cell("nav_rules"),
+            section: cell("section").to_ascii_lowercase(),
         });
     }
     for list in out.flows.values_mut() {

@@ -118,6 +118,7 @@ pub struct Metrics {
     gateway_latency: FloatGauge,
     resident_memory: Gauge,
     watchdog_restarts: Gauge,
+    onboarding_sessions: Family<StatusLabels, Gauge>,
 }
 
 impl Metrics {
@@ -263,6 +264,12 @@ impl Metrics {
             "Telemetry events dropped because the writer could not keep up",
             telemetry_dropped.clone(),
         );
+        let onboarding_sessions = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "onboarding_sessions",
+            "Onboarding questionnaires by state (active, paused, completed)",
+            onboarding_sessions.clone(),
+        );
         Self {
             registry,
             samplers: parking_lot::Mutex::new(Vec::new()),
@@ -288,7 +295,17 @@ impl Metrics {
             gateway_latency,
             resident_memory,
             watchdog_restarts,
+            onboarding_sessions,
         }
+    }
+
+    /// Sets how many onboarding sessions are in `state`.
+    pub(crate) fn set_onboarding_sessions(&self, state: &str, n: i64) {
+        self.onboarding_sessions
+            .get_or_create(&StatusLabels {
+                status: state.to_owned(),
+            })
+            .set(n);
     }
 
     /// Counts one HTTP request. `path` must be a route pattern, never the raw path, so

@@ -330,7 +330,10 @@ async fn every_error_decodes_through_serenity_with_its_code_and_field_paths() {
         );
         assert_ne!(e.error.code, -1, "decoded, not serenity's -1");
     }
-    // A user's message cannot be edited; someone else's reaction takes Manage Messages.
+    // A user's message cannot be edited; someone else's reaction takes Manage Messages
+    // (taken from the bot here).
+    s.revoke_permission("clanhall", clanhall_sandbox::world::MANAGE_MESSAGES)
+        .unwrap();
     let theirs = s.say("member", "general", "mine").unwrap();
     let e = discord_error(
         general()

@@ -9,6 +9,7 @@ mod discord;
 mod fidelity;
 mod hardening;
 mod health;
+mod onboarding;
 mod ops;
 mod placement;
 mod process;

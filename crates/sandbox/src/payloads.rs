@@ -577,16 +577,23 @@ pub(crate) fn component_interaction(
 }
 
 /// MODAL_SUBMIT (type 5).
+/// A modal submission; `message` is the message whose component opened the modal
+/// (Discord sends it, and then allows UPDATE_MESSAGE as the answer).
 pub(crate) fn modal_interaction(
     base: &InteractionBase<'_>,
     custom_id: &str,
     fields: &[(String, String)],
+    message: Option<Value>,
 ) -> Value {
     let rows: Vec<Value> = fields
         .iter()
         .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
         .collect();
-    interaction(base, 5, json!({"custom_id": custom_id, "components": rows}))
+    let mut v = interaction(base, 5, json!({"custom_id": custom_id, "components": rows}));
+    if let Some(m) = message {
+        v["message"] = m;
+    }
+    v
 }
 
 pub(crate) fn reaction_add(
@@ -811,7 +818,7 @@ mod tests {
         );
         let s::Event::InteractionCreate(ic) = dispatch(
             "INTERACTION_CREATE",
-            modal_interaction(&base, "form", &[("age".into(), "21".into())]),
+            modal_interaction(&base, "form", &[("age".into(), "21".into())], None),
         ) else {
             panic!()
         };

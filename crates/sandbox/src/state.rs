@@ -169,6 +169,9 @@ pub struct World {
     pub tokens: HashMap<String, u64>,
     /// Modals the bot opened, by the interaction they answered.
     pub modals: BTreeMap<u64, Value>,
+    /// Permission bits taken away from a member whatever their roles grant (a server
+    /// whose admins gave the bot less than its invite asked for).
+    pub revoked: BTreeMap<u64, u64>,
     pub created: DateTime<Utc>,
     pub clock: SharedClock,
     last_snowflake: u64,
@@ -248,7 +251,8 @@ impl World {
         if user_id == world::OWNER_ID {
             p |= 0x8; // the owner is an administrator
         }
-        if p & 0x8 != 0 { u64::MAX >> 14 } else { p }
+        let p = if p & 0x8 != 0 { u64::MAX >> 14 } else { p };
+        p & !self.revoked.get(&user_id).copied().unwrap_or(0)
     }
 
     /// The position of a member's highest role (0: only @everyone).

@@ -94,7 +94,12 @@ pub const ROLES: &[RoleDef] = &[
         name: "clanhall",
         color: 0x95A5A6,
         position: 5,
-        permissions: MEMBER_PERMISSIONS | MANAGE_ROLES | MANAGE_CHANNELS | MANAGE_THREADS,
+        // Manage Messages: the questionnaire deletes the answers it captured from replies.
+        permissions: MEMBER_PERMISSIONS
+            | MANAGE_ROLES
+            | MANAGE_CHANNELS
+            | MANAGE_THREADS
+            | MANAGE_MESSAGES,
     },
 ];
 

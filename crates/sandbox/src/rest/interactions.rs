@@ -124,6 +124,54 @@ pub(super) async fn interaction_callback(
             if rows == 0 || rows > 5 {
                 problems.push(FieldError::bad_length("data.components", 1, 5));
             }
+            // https://discord.com/developers/docs/components/reference#text-input
+            if data["title"]
+                .as_str()
+                .is_some_and(|t| t.chars().count() > 45)
+            {
+                problems.push(FieldError::max_length("data.title", 45));
+            }
+            if data["custom_id"]
+                .as_str()
+                .is_some_and(|t| t.chars().count() > 100)
+            {
+                problems.push(FieldError::max_length("data.custom_id", 100));
+            }
+            for (i, row) in data["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for (j, input) in row["components"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let at = |f: &str| format!("data.components.{i}.components.{j}.{f}");
+                    let len = |k: &str| input[k].as_str().map(|t| t.chars().count()).unwrap_or(0);
+                    if len("label") > 45 {
+                        problems.push(FieldError::max_length(at("label"), 45));
+                    }
+                    if input["max_length"]
+                        .as_u64()
+                        .is_some_and(|m| m == 0 || m > 4000)
+                    {
+                        problems.push(FieldError::new(
+                            at("max_length"),
+                            "BASE_TYPE_BAD_INT",
+                            "max_length must be between 1 and 4000",
+                        ));
+                    }
+                    if len("value") > 4000 {
+                        problems.push(FieldError::max_length(at("value"), 4000));
+                    }
+                    if len("placeholder") > 100 {
+                        problems.push(FieldError::max_length(at("placeholder"), 100));
+                    }
+                }
+            }
             if !problems.is_empty() {
                 return Err(invalid_form(problems));
             }

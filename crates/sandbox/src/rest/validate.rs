@@ -23,6 +23,10 @@ const AUTHOR_MAX: usize = 256;
 const ROWS_MAX: usize = 5;
 const ROW_WIDTH_MAX: usize = 5;
 const CUSTOM_ID_MAX: usize = 100;
+const BUTTON_LABEL_MAX: usize = 80;
+const SELECT_OPTIONS_MAX: usize = 25;
+const OPTION_TEXT_MAX: usize = 100;
+const PLACEHOLDER_MAX: usize = 150;
 
 fn chars(v: &Value) -> usize {
     v.as_str().map(|s| s.chars().count()).unwrap_or(0)
@@ -107,6 +111,57 @@ pub(crate) fn message_problems(body: &Value) -> Vec<FieldError> {
                 out.push(FieldError::required(path));
             } else if n > CUSTOM_ID_MAX {
                 out.push(FieldError::max_length(path, CUSTOM_ID_MAX));
+            }
+            let at = |f: &str| format!("components.{i}.components.{j}.{f}");
+            if c["type"] == 2 && chars(&c["label"]) > BUTTON_LABEL_MAX {
+                out.push(FieldError::max_length(at("label"), BUTTON_LABEL_MAX));
+            }
+            if c["type"] == 3 {
+                // A select menu fills its row; 1-25 options; max_values within them.
+                if items.len() > 1 {
+                    out.push(FieldError::bad_length(
+                        format!("components.{i}.components"),
+                        1,
+                        1,
+                    ));
+                }
+                let options = c["options"].as_array().cloned().unwrap_or_default();
+                if options.is_empty() || options.len() > SELECT_OPTIONS_MAX {
+                    out.push(FieldError::bad_length(at("options"), 1, SELECT_OPTIONS_MAX));
+                }
+                let max = c["max_values"].as_u64().unwrap_or(1) as usize;
+                let min = c["min_values"].as_u64().unwrap_or(1) as usize;
+                if max == 0 || max > SELECT_OPTIONS_MAX || max > options.len().max(1) {
+                    out.push(FieldError::new(
+                        at("max_values"),
+                        "BASE_TYPE_BAD_INT",
+                        format!(
+                            "max_values must be between 1 and the {} options",
+                            options.len()
+                        ),
+                    ));
+                }
+                if min > max {
+                    out.push(FieldError::new(
+                        at("min_values"),
+                        "BASE_TYPE_BAD_INT",
+                        "min_values is above max_values",
+                    ));
+                }
+                if chars(&c["placeholder"]) > PLACEHOLDER_MAX {
+                    out.push(FieldError::max_length(at("placeholder"), PLACEHOLDER_MAX));
+                }
+                for (k, o) in options.iter().enumerate() {
+                    for key in ["label", "value"] {
+                        let n = chars(&o[key]);
+                        let path = at(&format!("options.{k}.{key}"));
+                        if n == 0 {
+                            out.push(FieldError::required(path));
+                        } else if n > OPTION_TEXT_MAX {
+                            out.push(FieldError::max_length(path, OPTION_TEXT_MAX));
+                        }
+                    }
+                }
             }
         }
     }

@@ -453,6 +453,15 @@ impl Sandbox {
         Ok(())
     }
 
+    /// An admin takes `bits` away from `user` (`clanhall` for the bot) whatever their
+    /// roles grant: the server gave the bot less than it asked for.
+    pub fn revoke_permission(&self, user: &str, bits: u64) -> Result<(), SandboxError> {
+        let mut w = self.world();
+        let id = user_in(&w, user)?;
+        *w.revoked.entry(id).or_insert(0) |= bits;
+        Ok(())
+    }
+
     /// An admin creates a text channel (CHANNEL_CREATE). Returns its id.
     pub fn create_channel(&self, name: &str) -> Result<u64, SandboxError> {
         let c = {

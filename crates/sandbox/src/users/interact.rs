@@ -201,19 +201,20 @@ impl Sandbox {
         interaction_id: u64,
         values: &[(&str, &str)],
     ) -> Result<u64, SandboxError> {
-        let (modal, channel_id) = {
+        let (modal, channel_id, source) = {
             let w = self.world();
             let modal = w.modals.get(&interaction_id).cloned().ok_or_else(|| {
                 SandboxError::Component(format!(
                     "no modal is open for interaction {interaction_id}"
                 ))
             })?;
-            let channel = w
-                .interactions
-                .get(&interaction_id)
-                .map(|i| i.channel_id)
-                .unwrap_or(0);
-            (modal, channel)
+            let opener = w.interactions.get(&interaction_id);
+            let channel = opener.map(|i| i.channel_id).unwrap_or(0);
+            // A modal opened by a button carries that button's message.
+            let source = opener
+                .and_then(|i| i.source_message)
+                .and_then(|m| w.messages.get(&m).map(|s| (m, s.json.clone())));
+            (modal, channel, source)
         };
         let mut fields = Vec::new();
         for row in modal["components"].as_array().into_iter().flatten() {
@@ -242,8 +243,12 @@ impl Sandbox {
         }
         let (m, u, c) = self.resolve(user, &channel_id.to_string())?;
         let custom_id = modal["custom_id"].as_str().unwrap_or("").to_owned();
-        let id = self.interact((m, u, c), 5, None, |base| {
-            payloads::modal_interaction(base, &custom_id, &fields)
+        let (source_id, message) = match source {
+            Some((id, json)) => (Some(id), Some(json)),
+            None => (None, None),
+        };
+        let id = self.interact((m, u, c), 5, source_id, |base| {
+            payloads::modal_interaction(base, &custom_id, &fields, message)
         })?;
         self.world().modals.remove(&interaction_id);
         Ok(id)

@@ -1,0 +1,259 @@
+//! What the recruit sees, built by pure functions: the panel ("Open questions"), the
+//! one card the wizard edits in place, and the answer form. Every custom id is
+//! `onb:<action>:<thread>:<qid>[:<arg>]`, so a click names the ticket, the question
+//! and what to do, and works after a restart or deploy.
+
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, CreateInputText, CreateModal, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, InputTextStyle,
+};
+
+use super::flow::Flow;
+use super::tables::{Session, SessionStatus};
+use super::validate;
+use super::wizard::{View, option_pages, page_options};
+use crate::discord::components::custom_id;
+use crate::discord::reply::Reply;
+use crate::message::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
+use crate::tabs::questions::QuestionType;
+
+pub(crate) const PREFIX: &str = "onb";
+/// The form field that carries a typed answer.
+pub(crate) const ANSWER_FIELD: &str = "answer";
+/// Discord's limits for a form's title and a field's label.
+const MODAL_TITLE_MAX: usize = 45;
+const INPUT_LABEL_MAX: usize = 45;
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+fn id(parts: &[&str]) -> String {
+    // Thread ids are 20 digits at most and qids are checked by the Questions parser,
+    // so this stays within Discord's 100 characters; `unwrap_or_default` only guards.
+    custom_id(parts).unwrap_or_default()
+}
+
+/// The panel posted once per ticket.
+pub(crate) fn panel(thread: u64, subject: &str) -> Reply {
+    let t = thread.to_string();
+    Reply {
+        embeds: vec![
+            Embed::new("Welcome! A few questions first")
+                .description(format!(
+                    "Hi {subject}! Press **Open questions** to tell the recruiters about yourself. It takes a few minutes; your answers are saved after each one, so you can stop and come back."
+                ))
+                .color(COLOR_INFO),
+        ],
+        components: vec![CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "open", &t]))
+                .label("Open questions")
+                .style(ButtonStyle::Primary),
+        ])],
+        ..Default::default()
+    }
+}
+
+/// The card for `view`.
+pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Reply {
+    let t = s.thread_id.to_string();
+    if s.status == SessionStatus::Completed {
+        return Reply::embed(
+            Embed::new("✅ All done — thank you!")
+                .description(format!(
+                    "{subject}, your answers are with the recruiters; one of them will be with you here shortly."
+                ))
+                .color(COLOR_OK),
+        );
+    }
+    if s.status == SessionStatus::Paused {
+        return Reply::embed(
+            Embed::new("⏸ Questions paused")
+                .description("Your answers so far are kept. Press **Open questions** on the panel above to carry on where you stopped.")
+                .color(COLOR_INFO),
+        );
+    }
+    let Some(i) = view.step else {
+        return Reply::embed(Embed::new("No questions").description(
+            "There are no questions for this ticket right now; a recruiter will be with you shortly.",
+        ));
+    };
+    let step = &flow.steps[i];
+    let q = &step.q;
+    let mut description = String::new();
+    if let Some(n) = &view.notice {
+        description.push_str(&format!("ℹ️ {n}\n\n"));
+    }
+    description.push_str(&format!("**{}**", q.label));
+    if !q.help.trim().is_empty() {
+        description.push_str(&format!("\n*{}*", q.help.trim()));
+    }
+    let required = flow.visibility(&s.answers)[i].required;
+    let how = match q.kind {
+        QuestionType::Short | QuestionType::Paragraph | QuestionType::Number => {
+            "Press **Answer**, or just type your answer here in the thread."
+        }
+        QuestionType::Bool => "Press **Yes** or **No**.",
+        QuestionType::SingleSelect => "Pick one in the menu.",
+        QuestionType::MultiSelect(_) => "Pick in the menu, then press **Next**.",
+    };
+    let so_far = s
+        .answers
+        .get(&q.qid)
+        .map(validate::display)
+        .filter(|v| !v.is_empty());
+    let mut embed = Embed::new(format!(
+        "Question {}/{}{}",
+        view.position,
+        view.total,
+        if required { "" } else { " (optional)" }
+    ))
+    .description(description)
+    .field("Your answer", so_far.unwrap_or_else(|| "—".into()), false)
+    .footer(format!("{subject}'s questionnaire • {how}"))
+    .color(COLOR_INFO);
+    if let Some(h) = &view.hint {
+        embed = embed
+            .field("⚠️ Please check", h.clone(), false)
+            .color(COLOR_WARN);
+    }
+    let mut rows = Vec::new();
+    let qid = q.qid.as_str();
+    match &q.kind {
+        QuestionType::SingleSelect | QuestionType::MultiSelect(_) => {
+            let pages = option_pages(q.options.len());
+            let page = view.option_page.min(pages - 1);
+            let chosen: Vec<String> = s
+                .answers
+                .get(qid)
+                .map(|v| match v {
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect(),
+                    serde_json::Value::String(x) => vec![x.clone()],
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default();
+            let options: Vec<CreateSelectMenuOption> = page_options(&q.options, page)
+                .iter()
+                .map(|o| {
+                    CreateSelectMenuOption::new(cut(o, 100), cut(o, 100))
+                        .default_selection(chosen.contains(o))
+                })
+                .collect();
+            let n = options.len() as u8;
+            let max = match q.kind {
+                QuestionType::MultiSelect(Some(m)) => (m as u8).min(n),
+                QuestionType::MultiSelect(None) => n,
+                _ => 1,
+            };
+            let page_s = page.to_string();
+            if n > 0 {
+                let mut menu = CreateSelectMenu::new(
+                    id(&[PREFIX, "pick", &t, qid, &page_s]),
+                    CreateSelectMenuKind::String { options },
+                )
+                .placeholder(if pages > 1 {
+                    format!(
+                        "Options {}–{} of {}",
+                        page * 25 + 1,
+                        page * 25 + n as usize,
+                        q.options.len()
+                    )
+                } else {
+                    "Choose…".into()
+                })
+                .max_values(max.max(1));
+                if !required || matches!(q.kind, QuestionType::MultiSelect(_)) {
+                    menu = menu.min_values(0);
+                }
+                rows.push(CreateActionRow::SelectMenu(menu));
+            }
+            if pages > 1 {
+                let prev = page.saturating_sub(1).to_string();
+                let next = (page + 1).min(pages - 1).to_string();
+                rows.push(CreateActionRow::Buttons(vec![
+                    CreateButton::new(id(&[PREFIX, "opt", &t, qid, &prev]))
+                        .label("◀ Options")
+                        .style(ButtonStyle::Secondary)
+                        .disabled(page == 0),
+                    CreateButton::new(id(&[PREFIX, "noop", &t]))
+                        .label(format!("{}/{pages}", page + 1))
+                        .style(ButtonStyle::Secondary)
+                        .disabled(true),
+                    CreateButton::new(id(&[PREFIX, "opt", &t, qid, &next]))
+                        .label("Options ▶")
+                        .style(ButtonStyle::Secondary)
+                        .disabled(page + 1 >= pages),
+                ]));
+            }
+        }
+        QuestionType::Bool => rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "yes", &t, qid]))
+                .label("Yes")
+                .style(ButtonStyle::Success),
+            CreateButton::new(id(&[PREFIX, "no", &t, qid]))
+                .label("No")
+                .style(ButtonStyle::Danger),
+        ])),
+        _ => rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "ans", &t, qid]))
+                .label("Answer")
+                .style(ButtonStyle::Primary),
+        ])),
+    }
+    rows.push(CreateActionRow::Buttons(vec![
+        CreateButton::new(id(&[PREFIX, "back", &t, qid]))
+            .label("Back")
+            .style(ButtonStyle::Secondary)
+            .disabled(view.position <= 1),
+        CreateButton::new(id(&[PREFIX, "next", &t, qid]))
+            .label("Next")
+            .style(ButtonStyle::Secondary),
+        CreateButton::new(id(&[PREFIX, "stop", &t, qid]))
+            .label("Cancel")
+            .style(ButtonStyle::Danger),
+    ]));
+    Reply {
+        embeds: vec![embed],
+        components: rows,
+        ..Default::default()
+    }
+}
+
+/// The form for a typed answer, pre-filled with the answer so far.
+pub(crate) fn form(flow: &Flow, s: &Session, i: usize) -> CreateModal {
+    let q = &flow.steps[i].q;
+    let t = s.thread_id.to_string();
+    let required = flow.visibility(&s.answers)[i].required;
+    let style = if q.kind == QuestionType::Paragraph {
+        InputTextStyle::Paragraph
+    } else {
+        InputTextStyle::Short
+    };
+    let mut input = CreateInputText::new(style, cut("Your answer", INPUT_LABEL_MAX), ANSWER_FIELD)
+        .required(required)
+        .max_length(validate::input_max(q));
+    if let Some(v) = s
+        .answers
+        .get(&q.qid)
+        .map(validate::display)
+        .filter(|v| !v.is_empty())
+    {
+        input = input.value(cut(&v, validate::input_max(q) as usize));
+    }
+    if !q.help.trim().is_empty() {
+        input = input.placeholder(cut(q.help.trim(), 100));
+    }
+    CreateModal::new(
+        id(&[PREFIX, "form", &t, &q.qid]),
+        cut(&q.label, MODAL_TITLE_MAX),
+    )
+    .components(vec![CreateActionRow::InputText(input)])
+}

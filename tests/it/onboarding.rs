@@ -1,0 +1,527 @@
+//! Onboarding through the sandbox: Ticket Tool opens a ticket, the greeting names the
+//! applicant, the panel and the card run the Questions tab, answers survive a restart,
+//! and the summary reaches the recruiters.
+
+use std::time::Duration;
+
+use clanhall_sandbox::ThreadChange;
+use serde_json::Value;
+
+use crate::support::bot::{BotOptions, TestBot};
+use crate::support::eventually;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn uid(key: &str) -> u64 {
+    clanhall_sandbox::world::user(key).unwrap().id
+}
+
+/// Ticket Tool opens `name` in #welcome with the recruit and staff in it and greets
+/// them, naming the recruit first only in the text (staff also mentioned). Returns the
+/// thread and the panel message once the bot has posted it.
+async fn open_ticket(bot: &TestBot, name: &str) -> (u64, u64) {
+    let mark = bot.sandbox.mark();
+    let thread = bot
+        .sandbox
+        .open_thread("tickettool", "welcome", name, true, &["recruit", "staff"])
+        .unwrap();
+    bot.sandbox
+        .say(
+            "tickettool",
+            name,
+            "Welcome @recruit! @staff will be with you soon. Be awake by reacting with ✅",
+        )
+        .unwrap();
+    let panel = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Open questions"))
+        .await
+        .expect("the panel");
+    (thread, panel.message_id().unwrap())
+}
+
+fn session(bot: &TestBot, thread: u64) -> serde_json::Map<String, Value> {
+    bot.query(&format!(
+        "SELECT * FROM onboarding_sessions WHERE thread_id = '{thread}'"
+    ))
+    .pop()
+    .unwrap_or_default()
+}
+
+fn answers(bot: &TestBot, thread: u64) -> Value {
+    serde_json::from_str(
+        session(bot, thread)["answers_json"]
+            .as_str()
+            .unwrap_or("{}"),
+    )
+    .unwrap()
+}
+
+/// The card message once it is posted.
+async fn card_id(bot: &TestBot, thread: u64) -> u64 {
+    let mut id = 0;
+    assert!(
+        eventually(WITHIN, || {
+            id = session(bot, thread)
+                .get("card_message_id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            std::future::ready(id != 0)
+        })
+        .await,
+        "the card was never posted"
+    );
+    id
+}
+
+/// The card's embed as it stands.
+fn card(bot: &TestBot, id: u64) -> (String, String) {
+    let m = bot.sandbox.message(id).expect("the card exists");
+    let e = &m["embeds"][0];
+    let mut text = e["description"].as_str().unwrap_or("").to_owned();
+    for f in e["fields"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\n{}: {}",
+            f["name"].as_str().unwrap_or(""),
+            f["value"].as_str().unwrap_or("")
+        ));
+    }
+    (e["title"].as_str().unwrap_or("").to_owned(), text)
+}
+
+async fn click(bot: &TestBot, user: &str, msg: u64, id: &str) -> u64 {
+    let i = bot
+        .sandbox
+        .click(user, msg, id)
+        .unwrap_or_else(|e| panic!("click {id}: {e}"));
+    bot.handled_interaction(i, id).await;
+    i
+}
+
+async fn pick(bot: &TestBot, msg: u64, id: &str, values: &[&str]) {
+    let i = bot.sandbox.select("recruit", msg, id, values).unwrap();
+    bot.handled_interaction(i, id).await;
+}
+
+/// The recruit types `text` in the thread; returns the reply's id once handled.
+async fn type_answer(bot: &TestBot, thread: &str, text: &str) -> u64 {
+    let id = bot.sandbox.say("recruit", thread, text).unwrap();
+    bot.handled_message(id, text).await;
+    id
+}
+
+/// Answers through the form behind the card's Answer button.
+async fn form_answer(bot: &TestBot, card: u64, t: u64, qid: &str, text: &str) {
+    let i = click(bot, "recruit", card, &format!("onb:ans:{t}:{qid}")).await;
+    let form = bot.sandbox.modal(i).expect("the answer form");
+    assert!(form["title"].as_str().unwrap().chars().count() <= 45);
+    let s = bot
+        .sandbox
+        .submit_modal("recruit", i, &[("answer", text)])
+        .unwrap();
+    bot.handled_interaction(s, "form").await;
+}
+
+#[tokio::test]
+async fn a_ticket_runs_every_question_type_and_ends_with_the_summary() {
+    let bot = TestBot::start().await;
+    let name = "W0042-rue-the-brave";
+    let (t, panel) = open_ticket(&bot, name).await;
+    let ticket = bot
+        .query(&format!("SELECT * FROM tickets WHERE thread_id = '{t}'"))
+        .pop()
+        .unwrap();
+    assert_eq!(ticket["ticket_number"], "W0042");
+    assert_eq!(ticket["flow"], "welcome");
+    assert_eq!(
+        ticket["subject_id"],
+        uid("recruit").to_string(),
+        "the recruit, not Ticket Tool or staff"
+    );
+
+    let open = click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    let _ = open;
+    let c = card_id(&bot, t).await;
+    // cvc_points shows only once CvC is picked: ten questions for now.
+    assert_eq!(card(&bot, c).0, "Question 1/10");
+
+    // A plain reply answers a short question, and is captured (deleted).
+    let reply = type_answer(&bot, name, "Rue").await;
+    assert!(
+        bot.sandbox.message(reply).is_none(),
+        "the captured reply is deleted"
+    );
+    assert!(
+        card(&bot, c).0.starts_with("Question 2/"),
+        "{:?}",
+        card(&bot, c)
+    );
+
+    // A wrong number gets the precise hint; the card stays on the question.
+    form_answer(&bot, c, t, "power", "lots").await;
+    let (title, text) = card(&bot, c);
+    assert!(title.starts_with("Question 2/"), "{title}");
+    assert!(
+        text.contains("Expected a whole number between 0 and 99,999,999"),
+        "{text}"
+    );
+    form_answer(&bot, c, t, "power", "12.5M").await;
+
+    pick(
+        &bot,
+        c,
+        &format!("onb:pick:{t}:clan_type:0"),
+        &["Competitive"],
+    )
+    .await;
+    // A select question answered by typing an option.
+    type_answer(&bot, name, "unm").await;
+    pick(
+        &bot,
+        c,
+        &format!("onb:pick:{t}:war_modes:0"),
+        &["CvC", "Siege"],
+    )
+    .await;
+    // Shown only because CvC was picked.
+    assert!(
+        card(&bot, c).1.contains("CvC points"),
+        "{:?}",
+        card(&bot, c)
+    );
+    type_answer(&bot, name, "1,500").await;
+    click(&bot, "recruit", c, &format!("onb:yes:{t}:has_clan")).await;
+    form_answer(&bot, c, t, "prev_clan", "Old Friends").await;
+    type_answer(&bot, name, "UTC+1").await;
+    // Optional: Next skips it.
+    click(&bot, "recruit", c, &format!("onb:next:{t}:notes")).await;
+    let mark = bot.sandbox.mark();
+    click(&bot, "recruit", c, &format!("onb:yes:{t}:rules_ok")).await;
+    assert!(card(&bot, c).0.contains("All done"), "{:?}", card(&bot, c));
+
+    let summary = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("New applicant"))
+        .await
+        .expect("the summary");
+    let text = summary.text();
+    assert!(
+        summary.content().contains("<@&1200000000000000103>"),
+        "recruiters pinged: {}",
+        summary.content()
+    );
+    // The post allowed exactly that role to be pinged, and nobody else.
+    let post = bot
+        .sandbox
+        .record()
+        .entries()
+        .into_iter()
+        .rfind(|e| {
+            e.method == "POST"
+                && e.body["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("finished the questions"))
+        })
+        .expect("the summary request");
+    assert_eq!(
+        post.body["allowed_mentions"]["roles"],
+        serde_json::json!(["1200000000000000103"]),
+        "{}",
+        post.body
+    );
+    assert_eq!(
+        post.body["allowed_mentions"]["parse"],
+        serde_json::json!([]),
+        "{}",
+        post.body
+    );
+    for want in [
+        "Rue",
+        "12.5M",
+        "Competitive",
+        "UNM",
+        "CvC, Siege",
+        "1.5K",
+        "Old Friends",
+        "UTC+1",
+        "W0042",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want} missing from the summary:\n{text}"
+        );
+    }
+    let a = answers(&bot, t);
+    assert_eq!(a["power"], 12_500_000);
+    assert_eq!(a["war_modes"], serde_json::json!(["CvC", "Siege"]));
+    assert_eq!(session(&bot, t)["status"], "completed");
+    let events: Vec<String> = bot
+        .telemetry_events("onboarding")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for e in ["ticket_opened", "wizard_started", "answer", "completed"] {
+        assert!(events.iter().any(|x| x == e), "no {e} event in {events:?}");
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_mid_questionnaire_keeps_every_answer_and_the_old_card_works() {
+    let mut bot = TestBot::start().await;
+    let name = "W0043-rue";
+    let (t, panel) = open_ticket(&bot, name).await;
+    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    let c = card_id(&bot, t).await;
+    type_answer(&bot, name, "Rue").await;
+    form_answer(&bot, c, t, "power", "950k").await;
+    pick(
+        &bot,
+        c,
+        &format!("onb:pick:{t}:clan_type:0"),
+        &["Competitive"],
+    )
+    .await;
+    pick(&bot, c, &format!("onb:pick:{t}:cb_level:0"), &["NM"]).await;
+    pick(&bot, c, &format!("onb:pick:{t}:war_modes:0"), &["CvC"]).await;
+    assert_eq!(answers(&bot, t).as_object().unwrap().len(), 5);
+
+    bot.restart_bot().await;
+
+    // The card posted before the restart still works, at question 6.
+    assert!(
+        card(&bot, c).0.starts_with("Question 6/"),
+        "{:?}",
+        card(&bot, c)
+    );
+    form_answer(&bot, c, t, "cvc_points", "2000").await;
+    assert!(
+        card(&bot, c).0.starts_with("Question 7/"),
+        "{:?}",
+        card(&bot, c)
+    );
+    let a = answers(&bot, t);
+    assert_eq!(a["ign"], "Rue");
+    assert_eq!(a["power"], 950_000);
+    assert_eq!(a["cb_level"], "NM");
+    assert_eq!(a["cvc_points"], 2000);
+
+    // Staff re-post the card at the saved step.
+    let replies = bot.ask("staff", "general", "!onb resume @recruit").await;
+    let text: String = replies.iter().map(|r| r.text()).collect();
+    assert!(text.contains("at question 7/"), "{text}");
+    let again = card_id(&bot, t).await;
+    assert_ne!(again, c, "a new card");
+    assert!(card(&bot, again).0.starts_with("Question 7/"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_recruit_answers_a_double_click_opens_one_session_and_renames_change_nothing() {
+    let bot = TestBot::start().await;
+    let name = "W0044-rue-the-brave";
+    let (t, panel) = open_ticket(&bot, name).await;
+    let open = format!("onb:open:{t}");
+    let a = bot.sandbox.click("recruit", panel, &open).unwrap();
+    let b = bot.sandbox.click("recruit", panel, &open).unwrap();
+    bot.handled_interaction(a, "first click").await;
+    bot.handled_interaction(b, "second click").await;
+    let c = card_id(&bot, t).await;
+    assert_eq!(
+        bot.query(&format!(
+            "SELECT * FROM onboarding_sessions WHERE thread_id = '{t}'"
+        ))
+        .len(),
+        1
+    );
+    let cards = || {
+        bot.sandbox
+            .channel_messages(name)
+            .iter()
+            .filter(|m| {
+                m["embeds"][0]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Question"))
+            })
+            .count()
+    };
+    assert_eq!(cards(), 1, "one card");
+
+    let mark = bot.sandbox.mark();
+    bot.sandbox.add_to_thread("staff", name, "member").unwrap();
+    click(&bot, "member", c, &format!("onb:next:{t}:ign")).await;
+    click(&bot, "staff", c, &format!("onb:next:{t}:ign")).await;
+    let refusals: Vec<String> = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .into_iter()
+        .filter(|r| r.ephemeral)
+        .map(|r| r.content().to_owned())
+        .collect();
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.contains("questionnaire; only they can answer")),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.contains("Staff can follow it here")),
+        "{refusals:?}"
+    );
+    assert!(
+        card(&bot, c).0.starts_with("Question 1/"),
+        "nobody else moved it"
+    );
+
+    bot.sandbox
+        .change_thread(
+            "staff",
+            name,
+            ThreadChange::rename("W0044-renamed-by-staff-Ω"),
+        )
+        .unwrap();
+    assert!(
+        eventually(WITHIN, || std::future::ready(
+            bot.query(&format!(
+                "SELECT thread_name FROM tickets WHERE thread_id = '{t}'"
+            ))[0]["thread_name"]
+                == "W0044-renamed-by-staff-Ω"
+        ))
+        .await
+    );
+    let ticket = bot
+        .query(&format!("SELECT * FROM tickets WHERE thread_id = '{t}'"))
+        .pop()
+        .unwrap();
+    assert_eq!(ticket["ticket_number"], "W0044");
+    assert_eq!(ticket["subject_id"], uid("recruit").to_string());
+    type_answer(&bot, "W0044-renamed-by-staff-Ω", "Rue").await;
+    assert!(card(&bot, c).0.starts_with("Question 2/"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_greeting_that_names_nobody_waits_for_staff_to_bind_it() {
+    let bot = TestBot::start().await;
+    let name = "W0045-someone";
+    let mark = bot.sandbox.mark();
+    let t = bot
+        .sandbox
+        .open_thread("tickettool", "welcome", name, true, &["recruit", "staff"])
+        .unwrap();
+    bot.sandbox
+        .say("tickettool", name, "A new ticket was opened.")
+        .unwrap();
+    let alert = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("onb bind"))
+        .await
+        .expect("staff are told in the log channel");
+    assert_eq!(alert.channel, "ops-log");
+    let ticket = bot
+        .query(&format!("SELECT * FROM tickets WHERE thread_id = '{t}'"))
+        .pop()
+        .unwrap();
+    assert_eq!(ticket["status"], "awaiting_subject");
+    // Members cannot bind; staff can, in the thread.
+    let denied: String = bot
+        .ask("recruit", name, "!onb bind @recruit")
+        .await
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    assert!(denied.contains("staff"), "{denied}");
+    let mark = bot.sandbox.mark();
+    let ok: String = bot
+        .ask("staff", name, "!onb bind @recruit")
+        .await
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    assert!(ok.contains("W0045"), "{ok}");
+    bot.sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Open questions"))
+        .await
+        .expect("the panel after the bind");
+    let ticket = bot
+        .query(&format!("SELECT * FROM tickets WHERE thread_id = '{t}'"))
+        .pop()
+        .unwrap();
+    assert_eq!(ticket["subject_id"], uid("recruit").to_string());
+    assert_eq!(ticket["status"], "open");
+    bot.stop().await;
+}
+
+/// A workbook whose welcome flow has a skip rule, a jump and a cycle.
+fn rules_workbook() -> tempfile::TempDir {
+    let dir = crate::support::bot::sample_copy();
+    std::fs::write(
+        dir.path().join("Questions.csv"),
+        "flow,order,qid,label,type,required,maxlen,validate,help,options,visibility_rules,nav_rules\n\
+         welcome,1,clan_type,Clan type?,single-select,yes,,,,Casual;Competitive,,\n\
+         welcome,2,war,Do you war?,bool,yes,,,,,\"skip_if(clan_type == \"\"casual\"\")\",\n\
+         welcome,3,ign,Name?,short,yes,,,,,,\"goto_if(ign == \"\"skip\"\", target=tz)\"\n\
+         welcome,4,power,Power?,number,yes,,,,,,\n\
+         welcome,5,tz,Time zone?,short,yes,,,,,,\"goto_if(tz == \"\"again\"\", target=clan_type)\"\n\
+         welcome,6,done,Done?,bool,yes,,,,,,\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
+    let wb = rules_workbook();
+    let bot = TestBot::start_with(
+        BotOptions {
+            workbook: wb.path().display().to_string(),
+            ..Default::default()
+        },
+        |_| (),
+    )
+    .await;
+    let check: String = bot
+        .ask("staff", "general", "!ops onb check")
+        .await
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    assert!(
+        check.contains("cycle: clan_type → war → ign → power → tz → clan_type"),
+        "{check}"
+    );
+    assert!(
+        check.contains("row 6 (welcome, tz), column nav_rules"),
+        "{check}"
+    );
+    let name = "W0046-rue";
+    let (t, panel) = open_ticket(&bot, name).await;
+    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    let c = card_id(&bot, t).await;
+    pick(&bot, c, &format!("onb:pick:{t}:clan_type:0"), &["Casual"]).await;
+    let (title, text) = card(&bot, c);
+    assert!(
+        text.contains("Name?"),
+        "casual skips the war question: {title} {text}"
+    );
+    type_answer(&bot, name, "skip").await;
+    assert!(
+        card(&bot, c).1.contains("Time zone?"),
+        "goto_if jumped over power: {:?}",
+        card(&bot, c)
+    );
+    // The jump back to the start is not taken: the questionnaire goes on.
+    type_answer(&bot, name, "again").await;
+    assert!(
+        card(&bot, c).1.contains("Done?"),
+        "the cycle was stopped: {:?}",
+        card(&bot, c)
+    );
+    click(&bot, "recruit", c, &format!("onb:yes:{t}:done")).await;
+    assert_eq!(session(&bot, t)["status"], "completed");
+    assert!(answers(&bot, t).get("war").is_none());
+    bot.stop().await;
+}
