@@ -345,7 +345,10 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
     }
     // The every-minute job or this manual run tried, failed, and kept everything.
     flush(&bot).await;
-    let pending = bot.query("SELECT attempts, last_error FROM mirror_outbox");
+    // (The ticket threads also queued the WelcomeTickets tab: onboarding's own target.)
+    let pending = bot.query(
+        "SELECT attempts, last_error FROM mirror_outbox WHERE kind IN ('reservations_tab', 'clan_availability')",
+    );
     assert_eq!(
         pending.len(),
         3,
@@ -358,12 +361,13 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
     );
     let digest = say(&bot, "staff", "general", "!ops digest").await;
     assert!(
-        digest.contains("Sheet mirror outbox: 3 pending"),
+        // The whole outbox: the three reservation targets and the WelcomeTickets tab.
+        digest.contains("Sheet mirror outbox: 4 pending"),
         "{digest}"
     );
     let (_, health) = bot.get("/health").await;
     let mirror = &health["components"]["mirror"];
-    assert_eq!(mirror["pending"], 3, "{health}");
+    assert_eq!(mirror["pending"], 4, "{health}");
     assert!(
         mirror["last_error"]
             .as_str()
@@ -389,8 +393,17 @@ async fn a_sheets_outage_loses_nothing_and_one_flush_writes_everything_after() {
         .filter(|e| e.path.contains("/values"))
         .map(|e| format!("{} {}", e.method, e.path.split('?').next().unwrap_or("")))
         .collect();
-    assert_eq!(calls.len(), 2, "one read, one batch write: {calls:?}");
+    // One read and one batch write per mirror: the reservations', and onboarding's
+    // (the ticket threads queued WelcomeTickets). Here both mirrors use the same
+    // spreadsheet, so it is read and written twice — a known gap (one combined read and
+    // write per spreadsheet is the target; see the issue 13 closing note).
+    assert_eq!(
+        calls.len(),
+        4,
+        "a read and a batch write per mirror: {calls:?}"
+    );
     assert!(calls[1].ends_with("values:batchUpdate"), "{calls:?}");
+    assert!(calls[3].ends_with("values:batchUpdate"), "{calls:?}");
     let res = tab(&bot, "Reservations");
     assert_eq!(res.len(), 6, "all five holds: {res:?}");
     let c = clan_cells(&tab(&bot, "Clans"), "C1CD");
