@@ -8,10 +8,9 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clanhall::testing::{App, Mode, Settings, Shutdown, ShutdownReason};
+use clanhall::testing::ShutdownReason;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
 
@@ -52,12 +51,7 @@ fn main() {
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("clanhall-bench-onb-{}", std::process::id()));
         let wb = dir.join("workbook");
-        std::fs::create_dir_all(&wb).unwrap();
-        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
-        for f in std::fs::read_dir(sample).unwrap() {
-            let f = f.unwrap();
-            std::fs::copy(f.path(), wb.join(f.file_name())).unwrap();
-        }
+        support::bot::copy_sample(&wb);
         let sandbox = Sandbox::start(SandboxOptions {
             workbook_dir: Some(wb.clone()),
             rate_limits: false,
@@ -65,30 +59,7 @@ fn main() {
         })
         .await
         .unwrap();
-        let env: HashMap<&str, String> = HashMap::from([
-            ("HOST", "127.0.0.1".into()),
-            ("PORT", "0".into()),
-            ("DATA_DIR", dir.join("data").display().to_string()),
-            ("WORKBOOK_DIR", wb.display().to_string()),
-            (
-                "TELEMETRY_LOG_PATH",
-                dir.join("t.jsonl").display().to_string(),
-            ),
-            ("LOG_LEVEL", "warn".into()),
-        ]);
-        let settings = Settings::from_lookup(&|k| env.get(k).cloned()).unwrap();
-        let shutdown = Shutdown::new();
-        let app = App::start(
-            clanhall::testing::sandbox::bot_settings(&sandbox, settings),
-            Mode::Sandbox,
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
-        assert!(
-            app.wait_ready(Duration::from_secs(30)).await,
-            "bot not ready"
-        );
+        let (app, shutdown) = support::bot::start(&sandbox, &dir, &wb, &[]).await;
         let name = "W0001-bench";
         let mark = sandbox.mark();
         let t = sandbox
@@ -121,8 +92,7 @@ fn main() {
             .unwrap();
         // Answer the first question, then go Back and Next: each click saves the
         // session and updates the card.
-        let id = sandbox.say("recruit", name, "Bench").unwrap();
-        let _ = id;
+        sandbox.say("recruit", name, "Bench").unwrap();
         let wait_title = |want: &'static str| {
             let sandbox = &sandbox;
             async move {

@@ -9,10 +9,9 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clanhall::testing::{App, Mode, Settings, Shutdown, ShutdownReason};
+use clanhall::testing::ShutdownReason;
 use clanhall_sandbox::record::Channel;
 use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
@@ -20,12 +19,7 @@ use support::{arg, pct_ms};
 const CLANS: usize = 100;
 
 fn workbook(dir: &std::path::Path) {
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sample");
-    std::fs::create_dir_all(dir).unwrap();
-    for f in std::fs::read_dir(sample).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
-    }
+    support::bot::copy_sample(dir);
     let mut csv = String::from(
         "tag,name,level,rank,spots,inactives,lead,deputies,playstyle,cb,hydra,chimera,cvc,siege,requirements,notes,open_spots,reserved,reserved_by\n",
     );
@@ -65,27 +59,17 @@ fn main() {
         })
         .await
         .unwrap();
-        let env: HashMap<&str, String> = HashMap::from([
-            ("HOST", "127.0.0.1".into()),
-            ("PORT", "0".into()),
-            ("DATA_DIR", dir.join("data").display().to_string()),
-            ("WORKBOOK_DIR", wb.display().to_string()),
-            ("TELEMETRY_LOG_PATH", dir.join("t.jsonl").display().to_string()),
-            ("LOG_LEVEL", "warn".into()),
-            ("GOOGLE_SERVICE_ACCOUNT_JSON", sandbox.service_account_json()),
-            ("RECRUITMENT_SHEET_ID", clanhall_sandbox::google::DEFAULT_SHEET_ID.into()),
-            ("GOOGLE_SHEETS_API_URL", sandbox.base_url().into()),
-        ]);
-        let settings = Settings::from_lookup(&|k| env.get(k).cloned()).unwrap();
-        let shutdown = Shutdown::new();
-        let app = App::start(
-            clanhall::testing::sandbox::bot_settings(&sandbox, settings),
-            Mode::Sandbox,
-            shutdown.clone(),
+        let (app, shutdown) = support::bot::start(
+            &sandbox,
+            &dir,
+            &wb,
+            &[
+                ("GOOGLE_SERVICE_ACCOUNT_JSON", sandbox.service_account_json()),
+                ("RECRUITMENT_SHEET_ID", clanhall_sandbox::google::DEFAULT_SHEET_ID.into()),
+                ("GOOGLE_SHEETS_API_URL", sandbox.base_url().into()),
+            ],
         )
-        .await
-        .unwrap();
-        assert!(app.wait_ready(Duration::from_secs(30)).await, "bot not ready");
+        .await;
         // Queue everything for one flush.
         let (_, paused) = ask(&sandbox, "admin", "general", "!ops jobs pause mirror:flush").await;
         assert!(paused.starts_with("⏸️"), "{paused}");

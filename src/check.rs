@@ -258,10 +258,7 @@ pub(crate) async fn workbook(
                 let w = data.warnings();
                 // Rules, specs and cycles too (what `ops onb check` reports).
                 let p = match &data {
-                    crate::cache::Data::Questions(q) => crate::onboarding::check::problems(q)
-                        .into_iter()
-                        .filter(|l| !w.iter().any(|x| l.ends_with(x.as_str())))
-                        .collect(),
+                    crate::cache::Data::Questions(q) => crate::onboarding::check::problems(q),
                     _ => Vec::new(),
                 };
                 if p.is_empty() {

@@ -22,3 +22,6 @@ pub(crate) fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p) as usize).min(sorted.len() - 1);
     sorted[i].as_secs_f64() * 1000.0
 }
+
+#[cfg(feature = "sandbox")]
+pub(crate) mod bot;

@@ -17,18 +17,17 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
     let mirrors: Vec<std::sync::Arc<dyn crate::sheets::outbox::Mirror>> = vec![
         std::sync::Arc::new(crate::placement::mirror::ReservationsMirror {
             store: services.store.clone(),
-            config: services.config.clone(),
-            cache: services.cache.clone(),
         }),
         std::sync::Arc::new(crate::onboarding::mirror::OnboardingMirror {
             store: services.store.clone(),
-            config: services.config.clone(),
-            cache: services.cache.clone(),
         }),
     ];
     let holds = services.holds.clone();
+    let config = services.config.clone();
     jobs.push(crate::sheets::outbox::flush_job(
         services.store.clone(),
+        services.cache.sources().clone(),
+        std::sync::Arc::new(move || config.get().tabs.clone()),
         mirrors,
         std::sync::Arc::new(move || {
             let holds = holds.clone();

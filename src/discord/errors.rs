@@ -47,6 +47,14 @@ impl From<super::outbound::SendError> for CommandError {
     }
 }
 
+/// The state store failing is ours to fix, never the caller's: an internal error (the
+/// reply carries a trace id, the log the cause).
+impl From<crate::store::StoreError> for CommandError {
+    fn from(e: crate::store::StoreError) -> Self {
+        CommandError::Internal(format!("state store: {e}"))
+    }
+}
+
 impl CommandError {
     pub(crate) fn user(msg: impl Into<String>) -> Self {
         CommandError::User(msg.into())

@@ -34,8 +34,10 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 fn id(parts: &[&str]) -> String {
-    // Thread ids are 20 digits at most and qids are checked by the Questions parser,
-    // so this stays within Discord's 100 characters; `unwrap_or_default` only guards.
+    // Thread ids are 20 digits at most and qids at most `QID_MAX` (40) characters of
+    // letters, digits and `_` (the Questions parser skips others), so every id stays
+    // within Discord's 100 characters (the test below builds the longest);
+    // `unwrap_or_default` only guards.
     custom_id(parts).unwrap_or_default()
 }
 
@@ -256,4 +258,74 @@ pub(crate) fn form(flow: &Flow, s: &Session, i: usize) -> CreateModal {
         cut(&q.label, MODAL_TITLE_MAX),
     )
     .components(vec![CreateActionRow::InputText(input)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onboarding::flow::tests::q;
+    use crate::onboarding::tables::SessionStatus;
+    use crate::onboarding::wizard::{self, Action};
+    use crate::tabs::questions::QID_MAX;
+
+    #[test]
+    fn the_longest_ids_fit_and_a_card_has_at_most_five_rows() {
+        let long = "q".repeat(QID_MAX);
+        for kind in [
+            QuestionType::MultiSelect(Some(3)),
+            QuestionType::SingleSelect,
+            QuestionType::Bool,
+            QuestionType::Paragraph,
+        ] {
+            let mut question = q(1, &long, kind, "", "");
+            question.options = (0..60).map(|i| format!("option {i}")).collect();
+            let (f, _) = Flow::compile(
+                "welcome",
+                &[question, q(2, "b", QuestionType::Short, "", "")],
+            );
+            let s = wizard::start(
+                &f,
+                Session {
+                    thread_id: u64::MAX,
+                    user_id: 1,
+                    flow: "welcome".into(),
+                    status: SessionStatus::Active,
+                    step: None,
+                    answers: Default::default(),
+                    schema_hash: String::new(),
+                    schema_notice: false,
+                    card_message_id: None,
+                    summary_message_id: None,
+                    started_at: String::new(),
+                    updated_at: String::new(),
+                    completed_at: None,
+                },
+            );
+            let out = wizard::step(
+                &f,
+                &s,
+                Action::OptionPage {
+                    qid: long.clone(),
+                    page: 1,
+                },
+                "t",
+            );
+            let reply = card(&f, &out.session, &out.view, "Rue");
+            assert!(reply.components.len() <= 5);
+            let json = serde_json::to_value(&reply.components).unwrap();
+            let ids: Vec<String> = json
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+                .map(|c| c["custom_id"].as_str().unwrap_or("").to_owned())
+                .collect();
+            assert!(
+                ids.iter().all(|i| !i.is_empty() && i.len() <= 100),
+                "{ids:?}"
+            );
+            let form = serde_json::to_value(super::form(&f, &out.session, 0)).unwrap();
+            assert!(form["custom_id"].as_str().unwrap().len() <= 100, "{form}");
+        }
+    }
 }

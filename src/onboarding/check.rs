@@ -6,16 +6,11 @@ use super::flow::{self, Problem};
 use crate::message::embed::{COLOR_OK, COLOR_WARN, Embed};
 use crate::tabs::questions::{FLOWS, QuestionSet};
 
-/// Every problem of the questions: the parser's row warnings, then the rules and specs.
+/// The problems compiling the flows finds (rules, validate specs, options, cycles); the
+/// parser's row warnings are the bucket's own.
 pub(crate) fn problems(set: &QuestionSet) -> Vec<String> {
-    let mut out: Vec<String> = set
-        .warnings
-        .iter()
-        .map(|w| format!("Questions {w}"))
-        .collect();
     let (_, p) = flow::compile_all(set);
-    out.extend(p.iter().map(Problem::to_string));
-    out
+    p.iter().map(Problem::to_string).collect()
 }
 
 /// What the check found, for the reply.

@@ -13,10 +13,6 @@ use crate::discord::errors::CommandError;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
 
-fn store_failed(e: crate::store::StoreError) -> CommandError {
-    CommandError::Internal(format!("state store: {e}"))
-}
-
 /// Onboarding tickets and questionnaires (staff).
 #[poise::command(
     prefix_command,
@@ -53,8 +49,7 @@ pub(crate) async fn resume(
             Some(u) => tables::open_ticket_of(c, u),
             None => tables::ticket(c, here),
         })
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let Some(ticket) = ticket else {
         return Err(CommandError::user(match &member {
             Some(u) => format!("{} has no open ticket the bot knows. Run `!onb resume` inside their ticket thread instead.", crate::util::text::code(&u.name)),
@@ -62,11 +57,7 @@ pub(crate) async fn resume(
         }));
     };
     let thread = ticket.thread_id;
-    let session = data
-        .store
-        .read(move |c| tables::session(c, thread))
-        .await
-        .map_err(store_failed)?;
+    let session = data.store.read(move |c| tables::session(c, thread)).await?;
     let Some(session) = session else {
         return Err(CommandError::user(format!(
             "No questionnaire has started in <#{thread}> yet: the applicant starts it with **Open questions** on the panel."
@@ -89,8 +80,7 @@ pub(crate) async fn resume(
         )));
     };
     let out = apply::act(&data.store, flow.clone(), thread, Action::Show)
-        .await
-        .map_err(store_failed)?
+        .await?
         .ok_or_else(|| CommandError::Internal("the session vanished".into()))?;
     let deps = Deps::of(data, &ctx.serenity_context().http);
     let card = apply::card_for(&flow, &out, &ticket.subject_name);
@@ -125,8 +115,7 @@ pub(crate) async fn bind(
     let (ticket, session) = data
         .store
         .read(move |c| Ok((tables::ticket(c, thread)?, tables::session(c, thread)?)))
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let Some(ticket) = ticket else {
         return Err(CommandError::user(
             "Run `!onb bind @member` inside the ticket thread.",
@@ -155,8 +144,7 @@ pub(crate) async fn bind(
         actor,
         false,
     )
-    .await
-    .map_err(store_failed)?;
+    .await?;
     let deps = Deps::of(data, &ctx.serenity_context().http);
     deps.emit("subject_bound", json!({"thread_id": thread.to_string(), "user_id": member.id.get().to_string(), "by": "staff"}));
     offer_panel(data, &deps, thread).await;

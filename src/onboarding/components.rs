@@ -26,10 +26,6 @@ const POSTING_GRACE_SECS: i64 = 30;
 
 pub(crate) struct Wizard;
 
-fn store_failed(e: crate::store::StoreError) -> CommandError {
-    CommandError::Internal(format!("state store: {e}"))
-}
-
 #[serenity::async_trait]
 impl ComponentHandler for Wizard {
     fn prefix(&self) -> &'static str {
@@ -56,12 +52,7 @@ impl ComponentHandler for Wizard {
                 "This button belongs to another ticket.".into(),
             ));
         }
-        let Some(ticket) = data
-            .store
-            .read(move |c| tables::ticket(c, thread))
-            .await
-            .map_err(store_failed)?
-        else {
+        let Some(ticket) = data.store.read(move |c| tables::ticket(c, thread)).await? else {
             return Ok(Answer::Ephemeral(
                 "This thread is not a ticket the bot knows.".into(),
             ));
@@ -102,7 +93,7 @@ impl ComponentHandler for Wizard {
         let step = match action.as_str() {
             "open" => return open(data, &deps, flow, &ticket, subject, click.user_id != subject, click.guild_id).await,
             "ans" => {
-                let Some(s) = data.store.read(move |c| tables::session(c, thread)).await.map_err(store_failed)? else {
+                let Some(s) = data.store.read(move |c| tables::session(c, thread)).await? else {
                     return Ok(Answer::Ephemeral("Press **Open questions** first.".into()));
                 };
                 if s.status == SessionStatus::Active
@@ -130,7 +121,7 @@ impl ComponentHandler for Wizard {
             }
             _ => return Ok(Answer::Ephemeral("This button is from an older version of the questionnaire; press **Open questions** again.".into())),
         };
-        let Some(out) = step.map_err(store_failed)? else {
+        let Some(out) = step? else {
             return Ok(Answer::Ephemeral(
                 "Press **Open questions** on the panel first.".into(),
             ));
@@ -151,9 +142,7 @@ async fn open(
     by_staff: bool,
     guild: Option<serenity::all::GuildId>,
 ) -> Result<Answer, CommandError> {
-    let opened = apply::open_session(&data.store, flow.clone(), ticket, subject)
-        .await
-        .map_err(store_failed)?;
+    let opened = apply::open_session(&data.store, flow.clone(), ticket, subject).await?;
     let name = ticket.subject_name.clone();
     let thread = ticket.thread_id;
     let link = |m: u64| match guild {
@@ -193,9 +182,7 @@ async fn open(
                 ))),
                 None if posting => Ok(Answer::Ephemeral("The questions are opening…".into())),
                 None => {
-                    let out = apply::act(&data.store, flow.clone(), thread, Action::Show)
-                        .await
-                        .map_err(store_failed)?;
+                    let out = apply::act(&data.store, flow.clone(), thread, Action::Show).await?;
                     if let Some(out) = out {
                         let d = deps.clone();
                         let reply = apply::card_for(&flow, &out, &name);
@@ -242,8 +229,7 @@ impl ComponentHandler for SummaryRetry {
         let (ticket, session) = data
             .store
             .read(move |c| Ok((tables::ticket(c, thread)?, tables::session(c, thread)?)))
-            .await
-            .map_err(store_failed)?;
+            .await?;
         let (Some(ticket), Some(session)) = (ticket, session) else {
             return Ok(Answer::Ephemeral(
                 "There is no questionnaire for this thread.".into(),

@@ -1,21 +1,17 @@
 //! The onboarding part of the sheet mirror: the WelcomeTickets and OnboardingSessions
 //! tabs, rewritten from the store by header name (staff's own columns are left alone,
-//! rows below the store's are blanked), in one read and one write of the onboarding
-//! workbook per flush.
-
-use std::sync::Arc;
+//! rows below the store's are blanked). `sheets::outbox::flush` reads and writes the
+//! onboarding workbook once per flush, with any other mirror that shares the spreadsheet.
 
 use super::tables::{self, Session, Ticket};
-use crate::sheets::RangeWrite;
 use crate::sheets::mirror::{MirrorTab, ONBOARDING_SESSIONS, WELCOME_TICKETS};
-use crate::sheets::outbox::{Mirror, Pending, Target};
+use crate::sheets::outbox::{Mirror, Pending, Planned, Target};
 use crate::sheets::table::Table;
+use crate::sheets::{RangeWrite, TabNames, TabsRead, Workbook};
 use crate::store::Store;
 
 pub(crate) struct OnboardingMirror {
     pub store: Store,
-    pub config: Arc<crate::config::ConfigRegistry>,
-    pub cache: Arc<crate::cache::Cache>,
 }
 
 fn ticket_cell(t: &Ticket, h: &str) -> String {
@@ -126,33 +122,39 @@ impl Mirror for OnboardingMirror {
         matches!(target, Target::TicketsTab | Target::SessionsTab)
     }
 
-    async fn write(&self, due: &[Pending]) -> Result<serde_json::Value, String> {
-        let tabs = self.config.get().tabs.clone();
-        let source = self.cache.sources().onboarding.clone();
-        let names = vec![tabs.tickets.clone(), tabs.sessions.clone()];
-        let read = source.read_tabs(&names).await.map_err(|e| e.to_string())?;
+    fn workbook(&self) -> Workbook {
+        Workbook::Onboarding
+    }
+
+    fn tabs(&self, names: &TabNames) -> Vec<String> {
+        vec![names.tickets.clone(), names.sessions.clone()]
+    }
+
+    async fn plan(
+        &self,
+        due: &[Pending],
+        read: &TabsRead,
+        names: &TabNames,
+    ) -> Result<Planned, String> {
         let (tickets, sessions) = self
             .store
             .read(|c| Ok((tables::all_tickets(c)?, tables::all_sessions(c)?)))
             .await
             .map_err(|e| e.to_string())?;
-        let tt = read.tabs.get(&tabs.tickets).and_then(|t| t.as_ref());
-        let st = read.tabs.get(&tabs.sessions).and_then(|t| t.as_ref());
+        let tt = read.tabs.get(&names.tickets).and_then(|t| t.as_ref());
+        let st = read.tabs.get(&names.sessions).and_then(|t| t.as_ref());
         let writes = plan(
             due,
             tt,
             st,
             &tickets,
             &sessions,
-            (&tabs.tickets, &tabs.sessions),
+            (&names.tickets, &names.sessions),
         )?;
         let cells: usize = writes.iter().map(|w| w.rows.len()).sum();
-        source
-            .write_ranges(writes)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(
-            serde_json::json!({"targets": due.len(), "cells": cells, "tickets": tickets.len(), "sessions": sessions.len()}),
-        )
+        Ok(Planned {
+            writes,
+            summary: serde_json::json!({"targets": due.len(), "cells": cells, "tickets": tickets.len(), "sessions": sessions.len()}),
+        })
     }
 }

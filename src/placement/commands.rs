@@ -13,7 +13,6 @@ use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
 use crate::discord::{BotData, CommandError, Ctx};
 use crate::message::alert::{Alert, Severity};
-use crate::store::StoreError;
 use crate::tabs::clans::ClanList;
 
 /// The FeatureToggles row for everything here.
@@ -26,10 +25,6 @@ impl From<Refusal> for CommandError {
     fn from(r: Refusal) -> Self {
         CommandError::user(r.to_string())
     }
-}
-
-fn store_failed(e: StoreError) -> CommandError {
-    CommandError::Internal(e.to_string())
 }
 
 fn clans(data: &BotData) -> Result<std::sync::Arc<ClanList>, CommandError> {
@@ -219,8 +214,7 @@ async fn hold_flow(
                 };
                 Ok((existing, ledger::active_in(c, &tag)?.len() as u32))
             })
-            .await
-            .map_err(store_failed)?
+            .await?
     };
     let cfg = data.config.get();
     let today = data.status.clock.utc().date_naive();
@@ -237,8 +231,7 @@ async fn hold_flow(
     );
     let applied = match decided {
         Ok(plan) => apply::hold(&data.store, plan.clone(), who.clone())
-            .await
-            .map_err(store_failed)?
+            .await?
             .map(|h| (plan, h)),
         Err(e) => Err(e),
     };
@@ -377,8 +370,7 @@ async fn change(
         change,
         who.clone(),
     )
-    .await
-    .map_err(store_failed)??;
+    .await??;
     changed(data).await;
     emit(
         data,
@@ -490,7 +482,7 @@ impl Scope {
                 Scope::All => ledger::all_active(c),
             })
             .await
-            .map_err(store_failed)
+            .map_err(CommandError::from)
     }
 }
 

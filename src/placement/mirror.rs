@@ -1,5 +1,6 @@
 //! The reservations' sheet mirror: what the `mirror:flush` job writes for the targets in
-//! the outbox. Every flush reads the Clans and Reservations tabs once, fresh, and locates
+//! the outbox (`sheets::outbox::flush` does the one read and the one write of the
+//! spreadsheet). Every flush reads the Clans and Reservations tabs once, fresh, and locates
 //! each cell by header name and each clan's row by its `tag` in that read, so a row or
 //! column staff inserted since the last flush never shifts a write; then it sends every
 //! write in one request (`values:batchUpdate` on Google). The contents come from the
@@ -12,7 +13,7 @@ use super::ledger::{self, Reservation};
 use crate::sheets::mirror::RESERVATIONS;
 use crate::sheets::outbox::{self, Pending, Target};
 use crate::sheets::table::Table;
-use crate::sheets::{RangeWrite, SheetsError, TabNames, WorkbookSource};
+use crate::sheets::{RangeWrite, TabNames, TabsRead, Workbook};
 use crate::store::Store;
 
 /// The Clans tab's bot-written columns.
@@ -139,8 +140,6 @@ fn reservation_cell(r: &Reservation, header: &str) -> String {
 /// availability cells, in the recruitment workbook.
 pub(crate) struct ReservationsMirror {
     pub store: Store,
-    pub config: std::sync::Arc<crate::config::ConfigRegistry>,
-    pub cache: std::sync::Arc<crate::cache::Cache>,
 }
 
 #[async_trait::async_trait]
@@ -156,41 +155,40 @@ impl outbox::Mirror for ReservationsMirror {
         )
     }
 
-    async fn write(&self, due: &[Pending]) -> Result<serde_json::Value, String> {
-        let tabs = self.config.get().tabs.clone();
-        let source = self.cache.sources().recruitment.clone();
-        let done = write(&self.store, source.as_ref(), &tabs, due).await?;
+    fn workbook(&self) -> Workbook {
+        Workbook::Recruitment
+    }
+
+    fn tabs(&self, names: &TabNames) -> Vec<String> {
+        vec![names.clans.clone(), names.reservations.clone()]
+    }
+
+    async fn plan(
+        &self,
+        due: &[Pending],
+        read: &TabsRead,
+        names: &TabNames,
+    ) -> Result<outbox::Planned, String> {
+        let holds = self
+            .store
+            .read(ledger::all)
+            .await
+            .map_err(|e| e.to_string())?;
+        let clans = read.tabs.get(&names.clans).and_then(|t| t.as_ref());
+        let reservations = read.tabs.get(&names.reservations).and_then(|t| t.as_ref());
+        let (writes, done) = plan(due, clans, reservations, &holds, names)?;
         if !done.missing_tags.is_empty() {
             tracing::warn!(tags = ?done.missing_tags, "mirror: clans with holds are no longer in the Clans tab; their availability was not written");
         }
-        Ok(serde_json::json!({
-            "targets": done.targets,
-            "cells": done.cells,
-            "missing_tags": done.missing_tags,
-        }))
+        Ok(outbox::Planned {
+            writes,
+            summary: serde_json::json!({
+                "targets": done.targets,
+                "cells": done.cells,
+                "missing_tags": done.missing_tags,
+            }),
+        })
     }
-}
-
-async fn write(
-    store: &Store,
-    source: &dyn WorkbookSource,
-    tabs: &TabNames,
-    due: &[Pending],
-) -> Result<Flushed, String> {
-    let names = vec![tabs.clans.clone(), tabs.reservations.clone()];
-    let read = source
-        .read_tabs(&names)
-        .await
-        .map_err(|e: SheetsError| e.to_string())?;
-    let holds = store.read(ledger::all).await.map_err(|e| e.to_string())?;
-    let clans = read.tabs.get(&tabs.clans).and_then(|t| t.as_ref());
-    let reservations = read.tabs.get(&tabs.reservations).and_then(|t| t.as_ref());
-    let (writes, done) = plan(due, clans, reservations, &holds, tabs)?;
-    source
-        .write_ranges(writes)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(done)
 }
 
 #[cfg(test)]

@@ -136,17 +136,34 @@ pub(crate) fn failed(
     Ok(())
 }
 
-/// One feature's part of the sheet mirror: the targets it writes, and how. Each mirror
-/// reads its workbook once per flush and writes once (`values:batchUpdate` on Google),
-/// however many of its targets are queued.
+/// One feature's part of the sheet mirror: the targets it owns, the tabs they need and
+/// the writes that bring those tabs up to date. Mirrors only plan; [`flush`] reads each
+/// spreadsheet once for every mirror that uses it and writes it once
+/// (`values:batchUpdate` on Google), however many targets are queued.
 #[async_trait::async_trait]
 pub(crate) trait Mirror: Send + Sync {
     /// A short name for logs and the flush summary (`reservations`, `onboarding`).
     fn name(&self) -> &'static str;
     fn owns(&self, target: &Target) -> bool;
-    /// Writes `due` (this mirror's targets) from the store as it is now; what it wrote,
-    /// for the job's summary, or why the sheet was not written.
-    async fn write(&self, due: &[Pending]) -> Result<serde_json::Value, String>;
+    fn workbook(&self) -> super::Workbook;
+    /// The tabs `due` needs read, by their configured names.
+    fn tabs(&self, names: &super::TabNames) -> Vec<String>;
+    /// The writes for `due` (this mirror's targets) from `read` (one fresh read of its
+    /// spreadsheet) and the store as it is now, with what it will write for the job's
+    /// summary; or why these targets cannot be written (they stay queued).
+    async fn plan(
+        &self,
+        due: &[Pending],
+        read: &super::TabsRead,
+        names: &super::TabNames,
+    ) -> Result<Planned, String>;
+}
+
+/// What a mirror will write.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Planned {
+    pub writes: Vec<super::RangeWrite>,
+    pub summary: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,37 +175,85 @@ pub(crate) enum FlushError {
     Sheets(String),
 }
 
-/// Writes what the outbox holds that is due at `now`, mirror by mirror: a mirror whose
-/// write fails keeps its targets queued with a backoff and the error, and the others
-/// are still written. The summary per mirror, or the first failure.
+/// A mirror with its due targets.
+type MirrorDue<'a> = (&'a std::sync::Arc<dyn Mirror>, Vec<Pending>);
+
+/// Writes what the outbox holds that is due at `now`: per spreadsheet, one read of every
+/// tab its mirrors need and one write of everything they planned. A mirror that cannot
+/// plan (a tab missing) keeps its own targets queued; a failed read or write keeps the
+/// spreadsheet's. Failed targets get a backoff and the error. The summary per mirror,
+/// or the first failure.
 pub(crate) async fn flush(
     store: &crate::store::Store,
+    sources: &super::Sources,
+    names: &super::TabNames,
     mirrors: &[std::sync::Arc<dyn Mirror>],
     now: DateTime<Utc>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, FlushError> {
     let due = store.read(move |c| self::due(c, now)).await?;
-    let mut summary = serde_json::Map::new();
-    let mut failure = None;
+    let mut by_sheet: std::collections::BTreeMap<super::Workbook, Vec<MirrorDue<'_>>> =
+        Default::default();
     for m in mirrors {
         let mine: Vec<Pending> = due.iter().filter(|p| m.owns(&p.target)).cloned().collect();
-        if mine.is_empty() {
+        if !mine.is_empty() {
+            by_sheet
+                .entry(sources.read_key(m.workbook()))
+                .or_default()
+                .push((m, mine));
+        }
+    }
+    let mut summary = serde_json::Map::new();
+    // Targets that stay queued, with why.
+    let mut kept: Vec<(Vec<Pending>, String)> = Vec::new();
+    for (sheet, group) in by_sheet {
+        let mut tabs: Vec<String> = group.iter().flat_map(|(m, _)| m.tabs(names)).collect();
+        tabs.sort();
+        tabs.dedup();
+        let source = sources.get(sheet);
+        let read = match source.read_tabs(&tabs).await {
+            Ok(r) => r,
+            Err(e) => {
+                for (m, mine) in group {
+                    kept.push((mine, format!("{}: {e}", m.name())));
+                }
+                continue;
+            }
+        };
+        let mut writes = Vec::new();
+        let mut planned: Vec<(&'static str, Vec<Pending>, serde_json::Value)> = Vec::new();
+        for (m, mine) in group {
+            match m.plan(&mine, &read, names).await {
+                Ok(p) => {
+                    writes.extend(p.writes);
+                    planned.push((m.name(), mine, p.summary));
+                }
+                Err(why) => kept.push((mine, format!("{}: {why}", m.name()))),
+            }
+        }
+        if planned.is_empty() {
             continue;
         }
-        match m.write(&mine).await {
-            Ok(done) => {
-                store.transaction(move |tx| written(tx, &mine)).await?;
-                summary.insert(m.name().to_owned(), done);
+        match source.write_ranges(writes).await {
+            Ok(()) => {
+                let done: Vec<Pending> = planned.iter().flat_map(|(_, p, _)| p.clone()).collect();
+                store.transaction(move |tx| written(tx, &done)).await?;
+                for (name, _, s) in planned {
+                    summary.insert(name.to_owned(), s);
+                }
             }
-            Err(why) => {
-                let error = why.clone();
-                let pending = mine.len();
-                store
-                    .transaction(move |tx| failed(tx, &mine, &error, now))
-                    .await?;
-                tracing::warn!(mirror = m.name(), error = %why, pending, "mirror flush failed; kept in the outbox");
-                failure.get_or_insert(format!("{}: {why}", m.name()));
+            Err(e) => {
+                for (name, mine, _) in planned {
+                    kept.push((mine, format!("{name}: {e}")));
+                }
             }
         }
+    }
+    let failure = kept.first().map(|(_, why)| why.clone());
+    for (pending, why) in kept {
+        tracing::warn!(error = %why, pending = pending.len(), "mirror flush failed; kept in the outbox");
+        store
+            .transaction(move |tx| failed(tx, &pending, &why, now))
+            .await?;
     }
     match failure {
         Some(why) => Err(FlushError::Sheets(why)),
@@ -203,6 +268,8 @@ pub(crate) const FLUSH_JOB: &str = "mirror:flush";
 /// run. `after` runs after every flush (the outbox changed either way).
 pub(crate) fn flush_job(
     store: crate::store::Store,
+    sources: super::Sources,
+    names: std::sync::Arc<dyn Fn() -> super::TabNames + Send + Sync>,
     mirrors: Vec<std::sync::Arc<dyn Mirror>>,
     after: std::sync::Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
 ) -> crate::scheduler::JobSpec {
@@ -214,9 +281,11 @@ pub(crate) fn flush_job(
         Schedule::Every(std::time::Duration::from_secs(60)),
         std::time::Duration::from_secs(120),
         move |ctx| {
-            let (store, mirrors, after) = (store.clone(), mirrors.clone(), after.clone());
+            let (store, sources, mirrors, after) =
+                (store.clone(), sources.clone(), mirrors.clone(), after.clone());
+            let names = names();
             async move {
-                let result = flush(&store, &mirrors, ctx.started).await;
+                let result = flush(&store, &sources, &names, &mirrors, ctx.started).await;
                 after().await;
                 match result {
                     Ok(summary) => Ok(serde_json::Value::Object(summary)),

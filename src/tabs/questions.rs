@@ -18,6 +18,9 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "nav_rules",
     "section",
 ];
+/// Longest qid: the card's custom ids carry it (`onb:pick:<thread>:<qid>:<page>` within
+/// Discord's 100 characters).
+pub(crate) const QID_MAX: usize = 40;
 pub(crate) const FLOWS: &[&str] = &["welcome", "promo.r", "promo.m", "promo.l"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +118,10 @@ pub(crate) fn parse(table: &Table) -> Result<QuestionSet, MissingHeaders> {
                 "row {r}: flow {flow:?} is not one of {}; row skipped",
                 FLOWS.join(", ")
             ));
+            continue;
+        }
+        if qid.len() > QID_MAX {
+            out.warnings.push(format!("row {r}: qid {qid:?} is over {QID_MAX} characters (buttons carry it, and Discord's custom ids are short); row skipped"));
             continue;
         }
         if !is_ident(&qid) {

@@ -154,6 +154,15 @@ struct Parser {
 }
 
 impl Parser {
+    fn new(src: &str) -> Result<Parser, RuleError> {
+        Ok(Parser {
+            toks: lex(src)?,
+            i: 0,
+            end: src.chars().count() + 1,
+            depth: 0,
+        })
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.i).map(|(_, t)| t)
     }
@@ -355,13 +364,7 @@ impl Parser {
 
 /// Parses one rules cell into its directives; an empty cell has none.
 pub(crate) fn parse(src: &str) -> Result<Vec<Directive>, RuleError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        i: 0,
-        end: src.chars().count() + 1,
-        depth: 0,
-    };
+    let mut p = Parser::new(src)?;
     let mut out = Vec::new();
     while p.peek().is_some() {
         if p.peek() == Some(&Tok::Semi) {
@@ -376,13 +379,7 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Directive>, RuleError> {
 /// Parses one expression on its own (tests and benchmarks).
 #[cfg(test)]
 pub(crate) fn expression(src: &str) -> Result<Expr, RuleError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        i: 0,
-        end: src.chars().count() + 1,
-        depth: 0,
-    };
+    let mut p = Parser::new(src)?;
     let e = p.or()?;
     if p.peek().is_some() {
         return Err(RuleError::new(
