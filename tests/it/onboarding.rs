@@ -455,11 +455,16 @@ async fn a_greeting_that_names_nobody_waits_for_staff_to_bind_it() {
     bot.stop().await;
 }
 
+/// The sample workbook with `questions` as its Questions tab.
+fn workbook_with(questions: &str) -> tempfile::TempDir {
+    let dir = crate::support::bot::sample_copy();
+    std::fs::write(dir.path().join("Questions.csv"), questions).unwrap();
+    dir
+}
+
 /// A workbook whose welcome flow has a skip rule, a jump and a cycle.
 fn rules_workbook() -> tempfile::TempDir {
-    let dir = crate::support::bot::sample_copy();
-    std::fs::write(
-        dir.path().join("Questions.csv"),
+    workbook_with(
         "flow,order,qid,label,type,required,maxlen,validate,help,options,visibility_rules,nav_rules\n\
          welcome,1,clan_type,Clan type?,single-select,yes,,,,Casual;Competitive,,\n\
          welcome,2,war,Do you war?,bool,yes,,,,,\"skip_if(clan_type == \"\"casual\"\")\",\n\
@@ -468,8 +473,6 @@ fn rules_workbook() -> tempfile::TempDir {
          welcome,5,tz,Time zone?,short,yes,,,,,,\"goto_if(tz == \"\"again\"\", target=clan_type)\"\n\
          welcome,6,done,Done?,bool,yes,,,,,,\n",
     )
-    .unwrap();
-    dir
 }
 
 #[tokio::test]
@@ -523,5 +526,225 @@ async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
     click(&bot, "recruit", c, &format!("onb:yes:{t}:done")).await;
     assert_eq!(session(&bot, t)["status"], "completed");
     assert!(answers(&bot, t).get("war").is_none());
+    bot.stop().await;
+}
+
+/// Waits until the card's title starts with `want`.
+async fn until_title(sandbox: &clanhall_sandbox::Sandbox, card: u64, want: &str) {
+    let title = || {
+        sandbox
+            .message(card)
+            .and_then(|m| m["embeds"][0]["title"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(WITHIN, || std::future::ready(title().starts_with(want))).await,
+        "the card never showed {want:?}; it shows {:?}",
+        title()
+    );
+}
+
+/// Clicks the card's Answer button for `qid` and submits `text` in its form.
+async fn form_in(sandbox: &clanhall_sandbox::Sandbox, card: u64, t: u64, qid: &str, text: &str) {
+    let i = sandbox
+        .click("recruit", card, &format!("onb:ans:{t}:{qid}"))
+        .unwrap();
+    assert!(
+        eventually(WITHIN, || std::future::ready(sandbox.modal(i).is_some())).await,
+        "no form for {qid}"
+    );
+    sandbox
+        .submit_modal("recruit", i, &[("answer", text)])
+        .unwrap();
+}
+
+/// The bot as its own process, killed with SIGKILL after answer 5: the next process
+/// finds answers 1–5, and the card posted by the killed one goes on at question 6.
+#[tokio::test]
+async fn a_sigkilled_bot_process_resumes_the_questionnaire_at_the_saved_step() {
+    use crate::support::proc::{Proc, env_with};
+    use clanhall_sandbox::google::DEFAULT_SHEET_ID;
+    let sandbox = crate::support::bot::sample_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guild = clanhall_sandbox::world::GUILD_ID.to_string();
+    let key = sandbox.service_account_json();
+    let env = env_with(
+        dir.path(),
+        &[
+            ("DISCORD_TOKEN", sandbox.token()),
+            ("DISCORD_PROXY_URL", sandbox.base_url()),
+            ("GUILD_IDS", &guild),
+            ("GOOGLE_SERVICE_ACCOUNT_JSON", &key),
+            ("RECRUITMENT_SHEET_ID", DEFAULT_SHEET_ID),
+            ("GOOGLE_SHEETS_API_URL", sandbox.base_url()),
+        ],
+    );
+    let mut first = Proc::spawn(&["run"], &env);
+    first.port().await;
+    first
+        .wait_for_msg("connected to Discord", Duration::from_secs(20))
+        .await;
+    let name = "W0050-rue";
+    let mark = sandbox.mark();
+    let t = sandbox
+        .open_thread("tickettool", "welcome", name, true, &["recruit", "staff"])
+        .unwrap();
+    sandbox
+        .say(
+            "tickettool",
+            name,
+            "Welcome @recruit! Be awake by reacting with ✅",
+        )
+        .unwrap();
+    let panel = sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Open questions"))
+        .await
+        .expect("the panel")
+        .message_id()
+        .unwrap();
+    let mark = sandbox.mark();
+    sandbox
+        .click("recruit", panel, &format!("onb:open:{t}"))
+        .unwrap();
+    let c = sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Question 1/"))
+        .await
+        .expect("the card")
+        .message_id()
+        .unwrap();
+    sandbox.say("recruit", name, "Rue").unwrap();
+    until_title(&sandbox, c, "Question 2/").await;
+    form_in(&sandbox, c, t, "power", "950k").await;
+    until_title(&sandbox, c, "Question 3/").await;
+    for (qid, pick, next) in [
+        ("clan_type", "Competitive", "Question 4/"),
+        ("cb_level", "NM", "Question 5/"),
+        ("war_modes", "CvC", "Question 6/"),
+    ] {
+        sandbox
+            .select("recruit", c, &format!("onb:pick:{t}:{qid}:0"), &[pick])
+            .unwrap();
+        until_title(&sandbox, c, next).await;
+    }
+    first.signal(libc::SIGKILL);
+    let status = first.child.wait().await.unwrap();
+    assert_eq!(status.code(), None, "killed by a signal");
+
+    let db = dir.path().join("data/clanhall.db");
+    let row = crate::support::bot::query_db(
+        &db,
+        &format!("SELECT step_qid, answers_json FROM onboarding_sessions WHERE thread_id = '{t}'"),
+    )
+    .pop()
+    .expect("the session survived");
+    assert_eq!(row["step_qid"], "cvc_points");
+    let a: Value = serde_json::from_str(row["answers_json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        a,
+        serde_json::json!({"ign": "Rue", "power": 950000, "clan_type": "Competitive", "cb_level": "NM", "war_modes": ["CvC"]})
+    );
+
+    let mut second = Proc::spawn(&["run"], &env);
+    second.port().await;
+    second
+        .wait_for_msg("connected to Discord", Duration::from_secs(20))
+        .await;
+    // The old card's buttons work with the new process, at question 6.
+    form_in(&sandbox, c, t, "cvc_points", "2000").await;
+    until_title(&sandbox, c, "Question 7/").await;
+    second.signal(libc::SIGTERM);
+    let _ = second.child.wait().await;
+    let row = crate::support::bot::query_db(
+        &db,
+        &format!("SELECT answers_json FROM onboarding_sessions WHERE thread_id = '{t}'"),
+    )
+    .pop()
+    .unwrap();
+    let a: Value = serde_json::from_str(row["answers_json"].as_str().unwrap()).unwrap();
+    assert_eq!(a["cvc_points"], 2000);
+    assert_eq!(a["ign"], "Rue", "answers 1–5 intact");
+    sandbox.stop().await;
+}
+
+/// Discord refuses the summary: a fallback with "Retry summary" is posted instead, only
+/// staff may press it, and it posts the summary rebuilt from the stored answers.
+#[tokio::test]
+async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
+    use clanhall_sandbox::faults::HttpFault;
+    let wb = workbook_with(
+        "flow,order,qid,label,type,required\n\
+         welcome,1,ign,In-game name?,short,yes\n\
+         welcome,2,ready,Ready?,bool,yes\n",
+    );
+    let bot = TestBot::start_with(
+        BotOptions {
+            workbook: wb.path().display().to_string(),
+            ..Default::default()
+        },
+        |_| (),
+    )
+    .await;
+    let name = "W0051-rue";
+    let (t, panel) = open_ticket(&bot, name).await;
+    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    let c = card_id(&bot, t).await;
+    type_answer(&bot, name, "Rue").await;
+    // The next message posted in the thread (the summary) is refused once.
+    bot.sandbox.fail_http(
+        Some("POST"),
+        &format!("/channels/{t}/messages"),
+        HttpFault::Status(400),
+        Some(1),
+    );
+    let mark = bot.sandbox.mark();
+    click(&bot, "recruit", c, &format!("onb:yes:{t}:ready")).await;
+    let fallback = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Summary unavailable"))
+        .await
+        .expect("the fallback");
+    let retry = format!("onbs:retry:{t}");
+    assert!(
+        fallback.message.as_ref().unwrap()["components"]
+            .to_string()
+            .contains(&retry)
+    );
+    assert!(
+        bot.telemetry_events("onboarding")
+            .iter()
+            .any(|e| e["action"] == "summary_failed")
+    );
+    let fid = fallback.message_id().unwrap();
+    // The recruit may not press it.
+    let mark = bot.sandbox.mark();
+    click(&bot, "recruit", fid, &retry).await;
+    let refusal = bot
+        .sandbox
+        .bot_messages_since(mark)
+        .into_iter()
+        .find(|r| r.ephemeral)
+        .expect("a refusal");
+    assert!(refusal.content().contains("staff"), "{}", refusal.content());
+    assert!(
+        bot.sandbox
+            .wait_bot_message(mark, Duration::from_millis(1), |r| r
+                .text()
+                .contains("New applicant"))
+            .await
+            .is_none()
+    );
+    let mark = bot.sandbox.mark();
+    click(&bot, "staff", fid, &retry).await;
+    let summary = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("New applicant"))
+        .await
+        .expect("the rebuilt summary");
+    assert!(summary.text().contains("Rue"), "{}", summary.text());
+    let stored = session(&bot, t);
+    assert_eq!(
+        stored["summary_message_id"],
+        summary.message_id().unwrap().to_string()
+    );
     bot.stop().await;
 }
