@@ -201,28 +201,44 @@ async fn hold_flow(
 ) -> Result<Reply, CommandError> {
     let list = clans(data)?;
     let ticket = ticket_of(sctx, data, here).await;
-    let (existing, held) = {
+    let (subject, existing, held) = {
         let tag = decide::find_clan(&list, &ask.tag)
             .map(|c| c.tag.clone())
             .unwrap_or_default();
-        let recruit = ask.recruit.as_ref().map(|r| r.id);
+        let named = ask.recruit.as_ref().map(|r| r.id);
         data.store
             .read(move |c| {
-                let existing = match recruit {
+                // Not named: the ticket's applicant, as onboarding recorded it.
+                let subject = match (named, ticket) {
+                    (None, Some(t)) => crate::onboarding::tables::ticket(c, t)?.and_then(|t| {
+                        t.subject_id.map(|id| Recruit {
+                            id,
+                            name: t.subject_name,
+                        })
+                    }),
+                    _ => None,
+                };
+                let existing = match named.or(subject.as_ref().map(|s| s.id)) {
                     Some(id) => ledger::active_for(c, id)?,
                     None => None,
                 };
-                Ok((existing, ledger::active_in(c, &tag)?.len() as u32))
+                Ok((subject, existing, ledger::active_in(c, &tag)?.len() as u32))
             })
             .await?
     };
     let cfg = data.config.get();
     let today = data.status.clock.utc().date_naive();
+    // Whom the "Give a reason" button holds for, when the refusal offers it.
+    let asked_for = HoldAsk {
+        recruit: ask.recruit.clone().or_else(|| subject.clone()),
+        ..ask.clone()
+    };
     let decided = decide::hold(
         &ask,
         &HoldSnapshot {
             clans: &list,
             ticket,
+            subject,
             existing: existing.as_ref(),
             held,
             today,
@@ -237,7 +253,7 @@ async fn hold_flow(
     };
     let (plan, held): (_, Held) = match applied {
         Ok(x) => x,
-        Err(r @ Refusal::NeedsReason { .. }) => return Ok(reason_button(&r, &ask, today)),
+        Err(r @ Refusal::NeedsReason { .. }) => return Ok(reason_button(&r, &asked_for, today)),
         Err(r) => return Err(r.into()),
     };
     changed(data).await;

@@ -36,6 +36,8 @@ pub(crate) struct HoldSnapshot<'a> {
     pub clans: &'a ClanList,
     /// The ticket thread the command was typed in, if it was typed in one.
     pub ticket: Option<u64>,
+    /// That ticket's applicant, when onboarding knows it: the recruit when none is named.
+    pub subject: Option<Recruit>,
     /// The recruit's active hold, if any.
     pub existing: Option<&'a Reservation>,
     /// Active holds in the asked clan.
@@ -186,6 +188,7 @@ pub(crate) fn hold(ask: &HoldAsk, snap: &HoldSnapshot<'_>) -> Result<HoldPlan, R
     let recruit = ask
         .recruit
         .clone()
+        .or_else(|| snap.subject.clone())
         .ok_or_else(|| Refusal::NoRecruit(clan.tag.clone()))?;
     // `until` that is not date-shaped is the first word of the reason.
     let (until, reason) = match ask.until.as_deref().map(str::trim) {
@@ -253,6 +256,7 @@ mod tests {
         HoldSnapshot {
             clans: list,
             ticket: Some(42),
+            subject: None,
             existing: None,
             held,
             today: day("2026-12-01"),
@@ -340,6 +344,20 @@ mod tests {
             hold(&ask("C1CA", None, None), &s),
             Err(Refusal::NotInTicket)
         );
+    }
+
+    #[test]
+    fn without_a_named_recruit_the_tickets_applicant_is_held_for() {
+        let list = clans();
+        let mut a = ask("C1CA", None, None);
+        a.recruit = None;
+        let mut s = snap(&list, 0);
+        assert!(matches!(hold(&a, &s), Err(Refusal::NoRecruit(_))));
+        s.subject = Some(Recruit {
+            id: 207,
+            name: "Rue".into(),
+        });
+        assert_eq!(hold(&a, &s).unwrap().recruit.id, 207);
     }
 
     #[test]

@@ -727,11 +727,10 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
     assert!(refusal.content().contains("staff"), "{}", refusal.content());
     assert!(
         bot.sandbox
-            .wait_bot_message(mark, Duration::from_millis(1), |r| r
-                .text()
-                .contains("New applicant"))
-            .await
-            .is_none()
+            .bot_messages_since(mark)
+            .iter()
+            .all(|r| !r.text().contains("New applicant")),
+        "nothing posted for the recruit's click"
     );
     let mark = bot.sandbox.mark();
     click(&bot, "staff", fid, &retry).await;
@@ -746,5 +745,30 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
         stored["summary_message_id"],
         summary.message_id().unwrap().to_string()
     );
+    bot.stop().await;
+}
+
+/// In a ticket whose applicant is known, `reserve TAG` holds the seat for them.
+#[tokio::test]
+async fn reserve_without_a_recruit_holds_for_the_tickets_applicant() {
+    let bot = TestBot::start().await;
+    let name = "W0052-rue";
+    let (t, _) = open_ticket(&bot, name).await;
+    bot.sandbox
+        .add_to_thread("staff", name, "recruiter")
+        .unwrap();
+    let reply: String = bot
+        .ask("recruiter", name, "!reserve C1CA")
+        .await
+        .iter()
+        .filter(|r| r.channel == name)
+        .map(|r| r.text())
+        .collect();
+    assert!(reply.starts_with("✅ Reserved"), "{reply}");
+    let held =
+        bot.query("SELECT ticket_user_id, thread_id FROM reservations WHERE status = 'active'");
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["ticket_user_id"], uid("recruit").to_string());
+    assert_eq!(held[0]["thread_id"], t.to_string());
     bot.stop().await;
 }
