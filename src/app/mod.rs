@@ -199,6 +199,7 @@ impl App {
         let holds = crate::placement::state::Holds::load(store.clone()).await;
         cache.set_clans_overlay(Box::new(holds.clone()));
         boot.status.add_component(holds.clone());
+        crate::onboarding::apply::sync_session_metrics(&store, &boot.metrics).await;
         let http_addr = start_http(&boot, &scheduler, &store).await?;
         let handled = Arc::new(HandledEvents::default());
         let services = Services {

@@ -101,12 +101,20 @@ impl Deps {
 
     /// Refreshes the sessions-by-state gauge from the table.
     pub(crate) async fn sync_metrics(&self) {
-        if let Ok(counts) = self.store.read(tables::session_counts).await {
+        sync_session_metrics(&self.store, &self.metrics).await;
+    }
+}
+
+/// Sets the sessions-by-state gauge from the table (at start, and after each change).
+pub(crate) async fn sync_session_metrics(store: &Store, metrics: &Metrics) {
+    match store.read(tables::session_counts).await {
+        Ok(counts) => {
             for s in SessionStatus::ALL {
                 let n = counts.get(s.as_str()).copied().unwrap_or(0);
-                self.metrics.set_onboarding_sessions(s.as_str(), n);
+                metrics.set_onboarding_sessions(s.as_str(), n);
             }
         }
+        Err(e) => tracing::warn!(error = %e, "could not count the onboarding sessions"),
     }
 }
 

@@ -130,7 +130,7 @@ async fn on_message(sctx: &SerenityContext, data: &BotData, deps: &Deps, m: &Mes
     let cfg = data.config.get();
     if ticket.subject_id.is_none() {
         if tickets::is_greeting(&s, cfg.ticket_tool_bot_id, us) {
-            greeting(data, deps, &ticket, m, &s).await;
+            greeting(sctx, data, deps, &ticket, m, &s).await;
         }
         return;
     }
@@ -139,7 +139,30 @@ async fn on_message(sctx: &SerenityContext, data: &BotData, deps: &Deps, m: &Mes
     }
 }
 
-async fn greeting(data: &BotData, deps: &Deps, ticket: &Ticket, m: &Message, s: &Said) {
+/// The subject's name on the server (nickname first), asked of Discord: without the
+/// presences intent the gateway does not send members. Falls back to the mention's
+/// global name, then username.
+async fn display_name(sctx: &SerenityContext, m: &Message, user: u64) -> String {
+    if let Some(g) = m.guild_id
+        && let Ok(member) = g.member(sctx, serenity::all::UserId::new(user)).await
+    {
+        return member.display_name().to_owned();
+    }
+    m.mentions
+        .iter()
+        .find(|u| u.id.get() == user)
+        .map(|u| u.global_name.clone().unwrap_or_else(|| u.name.clone()))
+        .unwrap_or_default()
+}
+
+async fn greeting(
+    sctx: &SerenityContext,
+    data: &BotData,
+    deps: &Deps,
+    ticket: &Ticket,
+    m: &Message,
+    s: &Said,
+) {
     let Some(subject) = tickets::subject_of(s) else {
         tracing::info!(thread_id = ticket.thread_id, ticket = %ticket.number, "the greeting mentions nobody; the ticket waits for onb bind");
         deps.emit(
@@ -159,12 +182,7 @@ async fn greeting(data: &BotData, deps: &Deps, ticket: &Ticket, m: &Message, s: 
             .await;
         return;
     };
-    let name = m
-        .mentions
-        .iter()
-        .find(|u| u.id.get() == subject)
-        .map(|u| u.global_name.clone().unwrap_or_else(|| u.name.clone()))
-        .unwrap_or_default();
+    let name = display_name(sctx, m, subject).await;
     match apply::bind(&data.store, ticket.thread_id, subject, name.clone(), "greeting".into(), true).await {
         Ok(true) => deps.emit(
             "subject_bound",

@@ -11,6 +11,10 @@ use crate::state::{ChannelState, InteractionState, MemberState, StoredMessage, U
 use crate::world::{self, GUILD_ID};
 use crate::{Sandbox, SandboxError};
 
+/// A component found on a message: the message, its type, its option values and
+/// how many may be picked (min, max).
+type Found = (StoredMessage, u8, Vec<String>, (usize, usize));
+
 impl Sandbox {
     /// Registers and dispatches an interaction by `u` in `c`; `payload` builds the
     /// INTERACTION_CREATE body from the common part. The 3-second clock starts now.
@@ -111,12 +115,8 @@ impl Sandbox {
         })
     }
 
-    /// The component `custom_id` on a message: (component type, disabled, option values).
-    fn component(
-        &self,
-        message_id: u64,
-        custom_id: &str,
-    ) -> Result<(StoredMessage, u8, Vec<String>), SandboxError> {
+    /// The component `custom_id` on a message.
+    fn component(&self, message_id: u64, custom_id: &str) -> Result<Found, SandboxError> {
         let w = self.world();
         let msg = w
             .messages
@@ -138,7 +138,10 @@ impl Sandbox {
                         .flatten()
                         .filter_map(|o| o["value"].as_str().map(str::to_owned))
                         .collect();
-                    return Ok((msg, kind, values));
+                    // Discord's defaults: one value, at least one.
+                    let count = |k: &str| comp[k].as_u64().unwrap_or(1) as usize;
+                    let bounds = (count("min_values"), count("max_values"));
+                    return Ok((msg, kind, values, bounds));
                 }
             }
         }
@@ -154,13 +157,19 @@ impl Sandbox {
         custom_id: &str,
         values: &[String],
     ) -> Result<u64, SandboxError> {
-        let (msg, kind, allowed) = self.component(message_id, custom_id)?;
+        let (msg, kind, allowed, (min, max)) = self.component(message_id, custom_id)?;
         if kind == 3
             && let Some(v) = values.iter().find(|v| !allowed.contains(v))
         {
             return Err(SandboxError::Component(format!(
                 "{v:?} is not an option of {custom_id:?}; options: {}",
                 allowed.join(", ")
+            )));
+        }
+        if kind == 3 && !(min..=max).contains(&values.len()) {
+            return Err(SandboxError::Component(format!(
+                "{custom_id:?} takes {min} to {max} choices, not {}",
+                values.len()
             )));
         }
         let channel_id = msg.channel_id.to_string();
