@@ -104,6 +104,12 @@ async fn on_message(sctx: &SerenityContext, data: &BotData, deps: &Deps, m: &Mes
     if m.author.id.get() == us {
         return;
     }
+    // Most messages are in plain channels: known from the cache, without a query.
+    if let Some(g) = m.guild_id.and_then(|g| sctx.cache.guild(g))
+        && g.channels.contains_key(&m.channel_id)
+    {
+        return;
+    }
     let id = m.channel_id.get();
     let known = data
         .store
