@@ -601,6 +601,17 @@ async fn the_noon_reminder_lists_only_holds_ending_today_once() {
         )),
         "{text}"
     );
+    // The post lands before the run is recorded; ask again only once it has finished.
+    assert!(
+        crate::support::eventually(Duration::from_secs(10), || async {
+            !bot.query(
+                "SELECT id FROM job_runs WHERE job = 'reservations:reminder' AND result = 'ok'",
+            )
+            .is_empty()
+        })
+        .await,
+        "the scheduled reminder run finished"
+    );
     let again = say(
         &bot,
         "admin",
