@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use clanhall::testing::ShutdownReason;
-use clanhall_sandbox::{Sandbox, SandboxOptions};
+use clanhall_sandbox::Sandbox;
 use support::{arg, pct_ms};
 
 fn rules(iterations: usize) {
@@ -52,13 +52,7 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("clanhall-bench-onb-{}", std::process::id()));
         let wb = dir.join("workbook");
         support::bot::copy_sample(&wb);
-        let sandbox = Sandbox::start(SandboxOptions {
-            workbook_dir: Some(wb.clone()),
-            rate_limits: false,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let sandbox = support::bot::sandbox(&wb).await;
         let (app, shutdown) = support::bot::start(&sandbox, &dir, &wb, &[]).await;
         let name = "W0001-bench";
         let mark = sandbox.mark();

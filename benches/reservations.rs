@@ -12,8 +12,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use clanhall::testing::ShutdownReason;
+use clanhall_sandbox::Sandbox;
 use clanhall_sandbox::record::Channel;
-use clanhall_sandbox::{Sandbox, SandboxOptions};
 use support::{arg, pct_ms};
 
 const CLANS: usize = 100;
@@ -52,13 +52,7 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("clanhall-bench-res-{}", std::process::id()));
         let wb = dir.join("workbook");
         workbook(&wb);
-        let sandbox = Sandbox::start(SandboxOptions {
-            workbook_dir: Some(wb.clone()),
-            rate_limits: false,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let sandbox = support::bot::sandbox(&wb).await;
         let (app, shutdown) = support::bot::start(
             &sandbox,
             &dir,

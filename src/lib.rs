@@ -1,8 +1,8 @@
 //! # clanhall
 //!
 //! A Discord bot that runs a cluster of gaming clans: recruitment, onboarding, seat
-//! reservations and placement, with operations built in. Today the operations spine is
-//! built; the domain features arrive as their own modules (`docs/architecture.md`).
+//! reservations and placement, with operations built in. Each domain feature is its own
+//! module (`docs/architecture.md`).
 //!
 //! How it fits together (DESIGN.md §2), from the leaves up; no module depends on one
 //! above it, and `tests/it/architecture.rs` fails when a cycle between top-level
@@ -21,7 +21,9 @@
 //!   within a budget), `discord` (poise: dispatch, tiers, replies; knows no feature).
 //! - Features: `ops` (ops/cfg/perm commands, the ops API, retention), `placement` (seat
 //!   reservations: the ledger, `reserve`/`reservations`, the sheet mirror's flush and the
-//!   auto-release job). Each feature owns its commands, decisions, state and queries.
+//!   auto-release job), `onboarding` (welcome tickets and the questionnaire),
+//!   `recruitment` (`clanmatch`/`clansearch` panels, clan profiles, welcomes, the daily
+//!   recruiter report). Each feature owns its commands, decisions, state and queries.
 //! - Wiring: `app` (startup phases; the lists of commands and jobs), `cli` (the command
 //!   line), `check` (`clanhall check`) and, with the `sandbox` feature, `sandbox` (the
 //!   console and scripts over the `clanhall-sandbox` crate).
@@ -41,6 +43,7 @@ mod message;
 mod onboarding;
 mod ops;
 mod placement;
+mod recruitment;
 mod redact;
 mod runtime;
 #[cfg(feature = "sandbox")]
@@ -89,6 +92,29 @@ pub mod testing {
         /// A synthetic flow's path computation (the rules benchmark).
         pub fn synthetic_path(n: usize) -> Box<dyn Fn() -> usize + Send + Sync> {
             crate::onboarding::flow::synthetic_path(n)
+        }
+    }
+
+    pub mod recruitment {
+        /// A match over `table` with every filter set (CB, Hydra and Chimera at least
+        /// Hard, CvC yes, Siege any, the first playstyle, open rosters, a text word);
+        /// returns how many clans matched (the matching benchmark).
+        pub fn match_all_filters(
+            list: &crate::tabs::clans::ClanList,
+        ) -> Box<dyn Fn() -> usize + '_> {
+            use crate::recruitment::matching::{Choice, Filters, Roster, matches};
+            use crate::tabs::clans::Tier;
+            let filters = Filters {
+                cb: Some(Tier::Hard),
+                hydra: Some(Tier::Hard),
+                chimera: Some(Tier::Hard),
+                cvc: Choice::Yes,
+                siege: Choice::Any,
+                playstyle: Some("Competitive".into()),
+                roster: Roster::Open,
+                text: "clan".into(),
+            };
+            Box::new(move || matches(list, &filters).len())
         }
     }
 

@@ -17,6 +17,18 @@ pub(crate) fn copy_sample(dir: &Path) {
     }
 }
 
+/// A sandbox serving the workbook in `wb`, Discord's rate limits off (the benches
+/// measure the bot, not Discord's limits).
+pub(crate) async fn sandbox(wb: &Path) -> clanhall_sandbox::Sandbox {
+    clanhall_sandbox::Sandbox::start(clanhall_sandbox::SandboxOptions {
+        workbook_dir: Some(wb.to_path_buf()),
+        rate_limits: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 /// Starts the bot on `sandbox` with its state in `dir`, the workbook `wb` and `extra`
 /// settings, and waits until it is ready.
 pub(crate) async fn start(

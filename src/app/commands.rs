@@ -27,6 +27,12 @@ pub(crate) fn all() -> Vec<Command> {
         crate::placement::commands::reserve(),
         crate::placement::commands::reservations(),
         crate::onboarding::commands::onb(),
+        crate::recruitment::commands::clanmatch(),
+        crate::recruitment::commands::clansearch(),
+        crate::recruitment::commands::clan(),
+        crate::recruitment::commands::welcome(),
+        crate::recruitment::commands::welcome_refresh(),
+        crate::recruitment::commands::report(),
     ]
 }
 
@@ -36,6 +42,14 @@ pub(crate) fn components() -> crate::discord::components::Components {
         .with(Arc::new(crate::placement::commands::Pages))
         .with(Arc::new(crate::onboarding::components::Wizard))
         .with(Arc::new(crate::onboarding::components::SummaryRetry))
+        .with(Arc::new(crate::recruitment::components::PanelClicks(
+            crate::recruitment::panel::Kind::Match,
+        )))
+        .with(Arc::new(crate::recruitment::components::PanelClicks(
+            crate::recruitment::panel::Kind::Search,
+        )))
+        .with(Arc::new(crate::recruitment::components::ProfileFlip))
+        .with(Arc::new(crate::recruitment::components::ReportViews))
 }
 
 /// Every gateway listener (tickets, greetings, typed answers, renames).

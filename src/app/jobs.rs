@@ -51,6 +51,18 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
         services.config.clone(),
         services.outbound.clone(),
     ));
+    jobs.push(crate::recruitment::commands::report_job(
+        services
+            .outbound
+            .clone()
+            .map(|outbound| crate::recruitment::commands::ReportSink {
+                store: services.store.clone(),
+                config: services.config.clone(),
+                cache: services.cache.clone(),
+                outbound,
+            }),
+        services.config.clone(),
+    ));
     let cfg = services.config.get();
     for id in BucketId::ALL {
         jobs.push(crate::cache::refresh_job(

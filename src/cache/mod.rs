@@ -650,6 +650,8 @@ impl Cache {
             self.record(&report, trigger, actor, trace).await;
             reports.push(report);
         }
+        drop(read);
+        crate::util::memory::release_freed();
         reports
     }
 

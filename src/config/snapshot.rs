@@ -31,6 +31,9 @@ pub struct Channels {
     pub promo: Option<u64>,
     pub live_queue: Option<u64>,
     pub interact: Option<u64>,
+    /// Where the daily recruiter report goes (`REPORT_CHANNEL_ID`); the recruiters
+    /// channel when unset.
+    pub report: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -188,7 +191,7 @@ const ROLE_KEYS: [&str; 4] = [
     "RECRUITER_ROLE_IDS",
     "CLAN_LEAD_IDS",
 ];
-const CHANNEL_KEYS: [&str; 8] = [
+const CHANNEL_KEYS: [&str; 9] = [
     "LOG_CHANNEL_ID",
     "RECRUITERS_CHANNEL_ID",
     "RECRUITERS_THREAD_ID",
@@ -196,6 +199,7 @@ const CHANNEL_KEYS: [&str; 8] = [
     "PROMO_CHANNEL_ID",
     "LIVE_QUEUE_CHANNEL_ID",
     "INTERACT_CHANNEL_ID",
+    "REPORT_CHANNEL_ID",
     "TICKET_TOOL_BOT_ID",
 ];
 const OTHER_KEYS: [&str; 12] = [
@@ -356,6 +360,7 @@ fn apply(snap: &mut ConfigSnapshot) {
         ("PROMO_CHANNEL_ID", &mut channels.promo),
         ("LIVE_QUEUE_CHANNEL_ID", &mut channels.live_queue),
         ("INTERACT_CHANNEL_ID", &mut channels.interact),
+        ("REPORT_CHANNEL_ID", &mut channels.report),
         ("TICKET_TOOL_BOT_ID", &mut ticket_tool),
     ] {
         if let Some(v) = get(key) {

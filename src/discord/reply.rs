@@ -5,7 +5,7 @@
 //! back never pings.
 
 use poise::CreateReply;
-use serenity::all::{CreateActionRow, CreateAllowedMentions, UserId};
+use serenity::all::{CreateActionRow, CreateAllowedMentions, CreateMessage, EditMessage, UserId};
 
 use super::Ctx;
 use super::errors::CommandError;
@@ -59,6 +59,25 @@ impl Reply {
     pub(crate) fn ephemeral(mut self) -> Self {
         self.ephemeral = true;
         self
+    }
+
+    /// The reply as one channel message (a feature posting on its own, not answering a
+    /// command): content redacted, pings as declared.
+    pub(crate) fn to_message(&self) -> CreateMessage {
+        CreateMessage::new()
+            .content(redact(&self.content).into_owned())
+            .embeds(self.embeds.iter().map(|e| e.to_create()).collect())
+            .components(self.components.clone())
+            .allowed_mentions(allowed_mentions(&self.pings))
+    }
+
+    /// The reply as an edit of a message the bot posted: every part replaced.
+    pub(crate) fn to_edit(&self) -> EditMessage {
+        EditMessage::new()
+            .content(redact(&self.content).into_owned())
+            .embeds(self.embeds.iter().map(|e| e.to_create()).collect())
+            .components(self.components.clone())
+            .allowed_mentions(allowed_mentions(&self.pings))
     }
 
     /// The messages this reply becomes: content pieces first, embeds paginated; the

@@ -38,6 +38,9 @@ pub struct Embed {
     pub fields: Vec<Field>,
     pub footer: String,
     pub color: Option<u32>,
+    /// An image URL shown in the corner (a clan's crest).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub thumbnail: String,
 }
 
 fn chars(s: &str) -> usize {
@@ -203,6 +206,9 @@ impl Embed {
         }
         if let Some(c) = self.color {
             e = e.color(c);
+        }
+        if !self.thumbnail.is_empty() {
+            e = e.thumbnail(self.thumbnail.clone());
         }
         e
     }

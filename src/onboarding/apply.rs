@@ -228,11 +228,7 @@ pub(crate) async fn post_panel(deps: &Deps, ticket: &Ticket) {
 
 /// A reply as a channel message.
 pub(crate) fn message(r: Reply) -> CreateMessage {
-    CreateMessage::new()
-        .content(crate::redact::redact(&r.content).into_owned())
-        .embeds(r.embeds.iter().map(|e| e.to_create()).collect())
-        .components(r.components)
-        .allowed_mentions(allowed_mentions(&r.pings))
+    r.to_message()
 }
 
 /// What starting (or picking up) a session came to.

@@ -131,9 +131,9 @@ fn missing_tab<'a>(err: &SheetsError, tabs: &'a [String]) -> Option<&'a String> 
     })
 }
 
-fn cell(v: &Value) -> String {
+fn cell(v: Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s,
         Value::Null => String::new(),
         other => other.to_string(),
     }
@@ -440,11 +440,12 @@ impl WorkbookSource for GoogleWorkbook {
                     out.retries += retries;
                     out.requests += requests;
                     for (tab, vr) in asked.iter().zip(ranges) {
+                        // Moved out cell by cell: a copy would double a large tab's peak.
                         let rows = vr
                             .values
                             .unwrap_or_default()
-                            .iter()
-                            .map(|r| r.iter().map(cell).collect())
+                            .into_iter()
+                            .map(|r| r.into_iter().map(cell).collect())
                             .collect();
                         out.tabs
                             .insert(tab.clone(), Some(Table::from_rows(tab.clone(), rows)));

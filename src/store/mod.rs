@@ -41,6 +41,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_onboarding",
         include_str!("../../migrations/0003_onboarding.sql"),
     ),
+    (
+        "0004_recruitment",
+        include_str!("../../migrations/0004_recruitment.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

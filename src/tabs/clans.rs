@@ -1,6 +1,14 @@
 //! The Clans tab, by header name (DESIGN §5). A missing required header fails the read
 //! (the caller keeps its last good data); a bad row is skipped with a warning naming the
 //! row and the cell, never guessed at.
+//!
+//! A cluster may list tens of thousands of clans, so a row is kept small: values that
+//! repeat from clan to clan (difficulty cells, playstyles, brackets) are shared, one copy
+//! per distinct value, and each difficulty is also parsed once into a [`Tier`] for
+//! matching.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -31,7 +39,67 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "reserved",
     "reserved_by",
     "lead_ids",
+    "bracket",
 ];
+
+/// A clan's difficulty tier in a boss mode, lowest first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+pub enum Tier {
+    Easy,
+    Normal,
+    Hard,
+    Brutal,
+    Nm,
+    Unm,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 6] = [
+        Tier::Easy,
+        Tier::Normal,
+        Tier::Hard,
+        Tier::Brutal,
+        Tier::Nm,
+        Tier::Unm,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Easy => "Easy",
+            Tier::Normal => "Normal",
+            Tier::Hard => "Hard",
+            Tier::Brutal => "Brutal",
+            Tier::Nm => "NM",
+            Tier::Unm => "UNM",
+        }
+    }
+
+    /// One word as staff write it: the names, the predecessor's short codes
+    /// (`ESY`, `NML`, `HRD`, `BTL`), `Nightmare`, `Ultra`.
+    pub fn parse(word: &str) -> Option<Tier> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "easy" | "esy" => Tier::Easy,
+            "normal" | "nml" | "norm" => Tier::Normal,
+            "hard" | "hrd" => Tier::Hard,
+            "brutal" | "btl" => Tier::Brutal,
+            "nm" | "nightmare" => Tier::Nm,
+            "unm" | "ultra" | "ultranightmare" => Tier::Unm,
+            _ => return None,
+        })
+    }
+
+    /// The highest tier a cell names (`Hard/Brutal` → Brutal, `Ultra Nightmare` → UNM).
+    pub fn highest_in(cell: &str) -> Option<Tier> {
+        cell.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter_map(Tier::parse)
+            .max()
+    }
+}
+
+/// A cell value shared by every row that holds the same text.
+pub(crate) type Shared = Arc<str>;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Clan {
@@ -46,20 +114,68 @@ pub struct Clan {
     pub inactives: u32,
     pub lead: String,
     pub deputies: String,
-    pub playstyle: Vec<String>,
-    pub cb: String,
-    pub hydra: String,
-    pub chimera: String,
+    pub playstyle: Arc<[Shared]>,
+    /// The difficulty cells as written, and the highest tier each names.
+    pub cb: Shared,
+    pub hydra: Shared,
+    pub chimera: Shared,
+    pub cb_tier: Option<Tier>,
+    pub hydra_tier: Option<Tier>,
+    pub chimera_tier: Option<Tier>,
     pub cvc: bool,
     pub siege: bool,
     pub requirements: String,
     pub notes: String,
+    /// The optional `bracket` column (the daily report groups by it); `""` when blank.
+    pub bracket: Shared,
     /// Bot-written availability columns, as last written.
     pub open_spots: Option<u32>,
     pub reserved: Option<u32>,
     pub reserved_by: String,
     /// The clan's leads (user ids), from the optional `lead_ids` column.
     pub lead_ids: Vec<u64>,
+}
+
+impl Clan {
+    /// Seats a recruit can take now: the bot's live `open_spots` when known, else the
+    /// staff's `spots`.
+    pub fn open_seats(&self) -> u32 {
+        self.open_spots.unwrap_or(self.spots)
+    }
+}
+
+/// One shared copy per distinct cell value, for the duration of a parse.
+#[derive(Default)]
+struct Interner {
+    seen: HashMap<String, Shared>,
+    lists: HashMap<String, Arc<[Shared]>>,
+}
+
+impl Interner {
+    fn text(&mut self, v: &str) -> Shared {
+        if let Some(s) = self.seen.get(v) {
+            return s.clone();
+        }
+        let s: Shared = Arc::from(v);
+        self.seen.insert(v.to_owned(), s.clone());
+        s
+    }
+
+    /// A `a, b | c` list cell, split and shared.
+    fn list(&mut self, v: &str) -> Arc<[Shared]> {
+        if let Some(l) = self.lists.get(v) {
+            return l.clone();
+        }
+        let items: Vec<Shared> = v
+            .split([',', '|', '/'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| self.text(s))
+            .collect();
+        let l: Arc<[Shared]> = Arc::from(items);
+        self.lists.insert(v.to_owned(), l.clone());
+        l
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -102,6 +218,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
         ..ClanList::default()
     };
     let mut seen = std::collections::HashSet::with_capacity(table.rows.len());
+    let mut shared = Interner::default();
     for (i, row) in table.rows.iter().enumerate() {
         let sheet_row = table.line(i);
         let cell = |h: &str| table.cell(row, c(h));
@@ -176,19 +293,18 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
             inactives,
             lead: cell("lead").to_owned(),
             deputies: cell("deputies").to_owned(),
-            playstyle: cell("playstyle")
-                .split([',', '|', '/'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            cb: cell("cb").to_owned(),
-            hydra: cell("hydra").to_owned(),
-            chimera: cell("chimera").to_owned(),
+            playstyle: shared.list(cell("playstyle")),
+            cb: shared.text(cell("cb")),
+            hydra: shared.text(cell("hydra")),
+            chimera: shared.text(cell("chimera")),
+            cb_tier: Tier::highest_in(cell("cb")),
+            hydra_tier: Tier::highest_in(cell("hydra")),
+            chimera_tier: Tier::highest_in(cell("chimera")),
             cvc,
             siege,
             requirements: cell("requirements").to_owned(),
             notes: cell("notes").to_owned(),
+            bracket: shared.text(cell("bracket")),
             open_spots,
             reserved,
             reserved_by: cell("reserved_by").to_owned(),
@@ -257,7 +373,12 @@ mod tests {
             (c.row, c.tag.as_str(), c.level, c.rank, c.spots, c.inactives),
             (2, "ALP", 42, Some(120), 3, 1)
         );
-        assert_eq!(c.playstyle, vec!["Competitive", "Semi-competitive"]);
+        let styles: Vec<&str> = c.playstyle.iter().map(|s| &**s).collect();
+        assert_eq!(styles, ["Competitive", "Semi-competitive"]);
+        assert_eq!(
+            (c.cb_tier, c.hydra_tier, c.chimera_tier),
+            (Some(Tier::Unm), Some(Tier::Nm), Some(Tier::Hard))
+        );
         assert!(c.cvc && !c.siege);
         assert_eq!(c.open_spots, None);
     }
@@ -311,6 +432,31 @@ mod tests {
             ]
         );
         assert_eq!(list.clans[1].row, 5);
+    }
+
+    #[test]
+    fn tiers_are_read_from_names_codes_and_mixed_cells() {
+        assert_eq!(Tier::highest_in("Hard/Brutal"), Some(Tier::Brutal));
+        assert_eq!(Tier::highest_in("Ultra Nightmare"), Some(Tier::Unm));
+        assert_eq!(Tier::highest_in("ultra-nightmare"), Some(Tier::Unm));
+        assert_eq!(Tier::highest_in("NML"), Some(Tier::Normal));
+        assert_eq!(Tier::highest_in("BTL 2 keys"), Some(Tier::Brutal));
+        assert_eq!(Tier::highest_in(""), None);
+        assert_eq!(Tier::highest_in("soon"), None);
+        assert!(Tier::Easy < Tier::Normal && Tier::Nm < Tier::Unm);
+    }
+
+    #[test]
+    fn repeated_cells_share_one_copy() {
+        let row = |tag: &'static str| {
+            vec![
+                tag, "Name", "1", "", "1", "", "", "", "Casual", "UNM", "NM", "Hard", "", "", "",
+            ]
+        };
+        let (a, b) = (row("AAA"), row("BBB"));
+        let list = parse(&table(&[&a, &b])).unwrap();
+        let (x, y) = (&list.clans[0], &list.clans[1]);
+        assert!(Arc::ptr_eq(&x.cb, &y.cb) && Arc::ptr_eq(&x.playstyle, &y.playstyle));
     }
 
     #[test]

@@ -4,4 +4,5 @@
 
 pub(crate) mod duration;
 pub(crate) mod ids;
+pub(crate) mod memory;
 pub(crate) mod text;

@@ -13,6 +13,7 @@ mod onboarding;
 mod ops;
 mod placement;
 mod process;
+mod recruitment;
 mod sandbox;
 mod sheets;
 mod support;

@@ -90,20 +90,6 @@ fn card(bot: &TestBot, id: u64) -> (String, String) {
     (e["title"].as_str().unwrap_or("").to_owned(), text)
 }
 
-async fn click(bot: &TestBot, user: &str, msg: u64, id: &str) -> u64 {
-    let i = bot
-        .sandbox
-        .click(user, msg, id)
-        .unwrap_or_else(|e| panic!("click {id}: {e}"));
-    bot.handled_interaction(i, id).await;
-    i
-}
-
-async fn pick(bot: &TestBot, msg: u64, id: &str, values: &[&str]) {
-    let i = bot.sandbox.select("recruit", msg, id, values).unwrap();
-    bot.handled_interaction(i, id).await;
-}
-
 /// The recruit types `text` in the thread; returns the reply's id once handled.
 async fn type_answer(bot: &TestBot, thread: &str, text: &str) -> u64 {
     let id = bot.sandbox.say("recruit", thread, text).unwrap();
@@ -113,7 +99,9 @@ async fn type_answer(bot: &TestBot, thread: &str, text: &str) -> u64 {
 
 /// Answers through the form behind the card's Answer button.
 async fn form_answer(bot: &TestBot, card: u64, t: u64, qid: &str, text: &str) {
-    let i = click(bot, "recruit", card, &format!("onb:ans:{t}:{qid}")).await;
+    let i = bot
+        .click("recruit", card, &format!("onb:ans:{t}:{qid}"))
+        .await;
     let form = bot.sandbox.modal(i).expect("the answer form");
     assert!(form["title"].as_str().unwrap().chars().count() <= 45);
     let s = bot
@@ -140,7 +128,7 @@ async fn a_ticket_runs_every_question_type_and_ends_with_the_summary() {
         "the recruit, not Ticket Tool or staff"
     );
 
-    let open = click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    let open = bot.click("recruit", panel, &format!("onb:open:{t}")).await;
     let _ = open;
     let c = card_id(&bot, t).await;
     // cvc_points shows only once CvC is picked: ten questions for now.
@@ -168,8 +156,8 @@ async fn a_ticket_runs_every_question_type_and_ends_with_the_summary() {
     );
     form_answer(&bot, c, t, "power", "12.5M").await;
 
-    pick(
-        &bot,
+    bot.pick(
+        "recruit",
         c,
         &format!("onb:pick:{t}:clan_type:0"),
         &["Competitive"],
@@ -177,8 +165,8 @@ async fn a_ticket_runs_every_question_type_and_ends_with_the_summary() {
     .await;
     // A select question answered by typing an option.
     type_answer(&bot, name, "unm").await;
-    pick(
-        &bot,
+    bot.pick(
+        "recruit",
         c,
         &format!("onb:pick:{t}:war_modes:0"),
         &["CvC", "Siege"],
@@ -191,13 +179,16 @@ async fn a_ticket_runs_every_question_type_and_ends_with_the_summary() {
         card(&bot, c)
     );
     type_answer(&bot, name, "1,500").await;
-    click(&bot, "recruit", c, &format!("onb:yes:{t}:has_clan")).await;
+    bot.click("recruit", c, &format!("onb:yes:{t}:has_clan"))
+        .await;
     form_answer(&bot, c, t, "prev_clan", "Old Friends").await;
     type_answer(&bot, name, "UTC+1").await;
     // Optional: Next skips it.
-    click(&bot, "recruit", c, &format!("onb:next:{t}:notes")).await;
+    bot.click("recruit", c, &format!("onb:next:{t}:notes"))
+        .await;
     let mark = bot.sandbox.mark();
-    click(&bot, "recruit", c, &format!("onb:yes:{t}:rules_ok")).await;
+    bot.click("recruit", c, &format!("onb:yes:{t}:rules_ok"))
+        .await;
     assert!(card(&bot, c).0.contains("All done"), "{:?}", card(&bot, c));
 
     let summary = bot
@@ -272,19 +263,21 @@ async fn a_restart_mid_questionnaire_keeps_every_answer_and_the_old_card_works()
     let mut bot = TestBot::start().await;
     let name = "W0043-rue";
     let (t, panel) = open_ticket(&bot, name).await;
-    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    bot.click("recruit", panel, &format!("onb:open:{t}")).await;
     let c = card_id(&bot, t).await;
     type_answer(&bot, name, "Rue").await;
     form_answer(&bot, c, t, "power", "950k").await;
-    pick(
-        &bot,
+    bot.pick(
+        "recruit",
         c,
         &format!("onb:pick:{t}:clan_type:0"),
         &["Competitive"],
     )
     .await;
-    pick(&bot, c, &format!("onb:pick:{t}:cb_level:0"), &["NM"]).await;
-    pick(&bot, c, &format!("onb:pick:{t}:war_modes:0"), &["CvC"]).await;
+    bot.pick("recruit", c, &format!("onb:pick:{t}:cb_level:0"), &["NM"])
+        .await;
+    bot.pick("recruit", c, &format!("onb:pick:{t}:war_modes:0"), &["CvC"])
+        .await;
     assert_eq!(answers(&bot, t).as_object().unwrap().len(), 5);
 
     bot.restart_bot().await;
@@ -350,8 +343,8 @@ async fn only_the_recruit_answers_a_double_click_opens_one_session_and_renames_c
 
     let mark = bot.sandbox.mark();
     bot.sandbox.add_to_thread("staff", name, "member").unwrap();
-    click(&bot, "member", c, &format!("onb:next:{t}:ign")).await;
-    click(&bot, "staff", c, &format!("onb:next:{t}:ign")).await;
+    bot.click("member", c, &format!("onb:next:{t}:ign")).await;
+    bot.click("staff", c, &format!("onb:next:{t}:ign")).await;
     let refusals: Vec<String> = bot
         .sandbox
         .bot_messages_since(mark)
@@ -502,9 +495,15 @@ async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
     );
     let name = "W0046-rue";
     let (t, panel) = open_ticket(&bot, name).await;
-    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    bot.click("recruit", panel, &format!("onb:open:{t}")).await;
     let c = card_id(&bot, t).await;
-    pick(&bot, c, &format!("onb:pick:{t}:clan_type:0"), &["Casual"]).await;
+    bot.pick(
+        "recruit",
+        c,
+        &format!("onb:pick:{t}:clan_type:0"),
+        &["Casual"],
+    )
+    .await;
     let (title, text) = card(&bot, c);
     assert!(
         text.contains("Name?"),
@@ -523,7 +522,7 @@ async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
         "the cycle was stopped: {:?}",
         card(&bot, c)
     );
-    click(&bot, "recruit", c, &format!("onb:yes:{t}:done")).await;
+    bot.click("recruit", c, &format!("onb:yes:{t}:done")).await;
     assert_eq!(session(&bot, t)["status"], "completed");
     assert!(answers(&bot, t).get("war").is_none());
     bot.stop().await;
@@ -686,7 +685,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
     .await;
     let name = "W0051-rue";
     let (t, panel) = open_ticket(&bot, name).await;
-    click(&bot, "recruit", panel, &format!("onb:open:{t}")).await;
+    bot.click("recruit", panel, &format!("onb:open:{t}")).await;
     let c = card_id(&bot, t).await;
     type_answer(&bot, name, "Rue").await;
     // The next message posted in the thread (the summary) is refused once.
@@ -697,7 +696,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
         Some(1),
     );
     let mark = bot.sandbox.mark();
-    click(&bot, "recruit", c, &format!("onb:yes:{t}:ready")).await;
+    bot.click("recruit", c, &format!("onb:yes:{t}:ready")).await;
     let fallback = bot
         .sandbox
         .wait_bot_message(mark, WITHIN, |r| r.text().contains("Summary unavailable"))
@@ -717,7 +716,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
     let fid = fallback.message_id().unwrap();
     // The recruit may not press it.
     let mark = bot.sandbox.mark();
-    click(&bot, "recruit", fid, &retry).await;
+    bot.click("recruit", fid, &retry).await;
     let refusal = bot
         .sandbox
         .bot_messages_since(mark)
@@ -733,7 +732,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
         "nothing posted for the recruit's click"
     );
     let mark = bot.sandbox.mark();
-    click(&bot, "staff", fid, &retry).await;
+    bot.click("staff", fid, &retry).await;
     let summary = bot
         .sandbox
         .wait_bot_message(mark, WITHIN, |r| r.text().contains("New applicant"))

@@ -292,6 +292,26 @@ impl TestBot {
         self.sandbox.bot_messages_since(mark)
     }
 
+    /// `user` clicks the component `id` on message `msg`; the interaction's id, once the
+    /// bot has handled it.
+    pub(crate) async fn click(&self, user: &str, msg: u64, id: &str) -> u64 {
+        let i = self
+            .sandbox
+            .click(user, msg, id)
+            .unwrap_or_else(|e| panic!("click {id}: {e}"));
+        self.handled_interaction(i, id).await;
+        i
+    }
+
+    /// `user` picks `values` in the select menu `id` on message `msg`, once handled.
+    pub(crate) async fn pick(&self, user: &str, msg: u64, id: &str, values: &[&str]) {
+        let i = self
+            .sandbox
+            .select(user, msg, id, values)
+            .unwrap_or_else(|e| panic!("select {id}: {e}"));
+        self.handled_interaction(i, id).await;
+    }
+
     /// `user` says `line` in `channel`; the texts of the bot's messages in that channel
     /// (log-channel posts and the like are left out).
     pub(crate) async fn say_in(&self, user: &str, channel: &str, line: &str) -> Vec<String> {
