@@ -97,7 +97,7 @@ pub mod testing {
 
     pub mod recruitment {
         /// A match over `table` with every filter set (CB, Hydra and Chimera at least
-        /// Hard, CvC yes, Siege any, the first playstyle, open rosters, a text word);
+        /// Hard, CvC no, Siege any, playstyle Competitive, open rosters, a text word);
         /// returns how many clans matched (the matching benchmark).
         pub fn match_all_filters(
             list: &crate::tabs::clans::ClanList,
@@ -108,7 +108,7 @@ pub mod testing {
                 cb: Some(Tier::Hard),
                 hydra: Some(Tier::Hard),
                 chimera: Some(Tier::Hard),
-                cvc: Choice::Yes,
+                cvc: Choice::No,
                 siege: Choice::Any,
                 playstyle: Some("Competitive".into()),
                 roster: Roster::Open,

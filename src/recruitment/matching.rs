@@ -106,8 +106,24 @@ fn at_least(have: Option<Tier>, want: Option<Tier>) -> bool {
     }
 }
 
+/// `needle` (already lower case) in `hay`, any case; no allocation for ASCII text, which
+/// is what a match over thousands of clans mostly meets.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        let n = needle.as_bytes();
+        n.is_empty()
+            || hay
+                .as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
 impl Filters {
-    pub(crate) fn admits(&self, c: &Clan) -> bool {
+    /// Whether `c` passes every filter; `words` are the text filter's words, lower case.
+    fn admits(&self, c: &Clan, words: &[String]) -> bool {
         at_least(c.cb_tier, self.cb)
             && at_least(c.hydra_tier, self.hydra)
             && at_least(c.chimera_tier, self.chimera)
@@ -118,17 +134,9 @@ impl Filters {
                 .playstyle
                 .as_deref()
                 .is_none_or(|p| c.playstyle.iter().any(|s| s.eq_ignore_ascii_case(p)))
-            && self.text_admits(c)
-    }
-
-    fn text_admits(&self, c: &Clan) -> bool {
-        let words = self.text.split_whitespace();
-        let mut words = words.peekable();
-        if words.peek().is_none() {
-            return true;
-        }
-        let hay = format!("{} {}", c.name, c.tag).to_lowercase();
-        words.all(|w| hay.contains(&w.to_lowercase()))
+            && words
+                .iter()
+                .all(|w| contains_ci(&c.name, w) || contains_ci(&c.tag, w))
     }
 
     /// The filters in force, for a footer: `CB ≥ NM · CvC yes · roster open`.
@@ -187,7 +195,16 @@ impl Filters {
 /// The clans `filters` admit: most open seats first, then best rank (unranked last),
 /// then tag.
 pub(crate) fn matches<'a>(list: &'a ClanList, filters: &Filters) -> Vec<&'a Clan> {
-    let mut out: Vec<&Clan> = list.clans.iter().filter(|c| filters.admits(c)).collect();
+    let words: Vec<String> = filters
+        .text
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let mut out: Vec<&Clan> = list
+        .clans
+        .iter()
+        .filter(|c| filters.admits(c, &words))
+        .collect();
     out.sort_by(|a, b| {
         b.open_seats()
             .cmp(&a.open_seats())
