@@ -204,7 +204,7 @@ pub(crate) async fn post_panel(deps: &Deps, ticket: &Ticket) {
     let reply = card::panel(thread, &ticket.subject_name);
     let posted = deps
         .outbound
-        .post(ChannelId::new(thread), message(reply))
+        .post(ChannelId::new(thread), reply.to_message())
         .await;
     let now = deps.store.now();
     let id = match &posted {
@@ -224,11 +224,6 @@ pub(crate) async fn post_panel(deps: &Deps, ticket: &Ticket) {
     if let Err(e) = saved {
         tracing::error!(thread_id = thread, error = %e, "could not record the onboarding panel");
     }
-}
-
-/// A reply as a channel message.
-pub(crate) fn message(r: Reply) -> CreateMessage {
-    r.to_message()
 }
 
 /// What starting (or picking up) a session came to.
@@ -494,7 +489,7 @@ pub(crate) async fn edit_card(deps: &Deps, s: &Session, reply: Reply) {
 pub(crate) async fn post_card(deps: &Deps, thread: u64, reply: Reply) -> Option<u64> {
     match deps
         .outbound
-        .post(ChannelId::new(thread), message(reply))
+        .post(ChannelId::new(thread), reply.to_message())
         .await
     {
         Ok(m) => {

@@ -63,7 +63,7 @@ pub(crate) async fn edit(
     channel: u64,
     message: u64,
     reply: &Reply,
-) -> Result<(), serenity::Error> {
+) -> Result<(), crate::discord::outbound::SendError> {
     let edit = reply.to_edit();
     retry_429("PATCH panel message", || {
         let (http, edit) = (http.clone(), edit.clone());
@@ -75,10 +75,6 @@ pub(crate) async fn edit(
         }
     })
     .await
-    .map_err(|e| match e {
-        crate::discord::outbound::SendError::Discord(e) => e,
-        other => serenity::Error::Other(Box::leak(other.to_string().into_boxed_str())),
-    })
 }
 
 fn jump(guild: Option<u64>, channel: u64, message: u64) -> String {
