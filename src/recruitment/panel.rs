@@ -458,6 +458,41 @@ mod tests {
     }
 
     #[test]
+    fn the_panel_keeps_to_five_rows_and_says_what_the_menu_cannot_list() {
+        let clans = (0..30)
+            .map(|i| crate::tabs::clans::Clan {
+                tag: format!("T{i:02}"),
+                playstyle: std::sync::Arc::from(vec![std::sync::Arc::from(format!("Style {i}"))]),
+                ..Default::default()
+            })
+            .collect();
+        let list = ClanList {
+            clans,
+            ..Default::default()
+        };
+        let r = panel_reply(&panel(Kind::Match), &list, "rio");
+        assert_eq!(r.components.len(), 5);
+        assert!(r.content.contains("6 more playstyles"), "{}", r.content);
+        let ids: Vec<String> = serde_json::to_value(&r.components)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            ids.iter().all(|i| i.len() <= 100 && i.starts_with("cm:7:")),
+            "{ids:?}"
+        );
+        let style = serde_json::to_value(&r.components[3]).unwrap();
+        assert_eq!(
+            style["components"][0]["options"].as_array().unwrap().len(),
+            25
+        );
+    }
+
+    #[test]
     fn a_flip_toggles_one_card() {
         let p = panel(Kind::Search);
         let Step::Results(a) = click(&p, &args(&["flip", "C1CB"]), &[], None) else {

@@ -516,3 +516,40 @@ async fn report_recruiters_posts_now_for_admins_only() {
     assert_eq!(reports(&bot).len(), before + 1);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn slash_forms_answer_and_welcome_refresh_is_for_admins() {
+    let bot = TestBot::start().await;
+    let replies = bot.ask_slash("member", "general", "/clan tag:C1CB").await;
+    assert!(
+        replies.iter().any(|r| r
+            .embeds()
+            .first()
+            .is_some_and(|e| e["title"] == "Blades of Dawn | C1CB")),
+        "{replies:?}"
+    );
+    let replies = bot.ask_slash("recruiter", "recruiters", "/clanmatch").await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.ephemeral && r.content() == "Your panel is below."),
+        "{replies:?}"
+    );
+    assert!(
+        replies.iter().any(|r| r
+            .embeds()
+            .first()
+            .is_some_and(|e| e["title"] == "24 clans matching")),
+        "{replies:?}"
+    );
+    let denied = bot.say_in("staff", "general", "!welcome-refresh").await;
+    assert!(denied.iter().any(|t| t.contains("admin")), "{denied:?}");
+    let ok = bot.say_in("admin", "general", "!welcome-refresh").await;
+    assert!(
+        ok.iter()
+            .any(|t| t
+                .starts_with("✅ WelcomeTemplates re-read: 4 clan templates (plus DEFAULT: yes).")),
+        "{ok:?}"
+    );
+    bot.stop().await;
+}
