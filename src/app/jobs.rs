@@ -51,11 +51,11 @@ pub(super) fn all(boot: &Boot, services: &Services) -> Vec<JobSpec> {
         services.config.clone(),
         services.outbound.clone(),
     ));
-    jobs.push(crate::recruitment::commands::report_job(
+    jobs.push(crate::recruitment::jobs::report_job(
         services
             .outbound
             .clone()
-            .map(|outbound| crate::recruitment::commands::ReportSink {
+            .map(|outbound| crate::recruitment::jobs::ReportSink {
                 store: services.store.clone(),
                 config: services.config.clone(),
                 cache: services.cache.clone(),

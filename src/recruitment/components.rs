@@ -6,7 +6,8 @@ use serenity::all::{
     Context as SerenityContext, CreateActionRow, CreateInputText, CreateModal, InputTextStyle,
 };
 
-use super::commands::{clan_named, clans, edit, profile_reply, stored_figures};
+use super::commands::{clan_named, clans, edit, profile_reply};
+use super::jobs::stored_figures;
 use super::panel::{self, Kind, Step};
 use super::report;
 use super::{TOGGLE_PANELS, TOGGLE_PROFILE, TOGGLE_REPORTS};

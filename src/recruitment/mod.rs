@@ -4,12 +4,13 @@
 //!
 //! Pure parts: `matching` (filters), `cards` (embeds), `panel::click` (what a panel
 //! click changes), `welcome::render`, `report::figures`. The commands and component
-//! handlers apply them; panel and report state lives in SQLite (`recruitment_panels`,
+//! handlers apply them, and `jobs` posts the report (job and command); panel and report state lives in SQLite (`recruitment_panels`,
 //! `recruiter_reports`), so every button works after a restart.
 
 pub(crate) mod cards;
 pub(crate) mod commands;
 pub(crate) mod components;
+pub(crate) mod jobs;
 pub(crate) mod matching;
 pub(crate) mod panel;
 pub(crate) mod report;
