@@ -59,6 +59,17 @@ pub(crate) struct BotData {
     pub features: Features,
 }
 
+impl BotData {
+    /// The Clans list, or the refusal every clan command gives before the tab was read.
+    pub(crate) fn clans(&self) -> Result<Arc<crate::tabs::clans::ClanList>, CommandError> {
+        self.cache.clans().ok_or_else(|| {
+            CommandError::user(
+                "The Clans tab has not been read yet, so no clan can be looked up. Try again in a minute; `!ops digest` shows why it failed.",
+            )
+        })
+    }
+}
+
 pub(crate) type Ctx<'a> = poise::Context<'a, BotData, CommandError>;
 pub(crate) type Command = poise::Command<BotData, CommandError>;
 

@@ -27,14 +27,6 @@ impl From<Refusal> for CommandError {
     }
 }
 
-fn clans(data: &BotData) -> Result<std::sync::Arc<ClanList>, CommandError> {
-    data.cache.clans().ok_or_else(|| {
-        CommandError::user(
-            "The Clans tab has not been read yet, so no clan can be checked. Try again in a minute; `!ops digest` shows why it failed.",
-        )
-    })
-}
-
 fn actor(ctx: Ctx<'_>) -> Actor {
     Actor {
         id: ctx.author().id.get(),
@@ -199,7 +191,7 @@ async fn hold_flow(
     who: Actor,
     ask: HoldAsk,
 ) -> Result<Reply, CommandError> {
-    let list = clans(data)?;
+    let list = data.clans()?;
     let ticket = ticket_of(sctx, data, here).await;
     let (subject, existing, held) = {
         let tag = decide::find_clan(&list, &ask.tag)
@@ -369,7 +361,7 @@ async fn change(
     change: Change,
 ) -> Result<Reservation, CommandError> {
     let data = ctx.data();
-    let list = clans(data)?;
+    let list = data.clans()?;
     let clan = decide::find_clan(&list, &tag)?;
     let tag = clan.tag.clone();
     let who = actor(ctx);
@@ -422,7 +414,7 @@ pub(crate) async fn reservations(
                 "Name your clan: `!reservations TAG` shows its active holds.",
             ));
         };
-        let list = clans(data)?;
+        let list = data.clans()?;
         let tag = decide::find_clan(&list, &t)?.tag.clone();
         lead_may_see(&list, &tag, ctx.author().id.get())?;
         let scope = Scope::Clan(tag);
@@ -431,7 +423,7 @@ pub(crate) async fn reservations(
     }
     let scope = match tag {
         Some(t) => {
-            let list = clans(data)?;
+            let list = data.clans()?;
             Scope::Clan(decide::find_clan(&list, &t)?.tag.clone())
         }
         None if cfg.channels.recruiters_thread == Some(here) => Scope::Recent,
@@ -669,7 +661,7 @@ async fn pages(data: &BotData, click: &Click) -> Result<Answer, CommandError> {
                     .into(),
             ));
         };
-        let list = clans(data)?;
+        let list = data.clans()?;
         lead_may_see(&list, tag, user)?;
     }
     let rows = scope.rows(data).await?;

@@ -230,10 +230,7 @@ mod tests {
             spots,
             ..Default::default()
         };
-        ClanList {
-            clans: vec![clan("C1CA", 2), clan("C1CB", 1), clan("C1CE", 0)],
-            ..Default::default()
-        }
+        ClanList::of([clan("C1CA", 2), clan("C1CB", 1), clan("C1CE", 0)])
     }
 
     fn day(s: &str) -> NaiveDate {

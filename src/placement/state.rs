@@ -63,14 +63,21 @@ impl ClansOverlay for Holds {
     fn apply(&self, list: &mut ClanList) {
         let by_clan = self.by_clan.load();
         for c in &mut list.clans {
+            // Tags in the list are already upper case (`normalize_tag`).
             let names = by_clan
-                .get(&c.tag.to_ascii_uppercase())
+                .get(c.tag.as_str())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let a = availability::compute(c.spots, names, 0);
-            c.open_spots = Some(a.open_spots);
-            c.reserved = Some(a.reserved);
-            c.reserved_by = a.reserved_by;
+            if c.open_spots != Some(a.open_spots)
+                || c.reserved != Some(a.reserved)
+                || c.reserved_by != a.reserved_by
+            {
+                let c = Arc::make_mut(c);
+                c.open_spots = Some(a.open_spots);
+                c.reserved = Some(a.reserved);
+                c.reserved_by = a.reserved_by;
+            }
         }
     }
 }
@@ -98,5 +105,52 @@ impl ComponentCheck for Holds {
             .with("pending", d.pending)
             .with("oldest_pending_age_sec", oldest)
             .with("last_error", &d.last_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tabs::clans::Clan;
+
+    #[test]
+    fn the_overlay_copies_only_the_clans_whose_availability_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Arc::new(crate::runtime::SystemClock)).unwrap();
+        let holds = Holds {
+            store,
+            by_clan: ArcSwap::from_pointee(BTreeMap::from([(
+                "C1CA".to_owned(),
+                vec!["Rue".to_owned()],
+            )])),
+            depth: Default::default(),
+        };
+        let clan = |tag: &str, spots: u32| Clan {
+            tag: tag.into(),
+            spots,
+            ..Default::default()
+        };
+        let mut list = ClanList::of([clan("C1CA", 2), clan("C1CB", 1)]);
+        holds.apply(&mut list);
+        let first = list.clone();
+        assert_eq!(
+            (first.clans[0].open_spots, first.clans[0].reserved),
+            (Some(1), Some(1))
+        );
+        assert_eq!(first.clans[0].reserved_by, "1 -> Rue");
+        assert_eq!(
+            (first.clans[1].open_spots, first.clans[1].reserved),
+            (Some(1), Some(0))
+        );
+        // Nothing changed since: applying again shares every row with the last list.
+        holds.apply(&mut list);
+        assert!(Arc::ptr_eq(&first.clans[0], &list.clans[0]));
+        assert!(Arc::ptr_eq(&first.clans[1], &list.clans[1]));
+        // A release changes one clan: only that row is a new copy.
+        holds.by_clan.store(Arc::new(BTreeMap::new()));
+        holds.apply(&mut list);
+        assert!(!Arc::ptr_eq(&first.clans[0], &list.clans[0]));
+        assert_eq!(list.clans[0].open_spots, Some(2));
+        assert!(Arc::ptr_eq(&first.clans[1], &list.clans[1]));
     }
 }

@@ -15,17 +15,9 @@ use crate::discord::components::custom_id;
 use crate::discord::outbound::retry_429;
 use crate::discord::reply::{self, Reply};
 use crate::discord::tiers::Meta;
-use crate::discord::{BotData, CommandError, Ctx};
+use crate::discord::{CommandError, Ctx};
 use crate::message::alert::{Alert, Severity};
 use crate::tabs::clans::{Clan, ClanList};
-
-pub(crate) fn clans(data: &BotData) -> Result<Arc<ClanList>, CommandError> {
-    data.cache.clans().ok_or_else(|| {
-        CommandError::user(
-            "The Clans tab has not been read yet. Try again in a minute; `!ops digest` shows why it failed.",
-        )
-    })
-}
 
 /// The clan `tag` names (any case), or an error naming the three closest tags: someone
 /// asking for a profile wants a clan, so the nearest are always offered.
@@ -85,7 +77,7 @@ fn jump(guild: Option<u64>, channel: u64, message: u64) -> String {
 /// points them to it (one live panel per owner per channel).
 async fn open_panel(ctx: Ctx<'_>, kind: Kind, text: Option<String>) -> Result<(), CommandError> {
     let data = ctx.data();
-    let list = clans(data)?;
+    let list = data.clans()?;
     let owner = ctx.author().id.get();
     let owner_name = ctx.author().name.clone();
     let channel = ctx.channel_id().get();
@@ -238,7 +230,7 @@ pub(crate) async fn clan(
     ctx: Ctx<'_>,
     #[description = "Clan tag"] tag: String,
 ) -> Result<(), CommandError> {
-    let list = clans(ctx.data())?;
+    let list = ctx.data().clans()?;
     let c = clan_named(&list, &tag)?;
     reply::send(ctx, profile_reply(c, false)).await
 }
@@ -282,7 +274,7 @@ pub(crate) async fn welcome(
     #[description = "The member to welcome"] member: Option<User>,
 ) -> Result<(), CommandError> {
     let data = ctx.data();
-    let list = clans(data)?;
+    let list = data.clans()?;
     let c = clan_named(&list, &tag)?;
     let templates = data.cache.templates().ok_or_else(|| {
         CommandError::user(

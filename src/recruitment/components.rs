@@ -6,7 +6,7 @@ use serenity::all::{
     Context as SerenityContext, CreateActionRow, CreateInputText, CreateModal, InputTextStyle,
 };
 
-use super::commands::{clan_named, clans, edit, profile_reply};
+use super::commands::{clan_named, edit, profile_reply};
 use super::jobs::stored_figures;
 use super::panel::{self, Kind, Step};
 use super::report;
@@ -66,7 +66,7 @@ impl ComponentHandler for PanelClicks {
             .iter()
             .find(|(k, _)| k == "q")
             .map(|(_, v)| v.as_str());
-        let list = clans(data)?;
+        let list = data.clans()?;
         let now = data.status.clock.utc();
         match panel::click(&p, rest, &click.values, text) {
             Step::Nothing => Ok(Answer::Acknowledge),
@@ -147,7 +147,7 @@ impl ComponentHandler for ProfileFlip {
     ) -> Result<Answer, CommandError> {
         let tag = click.args.first().cloned().unwrap_or_default();
         let to_criteria = click.args.get(1).is_some_and(|a| a == "criteria");
-        let list = clans(data)?;
+        let list = data.clans()?;
         match clan_named(&list, &tag) {
             Ok(c) => Ok(Answer::Update(profile_reply(c, to_criteria))),
             Err(e) => Ok(Answer::Ephemeral(format!(

@@ -200,11 +200,7 @@ pub(crate) fn matches<'a>(list: &'a ClanList, filters: &Filters) -> Vec<&'a Clan
         .split_whitespace()
         .map(str::to_lowercase)
         .collect();
-    let mut out: Vec<&Clan> = list
-        .clans
-        .iter()
-        .filter(|c| filters.admits(c, &words))
-        .collect();
+    let mut out: Vec<&Clan> = list.iter().filter(|c| filters.admits(c, &words)).collect();
     out.sort_by(|a, b| {
         b.open_seats()
             .cmp(&a.open_seats())
@@ -230,10 +226,7 @@ mod tests {
     }
 
     fn list(clans: Vec<Clan>) -> ClanList {
-        ClanList {
-            clans,
-            ..Default::default()
-        }
+        ClanList::of(clans)
     }
 
     fn tags(list: &ClanList, f: &Filters) -> Vec<String> {

@@ -465,11 +465,8 @@ mod tests {
                 playstyle: std::sync::Arc::from(vec![std::sync::Arc::from(format!("Style {i}"))]),
                 ..Default::default()
             })
-            .collect();
-        let list = ClanList {
-            clans,
-            ..Default::default()
-        };
+            .collect::<Vec<_>>();
+        let list = ClanList::of(clans);
         let r = panel_reply(&panel(Kind::Match), &list, "rio");
         assert_eq!(r.components.len(), 5);
         assert!(r.content.contains("6 more playstyles"), "{}", r.content);

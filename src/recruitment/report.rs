@@ -74,17 +74,17 @@ fn by_rank(a: &&Clan, b: &&Clan) -> std::cmp::Ordering {
 }
 
 pub(crate) fn figures(list: &ClanList, day: chrono::NaiveDate) -> Figures {
-    let mut ranked: Vec<&Clan> = list.clans.iter().filter(|c| c.rank.is_some()).collect();
+    let mut ranked: Vec<&Clan> = list.iter().filter(|c| c.rank.is_some()).collect();
     ranked.sort_by(by_rank);
     // Brackets in the order the tab first lists them; clans without one last.
     let mut names: Vec<String> = Vec::new();
-    for c in &list.clans {
+    for c in list.iter() {
         let b = c.bracket.trim();
         if !b.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(b)) {
             names.push(b.to_owned());
         }
     }
-    let has_unbracketed = list.clans.iter().any(|c| c.bracket.trim().is_empty());
+    let has_unbracketed = list.iter().any(|c| c.bracket.trim().is_empty());
     let mut brackets = Vec::new();
     let groups = names
         .iter()
@@ -92,7 +92,6 @@ pub(crate) fn figures(list: &ClanList, day: chrono::NaiveDate) -> Figures {
         .chain(has_unbracketed.then_some(None));
     for group in groups {
         let mut members: Vec<&Clan> = list
-            .clans
             .iter()
             .filter(|c| match group {
                 Some(name) => c.bracket.trim().eq_ignore_ascii_case(name),
@@ -111,7 +110,7 @@ pub(crate) fn figures(list: &ClanList, day: chrono::NaiveDate) -> Figures {
     }
     Figures {
         day: day.to_string(),
-        overall: Line::of("Overall", list.clans.iter()),
+        overall: Line::of("Overall", list.iter()),
         top10: Line::of("Top 10", ranked.iter().take(10).copied()),
         top5: Line::of("Top 5", ranked.iter().take(5).copied()),
         brackets,
@@ -256,10 +255,7 @@ mod tests {
             })
             .collect();
         clans.push(clan("ZZZ", None, 3, ""));
-        let list = ClanList {
-            clans,
-            ..Default::default()
-        };
+        let list = ClanList::of(clans);
         let f = figures(&list, chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         assert_eq!(
             (f.overall.open, f.overall.inactives, f.overall.reserved),
@@ -284,12 +280,7 @@ mod tests {
 
     #[test]
     fn a_long_bracket_is_counted_not_cut() {
-        let list = ClanList {
-            clans: (1..=20)
-                .map(|i| clan(&format!("C{i:02}"), Some(i), 1, "Core"))
-                .collect(),
-            ..Default::default()
-        };
+        let list = ClanList::of((1..=20).map(|i| clan(&format!("C{i:02}"), Some(i), 1, "Core")));
         let f = figures(&list, chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         assert!(brackets(&f).fields[0].value.ends_with("… and 8 more clans"));
     }

@@ -180,12 +180,28 @@ impl Interner {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClanList {
-    pub clans: Vec<Clan>,
+    /// Shared rows: a copy of the list (the reservations overlay makes one per change)
+    /// copies pointers, and only the clans whose availability changed are cloned.
+    pub clans: Vec<Arc<Clan>>,
     /// Whether the tab has a `lead_ids` column (DESIGN.md §10.4): without it, every user
     /// in `CLAN_LEAD_IDS` leads every clan.
     pub has_lead_ids: bool,
     /// Rows skipped or cells ignored, one line each.
     pub warnings: Vec<String>,
+}
+
+impl ClanList {
+    pub fn iter(&self) -> impl Iterator<Item = &Clan> {
+        self.clans.iter().map(|c| &**c)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn of(clans: impl IntoIterator<Item = Clan>) -> ClanList {
+        ClanList {
+            clans: clans.into_iter().map(Arc::new).collect(),
+            ..ClanList::default()
+        }
+    }
 }
 
 /// A tag as used everywhere: upper case, letters and digits only.
@@ -283,7 +299,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
         };
         let cvc = boolean("cvc");
         let siege = boolean("siege");
-        out.clans.push(Clan {
+        out.clans.push(Arc::new(Clan {
             row: sheet_row,
             tag,
             name: name.to_owned(),
@@ -312,7 +328,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
                 .split([',', ' ', ';'])
                 .filter_map(|v| v.trim().parse::<u64>().ok())
                 .collect(),
-        });
+        }));
     }
     Ok(out)
 }

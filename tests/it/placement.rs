@@ -93,7 +93,7 @@ async fn reserve_list_extend_and_release_reach_the_clans_and_reservations_tabs()
     let cached = |bot: &TestBot| {
         let list = bot.app.as_ref().unwrap().cache.clans().unwrap();
         let c = list.clans.iter().find(|c| c.tag == "C1CA").unwrap().clone();
-        (c.reserved, c.open_spots, c.reserved_by)
+        (c.reserved, c.open_spots, c.reserved_by.clone())
     };
     let want = (Some(1), Some(1), "1 -> Rue (recruit)".to_owned());
     assert_eq!(cached(&bot), want);
