@@ -171,7 +171,11 @@ async fn an_empty_database_file_is_refused_at_start_and_by_check() {
     ] {
         assert!(problems.contains(file), "{file} not named: {problems}");
     }
-    assert!(problems.contains("empty"), "{problems}");
+    // The database's own reason, not the generic "start with an empty state" advice.
+    assert!(
+        problems.contains("the file is empty (0 bytes)"),
+        "{problems}"
+    );
     // check changed nothing: the files are still there, as they were.
     assert_eq!(
         std::fs::metadata(data.join("clanhall.db")).unwrap().len(),
@@ -195,7 +199,10 @@ async fn an_empty_database_file_is_refused_at_start_and_by_check() {
         .expect("a startup failure line");
     assert_eq!(failed["phase"], "store");
     assert!(
-        failed["error"].as_str().unwrap().contains("empty"),
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("the file is empty (0 bytes)"),
         "{failed}"
     );
     assert_eq!(
