@@ -311,6 +311,88 @@ async fn a_restart_mid_questionnaire_keeps_every_answer_and_the_old_card_works()
 }
 
 #[tokio::test]
+async fn a_questions_tab_changed_mid_session_keeps_the_answers_still_asked_and_says_so_once() {
+    let wb = crate::support::bot::sample_copy();
+    let bot = TestBot::start_with(
+        BotOptions {
+            workbook: wb.path().display().to_string(),
+            ..Default::default()
+        },
+        |_| (),
+    )
+    .await;
+    let name = "W0047-rue";
+    let (t, panel) = open_ticket(&bot, name).await;
+    bot.click("recruit", panel, &format!("onb:open:{t}")).await;
+    let c = card_id(&bot, t).await;
+    type_answer(&bot, name, "Rue").await;
+    form_answer(&bot, c, t, "power", "950k").await;
+    assert!(card(&bot, c).1.contains("What kind of clan"));
+
+    // Staff drop the power question and reread the tab while Rue is at question 3.
+    let path = wb.path().join("Questions.csv");
+    let tab = std::fs::read_to_string(&path).unwrap();
+    let without: String = tab
+        .lines()
+        .filter(|l| !l.starts_with("welcome,2,power,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without.lines().count() + 1, tab.lines().count());
+    std::fs::write(&path, without).unwrap();
+    let refreshed: String = bot
+        .ask("staff", "general", "!ops refresh onboarding_questions")
+        .await
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    assert!(refreshed.contains("onboarding_questions"), "{refreshed}");
+
+    // The next answer lands, the answer to the dropped question is gone, and the card
+    // says why once.
+    bot.pick(
+        "recruit",
+        c,
+        &format!("onb:pick:{t}:clan_type:0"),
+        &["Competitive"],
+    )
+    .await;
+    let (title, text) = card(&bot, c);
+    assert!(
+        text.contains("The questions changed since you started"),
+        "{title} {text}"
+    );
+    assert!(
+        title.starts_with("Question 3/"),
+        "one question fewer: {title}"
+    );
+    let a = answers(&bot, t);
+    assert_eq!(a["ign"], "Rue");
+    assert_eq!(a["clan_type"], "Competitive");
+    assert!(a.get("power").is_none(), "{a}");
+    let schema_changed = || -> Vec<Value> {
+        bot.telemetry_events("onboarding")
+            .into_iter()
+            .filter(|e| e["action"] == "schema_changed")
+            .collect()
+    };
+    // Telemetry is written behind the card: wait for the line, then count.
+    assert!(eventually(WITHIN, || std::future::ready(!schema_changed().is_empty())).await);
+    let changed = schema_changed();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["dropped"], serde_json::json!(["power"]));
+
+    bot.pick("recruit", c, &format!("onb:pick:{t}:cb_level:0"), &["NM"])
+        .await;
+    let (title, text) = card(&bot, c);
+    assert!(
+        !text.contains("The questions changed"),
+        "told once: {title} {text}"
+    );
+    assert_eq!(answers(&bot, t)["cb_level"], "NM");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn only_the_recruit_answers_a_double_click_opens_one_session_and_renames_change_nothing() {
     let bot = TestBot::start().await;
     let name = "W0044-rue-the-brave";
