@@ -4,14 +4,18 @@
 //! other: nothing a user may click later lives in memory. The router finds the feature's
 //! handler by the first segment, holds the click to the handler's declared tier and
 //! toggle (as the dispatcher does for commands), and answers within Discord's 3 seconds:
-//! the handler's update of the message, or an ephemeral line.
+//! the handler's update of the message, or an ephemeral line. A handler still working
+//! after [`DEFER_AFTER`] (a 429 on the message it edits, a slow store) gets the click
+//! deferred, and its answer is delivered by editing the original response or a follow-up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::all::{
     ActionRowComponent, ChannelId, ComponentInteraction, Context as SerenityContext,
-    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateModal, GuildId, ModalInteraction,
+    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, GuildId, Http,
+    ModalInteraction,
 };
 
 use super::BotData;
@@ -194,12 +198,145 @@ pub(crate) fn pager(base: &[&str], page: usize, pages: usize) -> Option<CreateAc
     Some(CreateActionRow::Buttons(vec![prev, info, next]))
 }
 
-/// Routes one component click or form submission; the answer to send (within 3 s).
-pub(crate) async fn route(
-    sctx: &SerenityContext,
-    data: &BotData,
-    inc: Incoming,
-) -> CreateInteractionResponse {
+/// How long a handler may work before the click is deferred: Discord drops an
+/// interaction not answered within 3 s of its creation, and the answer needs a round trip.
+pub(crate) const DEFER_AFTER: Duration = Duration::from_secs(2);
+
+/// The interaction a click or a form submission came in, to answer it.
+#[derive(Clone, Copy)]
+pub(crate) enum Answering<'a> {
+    Component(&'a ComponentInteraction),
+    Modal(&'a ModalInteraction),
+}
+
+impl Answering<'_> {
+    fn custom_id(&self) -> &str {
+        match self {
+            Answering::Component(c) => &c.data.custom_id,
+            Answering::Modal(m) => &m.data.custom_id,
+        }
+    }
+
+    fn incoming(&self) -> Incoming {
+        match self {
+            Answering::Component(c) => Incoming::component(c),
+            Answering::Modal(m) => Incoming::modal(m),
+        }
+    }
+
+    async fn respond(&self, http: &Http, r: CreateInteractionResponse) -> serenity::Result<()> {
+        match self {
+            Answering::Component(c) => c.create_response(http, r).await,
+            Answering::Modal(m) => m.create_response(http, r).await,
+        }
+    }
+
+    async fn edit(&self, http: &Http, e: EditInteractionResponse) -> serenity::Result<()> {
+        match self {
+            Answering::Component(c) => c.edit_response(http, e).await.map(|_| ()),
+            Answering::Modal(m) => m.edit_response(http, e).await.map(|_| ()),
+        }
+    }
+
+    async fn follow(
+        &self,
+        http: &Http,
+        f: CreateInteractionResponseFollowup,
+    ) -> serenity::Result<()> {
+        match self {
+            Answering::Component(c) => c.create_followup(http, f).await.map(|_| ()),
+            Answering::Modal(m) => m.create_followup(http, f).await.map(|_| ()),
+        }
+    }
+}
+
+/// Routes a click or a form and answers it: at once when the handler is done within
+/// [`DEFER_AFTER`]; otherwise the click is deferred (the message stays as it is, a
+/// spinner for the clicker) and the answer completes it when the handler is done.
+pub(crate) async fn answer(sctx: &SerenityContext, data: &BotData, on: Answering<'_>) {
+    let id = on.custom_id().to_owned();
+    let work = route(sctx, data, on.incoming());
+    tokio::pin!(work);
+    let sent = match tokio::time::timeout(DEFER_AFTER, &mut work).await {
+        Ok(answer) => on.respond(&sctx.http, answer.into_response()).await,
+        Err(_) => {
+            tracing::info!(custom_id = %id, "handler still working; the click is deferred");
+            let deferred = on
+                .respond(&sctx.http, CreateInteractionResponse::Acknowledge)
+                .await;
+            // The handler finishes either way: what it stores must not be cut off.
+            let answer = work.await;
+            match deferred {
+                Ok(()) => answer.complete(&on, &sctx.http).await,
+                Err(e) => Err(e),
+            }
+        }
+    };
+    if let Err(e) = sent {
+        tracing::warn!(custom_id = %id, error = %e, "could not answer a click or a form");
+    }
+}
+
+impl Answer {
+    /// The answer as the interaction's first response.
+    fn into_response(self) -> CreateInteractionResponse {
+        let message = |reply: Reply| {
+            let content = crate::redact::redact(&reply.content).into_owned();
+            CreateInteractionResponseMessage::new()
+                .content(content)
+                .components(reply.components)
+                .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
+                .embeds(reply.embeds.iter().map(|e| e.to_create()).collect())
+        };
+        match self {
+            Answer::Update(reply) => CreateInteractionResponse::UpdateMessage(message(reply)),
+            Answer::Message(reply) => CreateInteractionResponse::Message(message(reply)),
+            Answer::Modal(m) => CreateInteractionResponse::Modal(m),
+            Answer::Acknowledge => CreateInteractionResponse::Acknowledge,
+            Answer::Ephemeral(text) => ephemeral(text),
+        }
+    }
+
+    /// The answer after the click was deferred (a deferred update: `@original` is the
+    /// clicked message).
+    async fn complete(self, on: &Answering<'_>, http: &Http) -> serenity::Result<()> {
+        let follow = |reply: Reply, ephemeral: bool| {
+            CreateInteractionResponseFollowup::new()
+                .content(crate::redact::redact(&reply.content).into_owned())
+                .components(reply.components)
+                .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
+                .embeds(reply.embeds.iter().map(|e| e.to_create()).collect())
+                .ephemeral(ephemeral)
+        };
+        match self {
+            Answer::Update(reply) => {
+                let edit = EditInteractionResponse::new()
+                    .content(crate::redact::redact(&reply.content).into_owned())
+                    .components(reply.components)
+                    .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
+                    .embeds(reply.embeds.iter().map(|e| e.to_create()).collect());
+                on.edit(http, edit).await
+            }
+            Answer::Message(reply) => on.follow(http, follow(reply, false)).await,
+            Answer::Acknowledge => Ok(()),
+            // A form can only be the first answer to a click.
+            Answer::Modal(_) => {
+                on.follow(
+                    http,
+                    follow(
+                        Reply::text("That took too long to open the form; click the button again."),
+                        true,
+                    ),
+                )
+                .await
+            }
+            Answer::Ephemeral(text) => on.follow(http, follow(Reply::text(text), true)).await,
+        }
+    }
+}
+
+/// Routes one component click or form submission to its handler; what to answer.
+async fn route(sctx: &SerenityContext, data: &BotData, inc: Incoming) -> Answer {
     let id = inc.custom_id.clone();
     let mut parts = id.split(':').map(str::to_owned);
     let prefix = parts.next().unwrap_or_default();
@@ -242,29 +379,14 @@ pub(crate) async fn route(
         }
     };
     let trace = crate::telemetry::current_trace_id().unwrap_or_default();
-    let message = |reply: Reply| {
-        let content = crate::redact::redact(&reply.content).into_owned();
-        CreateInteractionResponseMessage::new()
-            .content(content)
-            .components(reply.components)
-            .allowed_mentions(super::reply::allowed_mentions(&reply.pings))
-            .embeds(reply.embeds.iter().map(|e| e.to_create()).collect())
-    };
-    match answer {
-        Ok(Answer::Update(reply)) => CreateInteractionResponse::UpdateMessage(message(reply)),
-        Ok(Answer::Message(reply)) => CreateInteractionResponse::Message(message(reply)),
-        Ok(Answer::Modal(m)) => CreateInteractionResponse::Modal(m),
-        Ok(Answer::Acknowledge) => CreateInteractionResponse::Acknowledge,
-        Ok(Answer::Ephemeral(text)) => ephemeral(text),
-        Err(e) => {
-            if e.is_internal() {
-                tracing::error!(custom_id = %id, error = %e, "component handler failed");
-            } else {
-                tracing::info!(custom_id = %id, outcome = "refused", reason = %e, "component refused");
-            }
-            ephemeral(e.public_message("this button", &trace))
+    answer.unwrap_or_else(|e| {
+        if e.is_internal() {
+            tracing::error!(custom_id = %id, error = %e, "component handler failed");
+        } else {
+            tracing::info!(custom_id = %id, outcome = "refused", reason = %e, "component refused");
         }
-    }
+        Answer::Ephemeral(e.public_message("this button", &trace))
+    })
 }
 
 fn ephemeral(text: String) -> CreateInteractionResponse {

@@ -518,26 +518,20 @@ impl serenity::framework::Framework for Traced {
         let t0 = Instant::now();
         let work = async {
             // Components go to their feature's handler; poise sees only commands.
-            use super::components::{Incoming, route};
+            use super::components::{Answering, answer};
             use serenity::all::Interaction;
             match &event {
                 FullEvent::InteractionCreate {
                     interaction: Interaction::Component(c),
                 } => {
                     let data = self.framework.user_data().await;
-                    let answer = route(&ctx, data, Incoming::component(c)).await;
-                    if let Err(e) = c.create_response(&ctx.http, answer).await {
-                        tracing::warn!(custom_id = %c.data.custom_id, error = %e, "could not answer a component");
-                    }
+                    answer(&ctx, data, Answering::Component(c)).await;
                 }
                 FullEvent::InteractionCreate {
                     interaction: Interaction::Modal(m),
                 } => {
                     let data = self.framework.user_data().await;
-                    let answer = route(&ctx, data, Incoming::modal(m)).await;
-                    if let Err(e) = m.create_response(&ctx.http, answer).await {
-                        tracing::warn!(custom_id = %m.data.custom_id, error = %e, "could not answer a form");
-                    }
+                    answer(&ctx, data, Answering::Modal(m)).await;
                 }
                 _ => {
                     if super::events::watched(&event) {

@@ -159,6 +159,58 @@ async fn clanmatch_filters_pages_refuses_others_and_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn a_filter_whose_results_edit_is_slow_is_deferred_in_time_and_completed() {
+    use clanhall_sandbox::faults::HttpFault;
+    let bot = TestBot::start().await;
+    let (panel, results) = open(&bot, "recruiter", "recruiters", "!clanmatch").await;
+    // Discord takes 3.5 s to edit the results: longer than an interaction may wait.
+    let channel = clanhall_sandbox::world::channel("recruiters").unwrap().id;
+    bot.sandbox.fail_http(
+        Some("PATCH"),
+        &format!("/channels/{channel}/messages/{results}"),
+        HttpFault::Delay(Duration::from_millis(3500)),
+        Some(1),
+    );
+    let mark = bot.sandbox.record().entries().last().map_or(0, |e| e.seq);
+    let cb = id_ending(&msg(&bot, panel), ":f:cb");
+    bot.pick("recruiter", panel, &cb, &["UNM"]).await;
+    let entries: Vec<_> = bot
+        .sandbox
+        .record()
+        .entries()
+        .into_iter()
+        .filter(|e| e.seq > mark)
+        .collect();
+    let callbacks: Vec<_> = entries
+        .iter()
+        .filter(|e| e.path.contains("/callback"))
+        .collect();
+    assert_eq!(callbacks.len(), 1, "{callbacks:?}");
+    assert_eq!(callbacks[0].body["type"], 6, "a deferred update");
+    assert_eq!(callbacks[0].status, Some(204), "accepted within 3 s");
+    let completed = entries
+        .iter()
+        .find(|e| e.method == "PATCH" && e.path.contains("/messages/@original"))
+        .expect("the panel's update delivered by editing the original response");
+    assert_eq!(completed.status, Some(200));
+    assert_eq!(embed(&msg(&bot, results), 0).0, "4 clans matching");
+    // The panel itself, edited through the deferred response, shows UNM picked.
+    let panel_now = msg(&bot, panel);
+    let picked: Vec<&str> = panel_now["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter(|c| c["custom_id"].as_str() == Some(cb.as_str()))
+        .flat_map(|c| c["options"].as_array().into_iter().flatten())
+        .filter(|o| o["default"] == true)
+        .filter_map(|o| o["value"].as_str())
+        .collect();
+    assert_eq!(picked, ["UNM"], "{panel_now}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn a_member_is_refused_clanmatch_with_the_tier() {
     let bot = TestBot::start().await;
     let replies = bot.say_in("member", "general", "!clanmatch").await;
