@@ -113,26 +113,13 @@ fn did_you_mean(closest: &[String]) -> String {
 
 /// The clan `tag` names (any case), or the closest tags.
 pub(crate) fn find_clan<'a>(clans: &'a ClanList, tag: &str) -> Result<&'a Clan, Refusal> {
-    let t = tag.trim();
-    if let Some(c) = clans.clans.iter().find(|c| c.tag.eq_ignore_ascii_case(t)) {
-        return Ok(c);
-    }
-    let mut scored: Vec<(usize, &str)> = clans
-        .clans
-        .iter()
-        .map(|c| {
-            let d = strsim::levenshtein(&c.tag.to_lowercase(), &t.to_lowercase());
-            (d, c.tag.as_str())
-        })
-        .filter(|(d, _)| *d <= 2)
-        .collect();
-    scored.sort();
-    Err(Refusal::UnknownClan {
-        tag: t.to_owned(),
-        closest: scored
-            .iter()
-            .take(3)
-            .map(|(_, t)| (*t).to_owned())
+    // Only near tags are offered: for a typo in a hold, a far tag is noise.
+    clans.find(tag).ok_or_else(|| Refusal::UnknownClan {
+        tag: tag.trim().to_owned(),
+        closest: clans
+            .closest(tag, 3, Some(2))
+            .into_iter()
+            .map(str::to_owned)
             .collect(),
     })
 }

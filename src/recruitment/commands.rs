@@ -22,20 +22,13 @@ use crate::tabs::clans::{Clan, ClanList};
 /// The clan `tag` names (any case), or an error naming the three closest tags: someone
 /// asking for a profile wants a clan, so the nearest are always offered.
 pub(crate) fn clan_named<'a>(list: &'a ClanList, tag: &str) -> Result<&'a Clan, CommandError> {
-    let want = crate::tabs::clans::normalize_tag(tag);
-    if let Some(c) = list.clans.iter().find(|c| c.tag == want) {
+    if let Some(c) = list.find(tag) {
         return Ok(c);
     }
-    let mut scored: Vec<(usize, &str)> = list
-        .clans
-        .iter()
-        .map(|c| (strsim::levenshtein(&c.tag, &want), c.tag.as_str()))
-        .collect();
-    scored.sort();
-    let closest: Vec<String> = scored
-        .iter()
-        .take(3)
-        .map(|(_, t)| crate::util::text::code(t))
+    let closest: Vec<String> = list
+        .closest(tag, 3, None)
+        .into_iter()
+        .map(crate::util::text::code)
         .collect();
     let asked = crate::util::text::code(tag.trim());
     Err(CommandError::user(if closest.is_empty() {
@@ -429,7 +422,10 @@ pub(crate) async fn recruiters(ctx: Ctx<'_>) -> Result<(), CommandError> {
             )
             .await
         }
-        Ok(super::jobs::Posted::AlreadyToday) => Ok(()),
-        Err(e) => Err(CommandError::user(e.to_string())),
+        // Only the scheduled report is held to once a day, but no path stays silent.
+        Ok(super::jobs::Posted::AlreadyToday) => {
+            reply::send(ctx, Reply::text("Today's recruiter update is already out.")).await
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -46,9 +46,21 @@ pub(crate) enum ReportError {
     #[error("The Clans tab has not been read yet, so there is nothing to report.")]
     NoClans,
     #[error("the report was not posted: {0}")]
-    Send(String),
+    Send(#[source] crate::discord::outbound::SendError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// What the caller can fix is said as is; a failed post or store is ours (logged, and
+/// the caller gets a reference).
+impl From<ReportError> for crate::discord::CommandError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::NoChannel | ReportError::NoClans => Self::user(e.to_string()),
+            ReportError::Send(e) => e.into(),
+            ReportError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// What posting a report needs; the job and the command share it.
@@ -137,7 +149,7 @@ impl ReportSink {
                         Ok(())
                     })
                     .await?;
-                Err(ReportError::Send(e.to_string()))
+                Err(ReportError::Send(e))
             }
         }
     }

@@ -195,6 +195,25 @@ impl ClanList {
         self.clans.iter().map(|c| &**c)
     }
 
+    /// The clan `tag` names, in any case and with any stray punctuation (`c1-ca`).
+    pub fn find(&self, tag: &str) -> Option<&Clan> {
+        let want = normalize_tag(tag);
+        self.iter().find(|c| c.tag == want)
+    }
+
+    /// Up to `n` tags nearest to `tag` by edit distance (ties in tag order), only those
+    /// within `max` edits when given: what an unknown tag is answered with.
+    pub fn closest(&self, tag: &str, n: usize, max: Option<usize>) -> Vec<&str> {
+        let want = normalize_tag(tag);
+        let mut scored: Vec<(usize, &str)> = self
+            .iter()
+            .map(|c| (strsim::levenshtein(&c.tag, &want), c.tag.as_str()))
+            .filter(|(d, _)| max.is_none_or(|m| *d <= m))
+            .collect();
+        scored.sort_unstable();
+        scored.into_iter().take(n).map(|(_, t)| t).collect()
+    }
+
     #[cfg(test)]
     pub(crate) fn of(clans: impl IntoIterator<Item = Clan>) -> ClanList {
         ClanList {
@@ -492,6 +511,25 @@ mod tests {
             e.to_string()
                 .starts_with("tab \"Clans\" is missing the headers spots"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn tags_are_found_in_any_case_and_the_closest_are_nearest_first() {
+        let clan = |tag: &str| Clan {
+            tag: tag.into(),
+            ..Default::default()
+        };
+        let list = ClanList::of([clan("C1CA"), clan("C1CB"), clan("MARTYRS"), clan("C2CA")]);
+        assert_eq!(list.find("c1-ca").map(|c| c.tag.as_str()), Some("C1CA"));
+        assert!(list.find("C1CZ").is_none());
+        assert_eq!(list.closest("c1cz", 3, None), ["C1CA", "C1CB", "C2CA"]);
+        assert_eq!(list.closest("c1cz", 2, Some(1)), ["C1CA", "C1CB"]);
+        assert!(list.closest("XYZXYZ", 3, Some(2)).is_empty());
+        assert_eq!(
+            list.closest("XYZXYZ", 1, None).len(),
+            1,
+            "always some without a bound"
         );
     }
 }
