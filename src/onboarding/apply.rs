@@ -339,8 +339,10 @@ pub(crate) async fn set_card(
         .await
 }
 
-/// Telemetry for what a wizard step did, and the summary once it completed.
-pub(crate) fn after_step(deps: &Deps, flows: &Flows, out: &Outcome, ticket: Option<Ticket>) {
+/// Telemetry for what a wizard step did, and the summary once it completed. Awaited
+/// in the handler (a slow click is deferred by the router), so nothing is left running
+/// outside the shutdown's reach.
+pub(crate) async fn after_step(deps: &Deps, flows: &Flows, out: &Outcome, ticket: Option<Ticket>) {
     let s = &out.session;
     for e in &out.events {
         match e {
@@ -352,17 +354,13 @@ pub(crate) fn after_step(deps: &Deps, flows: &Flows, out: &Outcome, ticket: Opti
         }
     }
     if !out.events.is_empty() {
-        let d = deps.clone();
-        tokio::spawn(async move { d.sync_metrics().await });
+        deps.sync_metrics().await;
     }
     if out.events.contains(&Event::Completed)
         && let Some(ticket) = ticket
     {
-        let (deps, flow) = (deps.clone(), flows.get(&s.flow).cloned());
-        let session = s.clone();
-        tokio::spawn(async move {
-            post_summary(&deps, flow.as_deref(), &session, &ticket).await;
-        });
+        let flow = flows.get(&s.flow).cloned();
+        post_summary(deps, flow.as_deref(), s, &ticket).await;
     }
 }
 

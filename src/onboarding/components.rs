@@ -126,7 +126,7 @@ impl ComponentHandler for Wizard {
                 "Press **Open questions** on the panel first.".into(),
             ));
         };
-        apply::after_step(&deps, &flows, &out, Some(ticket.clone()));
+        apply::after_step(&deps, &flows, &out, Some(ticket.clone())).await;
         Ok(Answer::Update(apply::card_for(&flow, &out, &subject_name)))
     }
 }
@@ -152,12 +152,9 @@ async fn open(
     match opened {
         Opened::Started(out) => {
             deps.emit("wizard_started", json!({"thread_id": thread.to_string(), "user_id": subject.to_string(), "flow": ticket.flow, "by_staff": by_staff}));
-            let d = deps.clone();
             let reply = apply::card_for(&flow, &out, &name);
-            tokio::spawn(async move {
-                apply::post_card(&d, thread, reply).await;
-                d.sync_metrics().await;
-            });
+            apply::post_card(deps, thread, reply).await;
+            deps.sync_metrics().await;
             Ok(Answer::Ephemeral(if by_staff {
                 format!("Opened {name}'s questions below; only {name} can answer them.")
             } else {
@@ -165,11 +162,9 @@ async fn open(
             }))
         }
         Opened::Resumed(out) => {
-            apply::after_step(deps, &Arc::default(), &out, None);
-            let d = deps.clone();
+            apply::after_step(deps, &Arc::default(), &out, None).await;
             let reply = apply::card_for(&flow, &out, &name);
-            let session = out.session.clone();
-            tokio::spawn(async move { apply::edit_card(&d, &session, reply).await });
+            apply::edit_card(deps, &out.session, reply).await;
             Ok(Answer::Ephemeral("Picking up where you stopped.".into()))
         }
         Opened::Running(s) => {
@@ -184,9 +179,8 @@ async fn open(
                 None => {
                     let out = apply::act(&data.store, flow.clone(), thread, Action::Show).await?;
                     if let Some(out) = out {
-                        let d = deps.clone();
                         let reply = apply::card_for(&flow, &out, &name);
-                        tokio::spawn(async move { apply::post_card(&d, thread, reply).await });
+                        apply::post_card(deps, thread, reply).await;
                     }
                     Ok(Answer::Ephemeral(
                         "Here are the questions again, below.".into(),
@@ -243,13 +237,17 @@ impl ComponentHandler for SummaryRetry {
         let flows = data.features.get::<Onboarding>()?.flows(data);
         let deps = Deps::of(data, &sctx.http);
         let flow = flows.get(&session.flow).cloned();
-        tokio::spawn(async move {
-            apply::post_summary(&deps, flow.as_deref(), &session, &ticket).await;
-        });
+        if !apply::post_summary(&deps, flow.as_deref(), &session, &ticket).await {
+            // Refused again: post_summary posted a new fallback with its own button.
+            return Ok(Answer::Ephemeral(
+                "The summary was refused again; a new fallback with a Retry button is below."
+                    .into(),
+            ));
+        }
         Ok(Answer::Update(Reply::embed(
-            Embed::new("Rebuilding the summary…")
+            Embed::new("Summary rebuilt")
                 .description(format!(
-                    "{} asked for the summary again; it follows below.",
+                    "{} asked for the summary again; it is below.",
                     click.user_name
                 ))
                 .color(COLOR_INFO),

@@ -290,7 +290,7 @@ async fn reply(sctx: &SerenityContext, data: &BotData, deps: &Deps, ticket: &Tic
             tracing::info!(thread_id = thread, error = %e, "could not delete a captured reply (Manage Messages?)");
         }
     }
-    apply::after_step(deps, &flows, &out, Some(ticket.clone()));
+    apply::after_step(deps, &flows, &out, Some(ticket.clone())).await;
     let card = apply::card_for(&flow, &out, &ticket.subject_name);
     apply::edit_card(deps, &out.session, card).await;
 }

@@ -791,9 +791,12 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
             .contains(&retry)
     );
     assert!(
-        bot.telemetry_events("onboarding")
-            .iter()
-            .any(|e| e["action"] == "summary_failed")
+        eventually(WITHIN, || std::future::ready(
+            bot.telemetry_events("onboarding")
+                .iter()
+                .any(|e| e["action"] == "summary_failed")
+        ))
+        .await
     );
     let fid = fallback.message_id().unwrap();
     // The recruit may not press it.
@@ -813,6 +816,27 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
             .all(|r| !r.text().contains("New applicant")),
         "nothing posted for the recruit's click"
     );
+    // Refused again: staff are told, and a new fallback stands in the thread.
+    bot.sandbox.fail_http(
+        Some("POST"),
+        &format!("/channels/{t}/messages"),
+        HttpFault::Status(400),
+        Some(1),
+    );
+    let mark = bot.sandbox.mark();
+    bot.click("staff", fid, &retry).await;
+    let again = bot.sandbox.bot_messages_since(mark);
+    assert!(
+        again
+            .iter()
+            .any(|r| r.ephemeral && r.content().contains("refused again")),
+        "{again:?}"
+    );
+    assert!(
+        again
+            .iter()
+            .any(|r| !r.ephemeral && r.text().contains("Summary unavailable"))
+    );
     let mark = bot.sandbox.mark();
     bot.click("staff", fid, &retry).await;
     let summary = bot
@@ -821,11 +845,14 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
         .await
         .expect("the rebuilt summary");
     assert!(summary.text().contains("Rue"), "{}", summary.text());
+    // The click was answered after the summary was posted and recorded.
     let stored = session(&bot, t);
     assert_eq!(
         stored["summary_message_id"],
         summary.message_id().unwrap().to_string()
     );
+    let (title, _) = card(&bot, fid);
+    assert_eq!(title, "Summary rebuilt");
     bot.stop().await;
 }
 
