@@ -771,12 +771,15 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
     let c = card_id(&bot, t).await;
     type_answer(&bot, name, "Rue").await;
     // The next message posted in the thread (the summary) is refused once.
-    bot.sandbox.fail_http(
-        Some("POST"),
-        &format!("/channels/{t}/messages"),
-        HttpFault::Status(400),
-        Some(1),
-    );
+    let refuse_next_post = || {
+        bot.sandbox.fail_http(
+            Some("POST"),
+            &format!("/channels/{t}/messages"),
+            HttpFault::Status(400),
+            Some(1),
+        )
+    };
+    refuse_next_post();
     let mark = bot.sandbox.mark();
     bot.click("recruit", c, &format!("onb:yes:{t}:ready")).await;
     let fallback = bot
@@ -817,12 +820,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
         "nothing posted for the recruit's click"
     );
     // Refused again: staff are told, and a new fallback stands in the thread.
-    bot.sandbox.fail_http(
-        Some("POST"),
-        &format!("/channels/{t}/messages"),
-        HttpFault::Status(400),
-        Some(1),
-    );
+    refuse_next_post();
     let mark = bot.sandbox.mark();
     bot.click("staff", fid, &retry).await;
     let again = bot.sandbox.bot_messages_since(mark);
