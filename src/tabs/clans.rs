@@ -180,9 +180,10 @@ impl Interner {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClanList {
-    /// Shared rows: a copy of the list (the reservations overlay makes one per change)
-    /// copies pointers, and only the clans whose availability changed are cloned.
-    pub clans: Vec<Arc<Clan>>,
+    /// One contiguous run of rows: matching walks them all, and a row per allocation
+    /// (tried: `Arc<Clan>` to share rows between copies) cost 400 bytes a row and twice
+    /// the match time.
+    pub clans: Vec<Clan>,
     /// Whether the tab has a `lead_ids` column (DESIGN.md §10.4): without it, every user
     /// in `CLAN_LEAD_IDS` leads every clan.
     pub has_lead_ids: bool,
@@ -192,7 +193,7 @@ pub struct ClanList {
 
 impl ClanList {
     pub fn iter(&self) -> impl Iterator<Item = &Clan> {
-        self.clans.iter().map(|c| &**c)
+        self.clans.iter()
     }
 
     /// The clan `tag` names, in any case and with any stray punctuation (`c1-ca`).
@@ -217,7 +218,7 @@ impl ClanList {
     #[cfg(test)]
     pub(crate) fn of(clans: impl IntoIterator<Item = Clan>) -> ClanList {
         ClanList {
-            clans: clans.into_iter().map(Arc::new).collect(),
+            clans: clans.into_iter().collect(),
             ..ClanList::default()
         }
     }
@@ -318,7 +319,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
         };
         let cvc = boolean("cvc");
         let siege = boolean("siege");
-        out.clans.push(Arc::new(Clan {
+        out.clans.push(Clan {
             row: sheet_row,
             tag,
             name: name.to_owned(),
@@ -347,7 +348,7 @@ pub fn parse(table: &Table) -> Result<ClanList, MissingHeaders> {
                 .split([',', ' ', ';'])
                 .filter_map(|v| v.trim().parse::<u64>().ok())
                 .collect(),
-        }));
+        });
     }
     Ok(out)
 }
