@@ -15,7 +15,7 @@ use super::wizard::{View, option_pages, page_options};
 use crate::discord::components::custom_id;
 use crate::discord::reply::Reply;
 use crate::message::embed::{COLOR_INFO, COLOR_OK, COLOR_WARN, Embed};
-use crate::tabs::questions::QuestionType;
+use crate::tabs::questions::{Question, QuestionType};
 
 pub(crate) const PREFIX: &str = "onb";
 /// The form field that carries a typed answer.
@@ -61,9 +61,9 @@ pub(crate) fn panel(thread: u64, subject: &str) -> Reply {
     }
 }
 
-/// The card for `view`.
+/// The card for `view`: the done or paused notice, or the current question with the
+/// controls its type needs and the navigation row.
 pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Reply {
-    let t = s.thread_id.to_string();
     if s.status == SessionStatus::Completed {
         return Reply::embed(
             Embed::new("✅ All done — thank you!")
@@ -85,8 +85,20 @@ pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Repl
             "There are no questions for this ticket right now; a recruiter will be with you shortly.",
         ));
     };
-    let step = &flow.steps[i];
-    let q = &step.q;
+    let q = &flow.steps[i].q;
+    let required = flow.visibility(&s.answers)[i].required;
+    let t = s.thread_id.to_string();
+    let mut rows = answer_rows(q, s, view, &t, required);
+    rows.push(nav_row(&t, &q.qid, view.position <= 1));
+    Reply {
+        embeds: vec![question_embed(q, s, view, subject, required)],
+        components: rows,
+        ..Default::default()
+    }
+}
+
+/// The question, its help, progress, the answer so far and the hint for a refused one.
+fn question_embed(q: &Question, s: &Session, view: &View, subject: &str, required: bool) -> Embed {
     let mut description = String::new();
     if let Some(n) = &view.notice {
         description.push_str(&format!("ℹ️ {n}\n\n"));
@@ -95,7 +107,6 @@ pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Repl
     if !q.help.trim().is_empty() {
         description.push_str(&format!("\n*{}*", q.help.trim()));
     }
-    let required = flow.visibility(&s.answers)[i].required;
     let how = match q.kind {
         QuestionType::Short | QuestionType::Paragraph | QuestionType::Number => {
             "Press **Answer**, or just type your answer here in the thread."
@@ -109,7 +120,7 @@ pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Repl
         .get(&q.qid)
         .map(validate::display)
         .filter(|v| !v.is_empty());
-    let mut embed = Embed::new(format!(
+    let embed = Embed::new(format!(
         "Question {}/{}{}",
         view.position,
         view.total,
@@ -119,114 +130,139 @@ pub(crate) fn card(flow: &Flow, s: &Session, view: &View, subject: &str) -> Repl
     .field("Your answer", so_far.unwrap_or_else(|| "—".into()), false)
     .footer(format!("{subject}'s questionnaire • {how}"))
     .color(COLOR_INFO);
-    if let Some(h) = &view.hint {
-        embed = embed
+    match &view.hint {
+        Some(h) => embed
             .field("⚠️ Please check", h.clone(), false)
-            .color(COLOR_WARN);
+            .color(COLOR_WARN),
+        None => embed,
     }
-    let mut rows = Vec::new();
+}
+
+/// The controls for the question's type: a menu (paged past 25 options), Yes/No, or
+/// Answer (a form; typing in the thread works too).
+fn answer_rows(
+    q: &Question,
+    s: &Session,
+    view: &View,
+    t: &str,
+    required: bool,
+) -> Vec<CreateActionRow> {
     let qid = q.qid.as_str();
     match &q.kind {
         QuestionType::SingleSelect | QuestionType::MultiSelect(_) => {
-            let pages = option_pages(q.options.len());
-            let page = view.option_page.min(pages - 1);
-            let chosen: Vec<String> = s
-                .answers
-                .get(qid)
-                .map(|v| match v {
-                    serde_json::Value::Array(a) => a
-                        .iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect(),
-                    serde_json::Value::String(x) => vec![x.clone()],
-                    _ => Vec::new(),
-                })
-                .unwrap_or_default();
-            let options: Vec<CreateSelectMenuOption> = page_options(&q.options, page)
-                .iter()
-                .map(|o| {
-                    CreateSelectMenuOption::new(cut(o, 100), cut(o, 100))
-                        .default_selection(chosen.contains(o))
-                })
-                .collect();
-            let n = options.len() as u8;
-            let max = match q.kind {
-                QuestionType::MultiSelect(Some(m)) => (m as u8).min(n),
-                QuestionType::MultiSelect(None) => n,
-                _ => 1,
-            };
-            let page_s = page.to_string();
-            if n > 0 {
-                let mut menu = CreateSelectMenu::new(
-                    id(&[PREFIX, "pick", &t, qid, &page_s]),
-                    CreateSelectMenuKind::String { options },
-                )
-                .placeholder(if pages > 1 {
-                    format!(
-                        "Options {}–{} of {}",
-                        page * 25 + 1,
-                        page * 25 + n as usize,
-                        q.options.len()
-                    )
-                } else {
-                    "Choose…".into()
-                })
-                .max_values(max.max(1));
-                if !required || matches!(q.kind, QuestionType::MultiSelect(_)) {
-                    menu = menu.min_values(0);
-                }
-                rows.push(CreateActionRow::SelectMenu(menu));
-            }
-            if pages > 1 {
-                let prev = page.saturating_sub(1).to_string();
-                let next = (page + 1).min(pages - 1).to_string();
-                rows.push(CreateActionRow::Buttons(vec![
-                    CreateButton::new(id(&[PREFIX, "opt", &t, qid, &prev]))
-                        .label("◀ Options")
-                        .style(ButtonStyle::Secondary)
-                        .disabled(page == 0),
-                    CreateButton::new(id(&[PREFIX, "noop", &t]))
-                        .label(format!("{}/{pages}", page + 1))
-                        .style(ButtonStyle::Secondary)
-                        .disabled(true),
-                    CreateButton::new(id(&[PREFIX, "opt", &t, qid, &next]))
-                        .label("Options ▶")
-                        .style(ButtonStyle::Secondary)
-                        .disabled(page + 1 >= pages),
-                ]));
-            }
+            select_rows(q, s, view.option_page, t, required)
         }
-        QuestionType::Bool => rows.push(CreateActionRow::Buttons(vec![
-            CreateButton::new(id(&[PREFIX, "yes", &t, qid]))
+        QuestionType::Bool => vec![CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "yes", t, qid]))
                 .label("Yes")
                 .style(ButtonStyle::Success),
-            CreateButton::new(id(&[PREFIX, "no", &t, qid]))
+            CreateButton::new(id(&[PREFIX, "no", t, qid]))
                 .label("No")
                 .style(ButtonStyle::Danger),
-        ])),
-        _ => rows.push(CreateActionRow::Buttons(vec![
-            CreateButton::new(id(&[PREFIX, "ans", &t, qid]))
+        ])],
+        _ => vec![CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "ans", t, qid]))
                 .label("Answer")
                 .style(ButtonStyle::Primary),
-        ])),
+        ])],
     }
-    rows.push(CreateActionRow::Buttons(vec![
-        CreateButton::new(id(&[PREFIX, "back", &t, qid]))
+}
+
+/// The menu of one page of options (what is chosen shown as chosen), and the option
+/// pager when there are more than 25.
+fn select_rows(
+    q: &Question,
+    s: &Session,
+    option_page: usize,
+    t: &str,
+    required: bool,
+) -> Vec<CreateActionRow> {
+    let qid = q.qid.as_str();
+    let pages = option_pages(q.options.len());
+    let page = option_page.min(pages - 1);
+    let chosen: Vec<String> = s
+        .answers
+        .get(qid)
+        .map(|v| match v {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            serde_json::Value::String(x) => vec![x.clone()],
+            _ => Vec::new(),
+        })
+        .unwrap_or_default();
+    let options: Vec<CreateSelectMenuOption> = page_options(&q.options, page)
+        .iter()
+        .map(|o| {
+            CreateSelectMenuOption::new(cut(o, 100), cut(o, 100))
+                .default_selection(chosen.contains(o))
+        })
+        .collect();
+    let n = options.len() as u8;
+    let max = match q.kind {
+        QuestionType::MultiSelect(Some(m)) => (m as u8).min(n),
+        QuestionType::MultiSelect(None) => n,
+        _ => 1,
+    };
+    let page_s = page.to_string();
+    let mut rows = Vec::new();
+    if n > 0 {
+        let mut menu = CreateSelectMenu::new(
+            id(&[PREFIX, "pick", t, qid, &page_s]),
+            CreateSelectMenuKind::String { options },
+        )
+        .placeholder(if pages > 1 {
+            format!(
+                "Options {}–{} of {}",
+                page * 25 + 1,
+                page * 25 + n as usize,
+                q.options.len()
+            )
+        } else {
+            "Choose…".into()
+        })
+        .max_values(max.max(1));
+        if !required || matches!(q.kind, QuestionType::MultiSelect(_)) {
+            menu = menu.min_values(0);
+        }
+        rows.push(CreateActionRow::SelectMenu(menu));
+    }
+    if pages > 1 {
+        let prev = page.saturating_sub(1).to_string();
+        let next = (page + 1).min(pages - 1).to_string();
+        rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(id(&[PREFIX, "opt", t, qid, &prev]))
+                .label("◀ Options")
+                .style(ButtonStyle::Secondary)
+                .disabled(page == 0),
+            CreateButton::new(id(&[PREFIX, "noop", t]))
+                .label(format!("{}/{pages}", page + 1))
+                .style(ButtonStyle::Secondary)
+                .disabled(true),
+            CreateButton::new(id(&[PREFIX, "opt", t, qid, &next]))
+                .label("Options ▶")
+                .style(ButtonStyle::Secondary)
+                .disabled(page + 1 >= pages),
+        ]));
+    }
+    rows
+}
+
+/// Back, Next and Cancel (Cancel pauses: the answers stay).
+fn nav_row(t: &str, qid: &str, first: bool) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![
+        CreateButton::new(id(&[PREFIX, "back", t, qid]))
             .label("Back")
             .style(ButtonStyle::Secondary)
-            .disabled(view.position <= 1),
-        CreateButton::new(id(&[PREFIX, "next", &t, qid]))
+            .disabled(first),
+        CreateButton::new(id(&[PREFIX, "next", t, qid]))
             .label("Next")
             .style(ButtonStyle::Secondary),
-        CreateButton::new(id(&[PREFIX, "stop", &t, qid]))
+        CreateButton::new(id(&[PREFIX, "stop", t, qid]))
             .label("Cancel")
             .style(ButtonStyle::Danger),
-    ]));
-    Reply {
-        embeds: vec![embed],
-        components: rows,
-        ..Default::default()
-    }
+    ])
 }
 
 /// The form for a typed answer, pre-filled with the answer so far.
@@ -327,5 +363,83 @@ mod tests {
             let form = serde_json::to_value(super::form(&f, &out.session, 0)).unwrap();
             assert!(form["custom_id"].as_str().unwrap().len() <= 100, "{form}");
         }
+    }
+
+    #[test]
+    fn the_card_snapshot_for_a_refused_pick() {
+        let mut style = q(1, "style", QuestionType::SingleSelect, "", "");
+        style.label = "Playstyle?".into();
+        style.help = "What you enjoy most".into();
+        style.options = vec!["Casual".into(), "Competitive".into()];
+        let (f, _) = Flow::compile("welcome", &[style, q(2, "b", QuestionType::Short, "", "")]);
+        let s = Session {
+            thread_id: 9,
+            user_id: 205,
+            flow: "welcome".into(),
+            status: SessionStatus::Active,
+            step: Some("style".into()),
+            answers: [("style".to_owned(), serde_json::json!("Casual"))]
+                .into_iter()
+                .collect(),
+            schema_hash: f.hash.clone(),
+            schema_notice: false,
+            card_message_id: None,
+            summary_message_id: None,
+            started_at: String::new(),
+            updated_at: String::new(),
+            completed_at: None,
+        };
+        let view = View {
+            step: Some(0),
+            hint: Some("Pick one of the options in the menu.".into()),
+            notice: Some("The questions changed.".into()),
+            option_page: 0,
+            position: 1,
+            total: 2,
+        };
+        let reply = card(&f, &s, &view, "Rue");
+        let embed = serde_json::to_string_pretty(&reply.embeds).unwrap();
+        assert_eq!(
+            embed,
+            r#"[
+  {
+    "title": "Question 1/2",
+    "description": "ℹ️ The questions changed.\n\n**Playstyle?**\n*What you enjoy most*",
+    "fields": [
+      {
+        "name": "Your answer",
+        "value": "Casual",
+        "inline": false
+      },
+      {
+        "name": "⚠️ Please check",
+        "value": "Pick one of the options in the menu.",
+        "inline": false
+      }
+    ],
+    "footer": "Rue's questionnaire • Pick one in the menu.",
+    "color": 15844367
+  }
+]"#
+        );
+        let rows = serde_json::to_value(&reply.components).unwrap();
+        assert_eq!(
+            rows,
+            serde_json::json!([
+                {"type": 1, "components": [{
+                    "type": 3, "custom_id": "onb:pick:9:style:0", "placeholder": "Choose…",
+                    "max_values": 1,
+                    "options": [
+                        {"label": "Casual", "value": "Casual", "default": true},
+                        {"label": "Competitive", "value": "Competitive", "default": false}
+                    ]
+                }]},
+                {"type": 1, "components": [
+                    {"type": 2, "style": 2, "label": "Back", "custom_id": "onb:back:9:style", "disabled": true},
+                    {"type": 2, "style": 2, "label": "Next", "custom_id": "onb:next:9:style", "disabled": false},
+                    {"type": 2, "style": 4, "label": "Cancel", "custom_id": "onb:stop:9:style", "disabled": false}
+                ]}
+            ])
+        );
     }
 }
