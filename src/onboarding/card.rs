@@ -304,6 +304,25 @@ mod tests {
     use crate::onboarding::wizard::{self, Action};
     use crate::tabs::questions::QID_MAX;
 
+    /// An active welcome session in `thread`, at `step`, with no answers.
+    fn active(thread: u64, step: Option<&str>) -> Session {
+        Session {
+            thread_id: thread,
+            user_id: 205,
+            flow: "welcome".into(),
+            status: SessionStatus::Active,
+            step: step.map(str::to_owned),
+            answers: Default::default(),
+            schema_hash: String::new(),
+            schema_notice: false,
+            card_message_id: None,
+            summary_message_id: None,
+            started_at: String::new(),
+            updated_at: String::new(),
+            completed_at: None,
+        }
+    }
+
     #[test]
     fn the_longest_ids_fit_and_a_card_has_at_most_five_rows() {
         let long = "q".repeat(QID_MAX);
@@ -319,24 +338,7 @@ mod tests {
                 "welcome",
                 &[question, q(2, "b", QuestionType::Short, "", "")],
             );
-            let s = wizard::start(
-                &f,
-                Session {
-                    thread_id: u64::MAX,
-                    user_id: 1,
-                    flow: "welcome".into(),
-                    status: SessionStatus::Active,
-                    step: None,
-                    answers: Default::default(),
-                    schema_hash: String::new(),
-                    schema_notice: false,
-                    card_message_id: None,
-                    summary_message_id: None,
-                    started_at: String::new(),
-                    updated_at: String::new(),
-                    completed_at: None,
-                },
-            );
+            let s = wizard::start(&f, active(u64::MAX, None));
             let out = wizard::step(
                 &f,
                 &s,
@@ -372,23 +374,10 @@ mod tests {
         style.help = "What you enjoy most".into();
         style.options = vec!["Casual".into(), "Competitive".into()];
         let (f, _) = Flow::compile("welcome", &[style, q(2, "b", QuestionType::Short, "", "")]);
-        let s = Session {
-            thread_id: 9,
-            user_id: 205,
-            flow: "welcome".into(),
-            status: SessionStatus::Active,
-            step: Some("style".into()),
-            answers: [("style".to_owned(), serde_json::json!("Casual"))]
-                .into_iter()
-                .collect(),
-            schema_hash: f.hash.clone(),
-            schema_notice: false,
-            card_message_id: None,
-            summary_message_id: None,
-            started_at: String::new(),
-            updated_at: String::new(),
-            completed_at: None,
-        };
+        let mut s = active(9, Some("style"));
+        s.answers
+            .insert("style".into(), serde_json::json!("Casual"));
+        s.schema_hash = f.hash.clone();
         let view = View {
             step: Some(0),
             hint: Some("Pick one of the options in the menu.".into()),
