@@ -178,7 +178,10 @@ impl ComponentHandler for ReportViews {
         click: Click,
     ) -> Result<Answer, CommandError> {
         let Some(id) = click.args.first().and_then(|a| a.parse::<i64>().ok()) else {
-            return Ok(Answer::Acknowledge);
+            return Ok(Answer::Ephemeral(
+                "This button does not name a report; `!report recruiters` posts a fresh one."
+                    .into(),
+            ));
         };
         let view = report::View::parse(click.args.get(1).map(String::as_str).unwrap_or_default());
         let Some(f) = data.store.read(move |c| stored_figures(c, id)).await? else {
