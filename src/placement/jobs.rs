@@ -1,7 +1,8 @@
 //! The reservations' jobs (their sheet writes go through `mirror:flush`, `sheets::outbox`):
 //! `reservations:reminder` tells recruiters at 12:00 UTC which holds end today;
 //! `reservations:autorelease` ends the holds that ran out, daily at 18:00 UTC (a day
-//! missed while the bot was down is caught up once at start, by the scheduler).
+//! missed while the bot was down is caught up once at start, by the scheduler; a day
+//! with nothing to end is skipped unrecorded).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub(crate) fn autorelease_job(
     holds: Arc<Holds>,
     cache: Arc<Cache>,
 ) -> JobSpec {
+    let idle_store = store.clone();
     JobSpec::new(
         AUTORELEASE_JOB,
         "Expires reservations whose last day has come (18:00 UTC)",
@@ -111,6 +113,19 @@ pub(crate) fn autorelease_job(
         },
     )
     .always_catch_up()
+    // Nothing ran out: skipped unrecorded, so a first start after 18:00 (every deploy in
+    // the evening) leaves no empty run. A store that cannot be read is not idle: the
+    // run reports the error.
+    .idle_when(move || {
+        let store = idle_store.clone();
+        async move {
+            let today = store.now().date_naive();
+            store
+                .read(move |c| ledger::ending_by(c, today))
+                .await
+                .is_ok_and(|ending| ending.is_empty())
+        }
+    })
 }
 
 pub(crate) const REMINDER_JOB: &str = "reservations:reminder";

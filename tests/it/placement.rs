@@ -585,6 +585,51 @@ async fn a_bot_down_at_18_utc_catches_the_auto_release_up_once_at_start() {
 }
 
 #[tokio::test]
+async fn a_first_start_after_18_utc_with_nothing_to_end_records_no_run() {
+    let day = chrono::Utc::now().date_naive();
+    let (_clock, bot) = bot_at(day, 19, 0).await;
+    // The catch-up was taken (the next run moved to tomorrow 18:00) and, with nothing
+    // to end, skipped.
+    let tomorrow = (day + chrono::Duration::days(1))
+        .and_hms_opt(18, 0, 0)
+        .unwrap()
+        .and_utc();
+    assert!(
+        crate::support::eventually(Duration::from_secs(10), || async {
+            bot.app
+                .as_ref()
+                .unwrap()
+                .scheduler
+                .views()
+                .iter()
+                .any(|j| j.id == "reservations:autorelease" && j.next_run == Some(tomorrow))
+        })
+        .await,
+        "the catch-up was never considered"
+    );
+    assert!(
+        bot.query("SELECT id FROM job_runs WHERE job = 'reservations:autorelease'")
+            .is_empty(),
+        "no empty run recorded"
+    );
+    assert!(
+        bot.telemetry_events("job_run")
+            .iter()
+            .all(|e| e["job"] != "reservations:autorelease")
+    );
+    // Asked by hand it still runs.
+    let ran = say(
+        &bot,
+        "admin",
+        "general",
+        "!ops jobs run reservations:autorelease",
+    )
+    .await;
+    assert!(ran.contains("ran"), "{ran}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn the_noon_reminder_lists_only_holds_ending_today_once() {
     let day = chrono::Utc::now().date_naive();
     let (clock, bot) = bot_at(day, 11, 59).await;
