@@ -31,10 +31,11 @@ use crate::telemetry::metrics::Metrics;
 pub(crate) const SUMMARY_PREFIX: &str = "onbs";
 
 /// The onboarding feature's own state: the flows compiled from the questions bucket,
-/// recompiled when the bucket refreshes.
+/// recompiled when the bucket refreshes, and a lock per ticket being worked on.
 #[derive(Default)]
 pub(crate) struct Onboarding {
     flows: Mutex<Option<(Arc<QuestionSet>, Flows)>>,
+    tickets: Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Every flow, compiled, by name.
@@ -61,6 +62,20 @@ impl Onboarding {
         );
         *cached = Some((set, flows.clone()));
         flows
+    }
+
+    /// One change of a ticket's questionnaire at a time, card included: a reply typed
+    /// while the card is still being posted waits until the card and its id are saved,
+    /// so the reply's card edit lands on it (run side by side, the answer was kept but
+    /// the card stayed on the old question).
+    pub(crate) async fn one_at_a_time(&self, thread: u64) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut tickets = self.tickets.lock();
+            // Locks nobody holds or waits for are dropped as we go.
+            tickets.retain(|_, l| Arc::strong_count(l) > 1);
+            tickets.entry(thread).or_default().clone()
+        };
+        lock.lock_owned().await
     }
 }
 
@@ -459,10 +474,11 @@ pub(crate) async fn post_summary(
 }
 
 /// Edits the card message (a plain reply moved it on), retrying 429s; a card that is
-/// gone is posted again.
+/// gone, or was never posted (`Some(0)`: the process died while posting it), is posted
+/// again.
 pub(crate) async fn edit_card(deps: &Deps, s: &Session, reply: Reply) {
     let thread = ChannelId::new(s.thread_id);
-    if let Some(card) = s.card_message_id {
+    if let Some(card) = s.card_message_id.filter(|m| *m != 0) {
         let edit = EditMessage::new()
             .embeds(reply.embeds.iter().map(|e| e.to_create()).collect())
             .components(reply.components.clone())

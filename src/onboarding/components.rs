@@ -78,6 +78,7 @@ impl ComponentHandler for Wizard {
             }));
         }
         let onb = data.features.get::<Onboarding>()?;
+        let _turn = onb.one_at_a_time(thread).await;
         let flows = onb.flows(data);
         let Some(flow) = flows.get(&ticket.flow).cloned() else {
             return Ok(Answer::Ephemeral(format!(

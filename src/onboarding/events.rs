@@ -248,6 +248,10 @@ async fn reply(sctx: &SerenityContext, data: &BotData, deps: &Deps, ticket: &Tic
         return;
     }
     let thread = ticket.thread_id;
+    let Ok(onb) = data.features.get::<Onboarding>() else {
+        return;
+    };
+    let _turn = onb.one_at_a_time(thread).await;
     let Some(session) = data
         .store
         .read(move |c| tables::session(c, thread))
@@ -261,9 +265,6 @@ async fn reply(sctx: &SerenityContext, data: &BotData, deps: &Deps, ticket: &Tic
         return;
     }
     let Some(qid) = session.step.clone() else {
-        return;
-    };
-    let Ok(onb) = data.features.get::<Onboarding>() else {
         return;
     };
     let flows = onb.flows(data);

@@ -10,6 +10,8 @@ pub(crate) fn parse_snowflake(s: &str) -> Option<u64> {
     ((17..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
         .then(|| t.parse().ok())
         .flatten()
+        // Zero is no id (and serenity's id types refuse it).
+        .filter(|&id: &u64| id != 0)
 }
 
 /// Parses a list of ids separated by commas, semicolons or whitespace. Returns the valid
@@ -46,6 +48,7 @@ mod tests {
             Some(1200000000000000302)
         );
         assert_eq!(parse_snowflake("12345"), None, "too short for a snowflake");
+        assert_eq!(parse_snowflake("00000000000000000"), None, "zero is no id");
         assert_eq!(
             parse_id_list("1, 1200000000000000101;1200000000000000101"),
             (vec![1200000000000000101], vec!["1".to_owned()])

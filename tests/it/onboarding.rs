@@ -610,6 +610,45 @@ async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
     bot.stop().await;
 }
 
+/// The card is in the thread before Discord has told the bot its id (a slow answer),
+/// and the recruit types the first answer at once: the answer waits for the card, and
+/// the card moves on.
+#[tokio::test]
+async fn a_reply_typed_while_the_card_is_still_being_posted_lands_on_the_card() {
+    use clanhall_sandbox::faults::HttpFault;
+    let bot = TestBot::start().await;
+    let name = "W0052-rue";
+    let (t, panel) = open_ticket(&bot, name).await;
+    bot.sandbox.fail_http(
+        Some("POST"),
+        &format!("/channels/{t}/messages"),
+        HttpFault::ApplyThenDelay(Duration::from_millis(1000)),
+        Some(1),
+    );
+    let mark = bot.sandbox.mark();
+    let open = bot
+        .sandbox
+        .click("recruit", panel, &format!("onb:open:{t}"))
+        .unwrap();
+    let c = bot
+        .sandbox
+        .wait_bot_message(mark, WITHIN, |r| r.text().contains("Question 1/"))
+        .await
+        .expect("the card")
+        .message_id()
+        .unwrap();
+    type_answer(&bot, name, "Rue").await;
+    bot.handled_interaction(open, "open questions").await;
+    until_title(&bot.sandbox, c, "Question 2/").await;
+    assert_eq!(answers(&bot, t)["ign"], "Rue");
+    assert_eq!(
+        session(&bot, t)["card_message_id"],
+        c.to_string(),
+        "one card, the one posted"
+    );
+    bot.stop().await;
+}
+
 /// Waits until the card's title starts with `want`.
 async fn until_title(sandbox: &clanhall_sandbox::Sandbox, card: u64, want: &str) {
     let title = || {

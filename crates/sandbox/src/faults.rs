@@ -21,6 +21,9 @@ pub enum HttpFault {
     ApplyThenStatus(u16),
     /// Do the request, then never answer.
     ApplyThenHang,
+    /// Do the request, then answer normally after this long: the write is visible to
+    /// everyone (a message in the channel) before its author hears back.
+    ApplyThenDelay(Duration),
 }
 
 #[derive(Debug, Clone)]

@@ -358,7 +358,8 @@ fn fault_response(channel: Channel, fault: &HttpFault) -> Option<Response> {
         HttpFault::Delay(_)
         | HttpFault::Hang
         | HttpFault::ApplyThenStatus(_)
-        | HttpFault::ApplyThenHang => None,
+        | HttpFault::ApplyThenHang
+        | HttpFault::ApplyThenDelay(_) => None,
     }
 }
 
@@ -410,7 +411,9 @@ async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
     let mut after: Option<HttpFault> = None;
     if let Some(fault) = inner.faults.take_http(&method, &path) {
         match &fault {
-            HttpFault::ApplyThenStatus(_) | HttpFault::ApplyThenHang => {
+            HttpFault::ApplyThenStatus(_)
+            | HttpFault::ApplyThenHang
+            | HttpFault::ApplyThenDelay(_) => {
                 after = Some(fault.clone());
             }
             HttpFault::Delay(d) => tokio::time::sleep(*d).await,
@@ -474,6 +477,7 @@ async fn edge(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Resp
                 .push(channel, &method, &path_q, None, recorded.clone());
             std::future::pending::<()>().await;
         }
+        Some(HttpFault::ApplyThenDelay(d)) => tokio::time::sleep(d).await,
         _ => {}
     }
     if let Some(h) = headers {
