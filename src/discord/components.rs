@@ -261,11 +261,12 @@ pub(crate) async fn answer(sctx: &SerenityContext, data: &BotData, on: Answering
         Ok(answer) => on.respond(&sctx.http, answer.into_response()).await,
         Err(_) => {
             tracing::info!(custom_id = %id, "handler still working; the click is deferred");
-            let deferred = on
-                .respond(&sctx.http, CreateInteractionResponse::Acknowledge)
-                .await;
-            // The handler finishes either way: what it stores must not be cut off.
-            let answer = work.await;
+            // The handler goes on meanwhile and finishes either way: what it stores
+            // must not be cut off by a failed deferral.
+            let (deferred, answer) = tokio::join!(
+                on.respond(&sctx.http, CreateInteractionResponse::Acknowledge),
+                &mut work
+            );
             match deferred {
                 Ok(()) => answer.complete(&on, &sctx.http).await,
                 Err(e) => Err(e),
