@@ -7,7 +7,7 @@ use std::time::Duration;
 use clanhall_sandbox::ThreadChange;
 use serde_json::Value;
 
-use crate::support::bot::{BotOptions, TestBot};
+use crate::support::bot::TestBot;
 use crate::support::eventually;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -313,14 +313,7 @@ async fn a_restart_mid_questionnaire_keeps_every_answer_and_the_old_card_works()
 #[tokio::test]
 async fn a_questions_tab_changed_mid_session_keeps_the_answers_still_asked_and_says_so_once() {
     let wb = crate::support::bot::sample_copy();
-    let bot = TestBot::start_with(
-        BotOptions {
-            workbook: wb.path().display().to_string(),
-            ..Default::default()
-        },
-        |_| (),
-    )
-    .await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     let name = "W0047-rue";
     let (t, panel) = open_ticket(&bot, name).await;
     bot.click("recruit", panel, &format!("onb:open:{t}")).await;
@@ -553,14 +546,7 @@ fn rules_workbook() -> tempfile::TempDir {
 #[tokio::test]
 async fn rules_skip_and_jump_and_a_cycle_is_reported_and_stopped() {
     let wb = rules_workbook();
-    let bot = TestBot::start_with(
-        BotOptions {
-            workbook: wb.path().display().to_string(),
-            ..Default::default()
-        },
-        |_| (),
-    )
-    .await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     let check: String = bot
         .ask("staff", "general", "!ops onb check")
         .await
@@ -796,14 +782,7 @@ async fn a_refused_summary_posts_a_fallback_whose_retry_rebuilds_it() {
          welcome,1,ign,In-game name?,short,yes\n\
          welcome,2,ready,Ready?,bool,yes\n",
     );
-    let bot = TestBot::start_with(
-        BotOptions {
-            workbook: wb.path().display().to_string(),
-            ..Default::default()
-        },
-        |_| (),
-    )
-    .await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     let name = "W0051-rue";
     let (t, panel) = open_ticket(&bot, name).await;
     bot.click("recruit", panel, &format!("onb:open:{t}")).await;

@@ -466,11 +466,7 @@ async fn a_row_and_a_column_inserted_between_flushes_do_not_shift_the_writes() {
 #[tokio::test]
 async fn a_local_workbook_gets_the_same_writes() {
     let wb = crate::support::bot::sample_copy();
-    let opts = BotOptions {
-        workbook: wb.path().display().to_string(),
-        ..Default::default()
-    };
-    let bot = TestBot::start_with(opts, |_| ()).await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     ticket(&bot, "W0070-rue", "recruit");
     say(&bot, "recruiter", "W0070-rue", "!reserve C1CA @recruit").await;
     flush(&bot).await;
@@ -888,11 +884,7 @@ async fn a_clan_lead_sees_their_own_clans_holds_in_the_interact_channel_only() {
         })
         .collect();
     std::fs::write(&clans, text).unwrap();
-    let opts = BotOptions {
-        workbook: wb.path().display().to_string(),
-        ..Default::default()
-    };
-    let bot = TestBot::start_with(opts, |_| ()).await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     ticket(&bot, "W0300-rue", "recruit");
     say(&bot, "recruiter", "W0300-rue", "!reserve C1CA @recruit").await;
 

@@ -320,11 +320,7 @@ async fn welcome_fills_tokens_falls_back_to_default_refuses_inactive_and_reports
     let wb = with_templates(
         "C1CB,Hi {USERNAME},\"{MENTION} {USERNAME} {CLAN} {CLANTAG} {GUILD} {NOW} {INVITER} {CLANLEAD} {DEPUTIES} {RECRUITER}\",,,,Y,Y\n",
     );
-    let opts = BotOptions {
-        workbook: wb.path().display().to_string(),
-        ..Default::default()
-    };
-    let bot = TestBot::start_with(opts, |_| ()).await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     let recruit = clanhall_sandbox::world::user("recruit").unwrap().id;
 
     // C1CA: a blank title, footer and ping_user come from DEFAULT.
@@ -416,11 +412,7 @@ async fn welcome_without_a_row_or_default_names_the_tab_to_fix() {
         "tag,title,body,footer,target_channel_id,crest_url,ping_user,active\nC1CE,Hi,{MENTION},,,,Y,Y\n",
     )
     .unwrap();
-    let opts = BotOptions {
-        workbook: wb.path().display().to_string(),
-        ..Default::default()
-    };
-    let bot = TestBot::start_with(opts, |_| ()).await;
+    let bot = TestBot::on_workbook(wb.path()).await;
     let r = bot
         .say_in("staff", "general", "!welcome C1CA @recruit")
         .await;

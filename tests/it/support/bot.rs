@@ -91,6 +91,19 @@ impl TestBot {
         Self::start_with(BotOptions::default(), |_| ()).await
     }
 
+    /// The bot on the workbook folder `dir` (the sandbox serves the same), otherwise
+    /// as [`TestBot::start`].
+    pub(crate) async fn on_workbook(dir: &std::path::Path) -> TestBot {
+        TestBot::start_with(
+            BotOptions {
+                workbook: dir.display().to_string(),
+                ..Default::default()
+            },
+            |_| (),
+        )
+        .await
+    }
+
     /// Starts the sandbox, lets `prepare` inject faults, then starts the bot.
     pub(crate) async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
         super::logs();
