@@ -576,15 +576,8 @@ async fn a_bot_down_at_18_utc_catches_the_auto_release_up_once_at_start() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["trigger"], "catch_up");
     let notice = bot
-        .sandbox
-        .channel_messages("W0090-rue")
-        .iter()
-        .filter(|m| {
-            m["content"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("⌛ The seat held in C1CA"))
-        })
-        .count();
+        .messages_starting("W0090-rue", "⌛ The seat held in C1CA")
+        .len();
     assert_eq!(notice, 1, "the ticket is told once");
     bot.stop().await;
 }

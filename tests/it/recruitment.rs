@@ -144,16 +144,7 @@ async fn clanmatch_filters_pages_refuses_others_and_survives_a_restart() {
             .any(|r| r.starts_with("Your clanmatch panel") && r.contains(&format!("/{panel}"))),
         "a link to the panel: {replies:?}"
     );
-    let panels = bot
-        .sandbox
-        .channel_messages("recruiters")
-        .iter()
-        .filter(|m| {
-            m["content"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("**clanmatch**"))
-        })
-        .count();
+    let panels = bot.messages_starting("recruiters", "**clanmatch**").len();
     assert_eq!(panels, 1, "no second panel");
     bot.stop().await;
 }
@@ -438,15 +429,7 @@ fn reports_on() -> tempfile::TempDir {
 }
 
 fn reports(bot: &TestBot) -> Vec<Value> {
-    bot.sandbox
-        .channel_messages("recruiters")
-        .into_iter()
-        .filter(|m| {
-            m["content"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("# Update "))
-        })
-        .collect()
+    bot.messages_starting("recruiters", "# Update ")
 }
 
 async fn at(

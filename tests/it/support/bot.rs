@@ -104,6 +104,15 @@ impl TestBot {
         .await
     }
 
+    /// The messages in `channel` whose content starts with `prefix`, oldest first.
+    pub(crate) fn messages_starting(&self, channel: &str, prefix: &str) -> Vec<Value> {
+        self.sandbox
+            .channel_messages(channel)
+            .into_iter()
+            .filter(|m| m["content"].as_str().is_some_and(|c| c.starts_with(prefix)))
+            .collect()
+    }
+
     /// Starts the sandbox, lets `prepare` inject faults, then starts the bot.
     pub(crate) async fn start_with(opts: BotOptions, prepare: impl FnOnce(&Sandbox)) -> TestBot {
         super::logs();
